@@ -1,0 +1,153 @@
+"""The RamanCNN1D network (torch only: no sklearn, no skorch here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["RamanCNN1D", "min_input_length"]
+
+
+def _as_tuple(value, n: int, name: str) -> tuple:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) != n:
+        raise ValueError(
+            f"{name} must have one entry per block ({n} blocks from `channels`), "
+            f"got {len(value)}: {value!r}."
+        )
+    return value
+
+
+def min_input_length(n_blocks: int = 3, pool: int = 4) -> int:
+    """Smallest number of input points that survives every pooling stage.
+
+    Parameters
+    ----------
+    n_blocks : int, default=3
+        Number of convolutional blocks, each ending in a max-pool.
+    pool : int, default=4
+        Pooling factor of each block.
+
+    Returns
+    -------
+    int
+        ``pool ** n_blocks``: with fewer points, a pooling stage would see an
+        empty sequence.
+
+    Examples
+    --------
+    >>> min_input_length(3, 4)
+    64
+    """
+    return int(pool) ** int(n_blocks)
+
+
+class RamanCNN1D(nn.Module):
+    """1D CNN for Raman spectra, the SEED.md architecture made configurable.
+
+    Each block is ``(Conv1d -> BatchNorm1d -> ReLU) x convs_per_block`` with
+    'same' padding, followed by ``MaxPool1d(pool)`` and ``Dropout(dropout)``.
+    The head is ``Flatten -> Linear(hidden) -> ReLU -> Dropout(head_dropout)
+    -> Linear(n_classes)``. The flatten size is derived from ``n_features``.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of output logits.
+    n_features : int, default=1351
+        Number of points per spectrum (450-1800 cm-1 at 1 cm-1 gives 1351).
+    channels : sequence of int, default=(32, 64, 128)
+        Output channels of each block.
+    kernel_sizes : int or sequence of int, default=(15, 11, 7)
+        Convolution kernel size of each block (odd or even).
+    convs_per_block : int or sequence of int, default=(2, 2, 1)
+        Number of Conv-BN-ReLU units in each block.
+    pool : int, default=4
+        Max-pooling factor after each block.
+    dropout : float, default=0.25
+        Dropout after each block.
+    hidden : int, default=256
+        Width of the hidden fully connected layer.
+    head_dropout : float, default=0.4
+        Dropout before the output layer.
+
+    Notes
+    -----
+    ``forward`` accepts ``(batch, n_features)`` or ``(batch, 1, n_features)``
+    and returns logits of shape ``(batch, n_classes)``.
+
+    Examples
+    --------
+    >>> net = RamanCNN1D(n_classes=6)
+    >>> sum(p.numel() for p in net.parameters())
+    831654
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        n_features: int = 1351,
+        channels: Sequence[int] = (32, 64, 128),
+        kernel_sizes: int | Sequence[int] = (15, 11, 7),
+        convs_per_block: int | Sequence[int] = (2, 2, 1),
+        pool: int = 4,
+        dropout: float = 0.25,
+        hidden: int = 256,
+        head_dropout: float = 0.4,
+    ):
+        super().__init__()
+        channels = tuple(int(c) for c in channels)
+        n_blocks = len(channels)
+        if n_blocks < 1:
+            raise ValueError("channels must name at least one block.")
+        kernel_sizes = _as_tuple(kernel_sizes, n_blocks, "kernel_sizes")
+        convs_per_block = _as_tuple(convs_per_block, n_blocks, "convs_per_block")
+        if int(n_classes) < 2:
+            raise ValueError(f"n_classes must be >= 2, got {n_classes}.")
+        if int(pool) < 1:
+            raise ValueError(f"pool must be >= 1, got {pool}.")
+        if any(int(k) < 1 for k in kernel_sizes):
+            raise ValueError(f"kernel_sizes must be >= 1, got {kernel_sizes}.")
+        if any(int(c) < 1 for c in convs_per_block):
+            raise ValueError(f"convs_per_block must be >= 1, got {convs_per_block}.")
+        min_len = min_input_length(n_blocks, pool)
+        if int(n_features) < min_len:
+            raise ValueError(
+                f"n_features={n_features} is too short for {n_blocks} blocks with "
+                f"pool={pool}: the network needs at least {min_len} points per "
+                "spectrum."
+            )
+        self.n_classes = int(n_classes)
+        self.n_features = int(n_features)
+
+        layers: list[nn.Module] = []
+        in_ch, length = 1, self.n_features
+        for out_ch, k, n_conv in zip(channels, kernel_sizes, convs_per_block):
+            for _ in range(int(n_conv)):
+                layers += [
+                    nn.Conv1d(in_ch, out_ch, int(k), padding="same"),
+                    nn.BatchNorm1d(out_ch),
+                    nn.ReLU(),
+                ]
+                in_ch = out_ch
+            layers += [nn.MaxPool1d(int(pool)), nn.Dropout(float(dropout))]
+            length //= int(pool)
+        self.features = nn.Sequential(*layers)
+        self.flat_features = in_ch * length
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(self.flat_features, int(hidden)),
+            nn.ReLU(),
+            nn.Dropout(float(head_dropout)),
+            nn.Linear(int(hidden), self.n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return class logits for a batch of spectra."""
+        if x.dim() == 2:
+            x = x.unsqueeze(1)
+        return self.classifier(self.features(x))

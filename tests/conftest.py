@@ -1,0 +1,67 @@
+"""Shared fixtures: small seeded synthetic spectra (Lorentzian peaks on a short axis)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.utils import Bunch
+
+DATA_DIR = Path(__file__).parent / "data"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# Peak positions (cm-1) that define each synthetic class; classes differ only here.
+CLASS_PEAKS = {
+    "alpha": (700.0, 1000.0),
+    "beta": (820.0, 1000.0),
+    "gamma": (940.0, 1000.0),
+}
+
+
+def lorentzian(x, center, width=6.0, height=1.0):
+    """Lorentzian line shape with half-width ``width``."""
+    return height * width**2 / ((x - center) ** 2 + width**2)
+
+
+def make_spectra(n_per_class=12, wavenumbers=None, noise=0.01, seed=0):
+    """Synthetic spectra: class peaks + a shared peak + a linear background + noise."""
+    rng = np.random.default_rng(seed)
+    if wavenumbers is None:
+        wavenumbers = np.arange(600.0, 1112.0, 2.0)  # 256 points
+    X, y, groups = [], [], []
+    for label, peaks in CLASS_PEAKS.items():
+        for i in range(n_per_class):
+            s = np.zeros_like(wavenumbers)
+            for c in peaks:
+                s += lorentzian(wavenumbers, c + rng.normal(0, 1.0), height=rng.uniform(0.7, 1.0))
+            s += 0.05 * (wavenumbers - wavenumbers[0]) / np.ptp(wavenumbers)
+            s += rng.normal(0, noise, size=s.shape)
+            X.append(s)
+            y.append(label)
+            groups.append(f"{label}-{i // 2}")  # pairs of replicates share a molecule
+    return Bunch(
+        data=np.asarray(X, dtype=np.float64),
+        target=np.asarray(y, dtype=object),
+        groups=np.asarray(groups, dtype=object),
+        wavenumbers=wavenumbers,
+        class_peaks=CLASS_PEAKS,
+    )
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """36 spectra, 3 classes, 256 points over 600-1110 cm-1 (step 2)."""
+    return make_spectra()
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """Path to ../shared/data, or skip when the full data sets are absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not available in this checkout")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """Small real instrument files bundled with the tests (see tests/data/README.md)."""
+    return DATA_DIR
