@@ -126,7 +126,9 @@ class RamanCNN1D(nn.Module):
 
         layers: list[nn.Module] = []
         in_ch, length = 1, self.n_features
-        for out_ch, k, n_conv in zip(channels, kernel_sizes, convs_per_block):
+        for out_ch, k, n_conv in zip(
+            channels, kernel_sizes, convs_per_block, strict=True
+        ):
             for _ in range(int(n_conv)):
                 layers += [
                     nn.Conv1d(in_ch, out_ch, int(k), padding="same"),

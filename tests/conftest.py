@@ -1,4 +1,4 @@
-"""Shared fixtures: small seeded synthetic spectra (Lorentzian peaks on a short axis)."""
+"""Shared fixtures: seeded synthetic spectra (Lorentzian peaks, short axis)."""
 
 from pathlib import Path
 
@@ -32,7 +32,8 @@ def make_spectra(n_per_class=12, wavenumbers=None, noise=0.01, seed=0):
         for i in range(n_per_class):
             s = np.zeros_like(wavenumbers)
             for c in peaks:
-                s += lorentzian(wavenumbers, c + rng.normal(0, 1.0), height=rng.uniform(0.7, 1.0))
+                center = c + rng.normal(0, 1.0)
+                s += lorentzian(wavenumbers, center, height=rng.uniform(0.7, 1.0))
             s += 0.05 * (wavenumbers - wavenumbers[0]) / np.ptp(wavenumbers)
             s += rng.normal(0, noise, size=s.shape)
             X.append(s)
