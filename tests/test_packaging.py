@@ -1,0 +1,85 @@
+"""Packaging: metadata, entry point, and a wheel that installs into a fresh venv."""
+
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+import pytest
+
+import raman_sk
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_version_and_public_names():
+    assert raman_sk.__version__ == "0.1.0"
+    assert {"RamanCNNClassifier", "save_pipeline", "load_pipeline"} <= set(
+        raman_sk.__all__
+    )
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        raman_sk.nope  # noqa: B018
+
+
+def test_pyproject_declares_what_users_need():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = meta["project"]
+    deps = " ".join(project["dependencies"])
+    for name in ["skorch", "torch", "scikit-learn", "numpy", "pandas", "scipy",
+                 "matplotlib", "captum", "pybaselines", "safetensors"]:
+        assert name in deps, name
+    # every dependency has a lower bound
+    assert all(">=" in d for d in project["dependencies"]), project["dependencies"]
+    # ramanbiolib's wheel requires Python < 3.12: the dependency is conditional
+    assert any(d.startswith("ramanbiolib") and "python_version < '3.12'" in d
+               for d in project["dependencies"])
+    assert set(project["optional-dependencies"]) >= {"test", "dev", "dask"}
+    assert project["scripts"]["raman-sk"] == "raman_sk.cli:main"
+    markers = " ".join(meta["tool"]["pytest"]["ini_options"]["markers"])
+    for m in ["slow", "benchmark", "gpu"]:
+        assert m + ":" in markers
+
+
+def test_preprocessing_does_not_import_torch():
+    code = (
+        "import sys, raman_sk.preprocessing, raman_sk.datasets, raman_sk.evaluation\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_models_does_not_import_sklearn():
+    code = (
+        "import sys, raman_sk.models\n"
+        "bad = [m for m in ('sklearn', 'skorch') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_wheel_installs_into_fresh_venv(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    wheels = list(dist.glob("raman_sk-*.whl"))
+    assert len(wheels) == 1, wheels
+    env = tmp_path / "venv"
+    # system site packages provide torch & co; the wheel itself goes in --no-deps
+    venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env)
+    py = env / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "-q", str(wheels[0])],
+                   check=True)
+    out = subprocess.run(
+        [str(py), "-c", "import raman_sk, raman_sk.datasets as d; "
+         "print(raman_sk.__file__); print(d.load_ramanbiolib().data.shape)"],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout
+    assert str(env) in out.splitlines()[0]
+    assert "(194, 1351)" in out
+    help_out = subprocess.run([str(env / "bin" / "raman-sk"), "--help"],
+                              check=True, capture_output=True, text=True).stdout
+    assert "reproduce" in help_out
