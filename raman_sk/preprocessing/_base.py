@@ -1,0 +1,124 @@
+"""Private helpers shared by the preprocessing steps: parameter and input checks."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+from raman_sk.utils import check_wavenumbers, wavenumbers_from_feature_names
+
+
+def check_choice(value, name: str, allowed) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise a ValueError."""
+    if not isinstance(value, str) or value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {options}; got {value!r}.")
+    return value
+
+
+def check_real(
+    value,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    allow_nan: bool = False,
+) -> float:
+    """Return ``value`` as a float after checking its type and range."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}.")
+    value = float(value)
+    if np.isnan(value):
+        if allow_nan:
+            return value
+        raise ValueError(f"{name} must be a number, got NaN.")
+    if low is not None and (value < low or (not low_inclusive and value == low)):
+        sign = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be {sign} {low:g}; got {value!r}.")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high:g}; got {value!r}.")
+    return value
+
+
+def check_int(value, name: str, *, low: int | None = None) -> int:
+    """Return ``value`` as an int after checking its type and lower bound."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r}.")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}; got {value}.")
+    return value
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` as a bool; only True/False are accepted."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def reject_bad_shape(X, name: str = "X") -> None:
+    """Raise a clear ValueError for more than 2 dimensions or ragged rows."""
+    ndim = getattr(X, "ndim", None)
+    if isinstance(ndim, int) and ndim > 2:
+        raise ValueError(
+            f"{name} must be 2-D (n_spectra, n_points); got an array with "
+            f"{ndim} dimensions and shape {X.shape}."
+        )
+    if isinstance(X, list | tuple) and all(hasattr(row, "__len__") for row in X):
+        lengths = sorted({len(row) for row in X})
+        if len(lengths) > 1:
+            raise ValueError(
+                f"{name} is ragged: its rows have different lengths "
+                f"({', '.join(map(str, lengths[:5]))}). Spectra with their own "
+                "axes must be given as (wavenumbers, intensities) pairs to "
+                "WavenumberResampler first; other steps need one shared grid."
+            )
+
+
+def check_spectra(X, name: str = "X") -> np.ndarray:
+    """Validate spectra given as a 2-D array (n_spectra, n_points) of finite floats.
+
+    Returns a float64 array; callers never write into it.
+    """
+    reject_bad_shape(X, name)
+    return check_array(X, dtype=np.float64, input_name=name)
+
+
+def axis_from_input(X, wavenumbers, n_points: int) -> np.ndarray | None:
+    """Find the wavenumber axis of 2-D input X.
+
+    ``wavenumbers`` (the parameter) wins; else numeric DataFrame column names;
+    else None.
+    """
+    if wavenumbers is not None:
+        return check_wavenumbers(wavenumbers, n_points, name="wavenumbers")
+    columns = getattr(X, "columns", None)
+    if columns is not None:
+        return wavenumbers_from_feature_names(columns, name="X (DataFrame)")
+    return None
+
+
+def feature_names_out(estimator, input_features) -> np.ndarray:
+    """Names out of a one-to-one step: input_features, feature_names_in_ or x0..."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    names_in = getattr(estimator, "feature_names_in_", None)
+    n = getattr(estimator, "n_features_in_", None)
+    if input_features is None:
+        if names_in is not None:
+            return np.asarray(names_in, dtype=object)
+        return np.asarray([f"x{i}" for i in range(n)], dtype=object)
+    input_features = np.asarray(input_features, dtype=object)
+    if names_in is not None and not np.array_equal(input_features, names_in):
+        raise ValueError("input_features is not equal to feature_names_in_")
+    if n is not None and len(input_features) != n:
+        raise ValueError(
+            f"input_features should have length equal to number of features "
+            f"({n}), got {len(input_features)}"
+        )
+    return input_features
