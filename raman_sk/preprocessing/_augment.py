@@ -1,0 +1,420 @@
+"""Data augmentation of spectra: noisy, scaled, shifted, drifting copies."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from numpy.polynomial import legendre
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
+
+from raman_sk.preprocessing._base import (
+    check_bool,
+    check_int,
+    check_real,
+    check_spectra,
+    reject_bad_shape,
+)
+
+__all__ = ["SpectralAugmenter", "augment_spectra"]
+
+
+def _check_params(
+    n_copies,
+    noise_std,
+    scale_range,
+    shift_max,
+    baseline_drift,
+    baseline_order,
+    balance_classes,
+) -> dict:
+    n_copies = check_int(n_copies, "n_copies", low=0)
+    noise_std = check_real(noise_std, "noise_std", low=0.0)
+    try:
+        low, high = scale_range
+    except (TypeError, ValueError):
+        raise TypeError(
+            "scale_range must be a pair (low, high) of positive numbers; got "
+            f"{scale_range!r}."
+        ) from None
+    low = check_real(low, "scale_range[0]", low=0.0, low_inclusive=False)
+    high = check_real(high, "scale_range[1]", low=0.0, low_inclusive=False)
+    if low > high:
+        raise ValueError(
+            f"scale_range must be (low, high) with low <= high; got {scale_range!r}."
+        )
+    if isinstance(shift_max, Integral) and not isinstance(shift_max, bool | np.bool_):
+        shift_max = check_int(shift_max, "shift_max", low=0)
+    else:
+        shift_max = check_real(shift_max, "shift_max", low=0.0)
+    return {
+        "n_copies": n_copies,
+        "noise_std": noise_std,
+        "scale_range": (low, high),
+        "shift_max": shift_max,
+        "baseline_drift": check_real(baseline_drift, "baseline_drift", low=0.0),
+        "baseline_order": check_int(baseline_order, "baseline_order", low=0),
+        "balance_classes": check_bool(balance_classes, "balance_classes"),
+    }
+
+
+def _copies_per_sample(y, n_copies, rng) -> np.ndarray:
+    """Count the augmented copies to draw from each original spectrum."""
+    n = y.shape[0]
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    target = counts.max() * (1 + n_copies)
+    copies = np.empty(n, dtype=np.intp)
+    for c in range(classes.shape[0]):
+        members = np.flatnonzero(inverse == c)
+        needed = target - counts[c]
+        base, extra = divmod(needed, counts[c])
+        copies[members] = base
+        if extra:
+            copies[rng.choice(members, size=extra, replace=False)] += 1
+    return copies
+
+
+def _shift_rows(X, shifts):
+    """Shift each row by shifts[i] grid steps; edges repeat, no wrap-around."""
+    p = X.shape[1]
+    pos = np.clip(np.arange(p)[None, :] - shifts[:, None], 0.0, p - 1.0)
+    k = np.minimum(np.floor(pos).astype(np.intp), p - 2)
+    a = pos - k
+    rows = np.arange(X.shape[0])[:, None]
+    return X[rows, k] * (1.0 - a) + X[rows, k + 1] * a
+
+
+def _augment(
+    X,
+    sources,
+    *,
+    rng,
+    noise_std,
+    scale_range,
+    shift_max,
+    baseline_drift,
+    baseline_order,
+):
+    """Make one augmented copy of X[sources[j]] for each j."""
+    m, p = sources.shape[0], X.shape[1]
+    base = X[sources]
+    ranges = np.ptp(X, axis=1)[sources]
+    scales = rng.uniform(scale_range[0], scale_range[1], size=m)
+    if isinstance(shift_max, Integral):
+        shifts = rng.randint(-shift_max, shift_max + 1, size=m).astype(np.float64)
+    else:
+        shifts = rng.uniform(-shift_max, shift_max, size=m)
+    coefs = rng.uniform(-1.0, 1.0, size=(m, baseline_order + 1))
+    noise = rng.standard_normal(size=(m, p))
+    if shift_max > 0 and p > 1:
+        base = _shift_rows(base, shifts)
+    out = base * scales[:, None]
+    if baseline_drift > 0:
+        u = np.linspace(-1.0, 1.0, p)
+        # |P_k(u)| <= 1 on [-1, 1], so |drift| <= baseline_drift * range
+        drift = coefs @ legendre.legvander(u, baseline_order).T / (baseline_order + 1)
+        out += drift * (baseline_drift * ranges)[:, None]
+    if noise_std > 0:
+        out += noise * (noise_std * ranges)[:, None]
+    return out
+
+
+def _resample_indices(n, y, params, rng):
+    """Index of the original spectrum of each copy, grouped in input order."""
+    if params["balance_classes"]:
+        copies = _copies_per_sample(y, params["n_copies"], rng)
+    else:
+        copies = np.full(n, params["n_copies"], dtype=np.intp)
+    return np.repeat(np.arange(n), copies)
+
+
+def augment_spectra(
+    X,
+    y=None,
+    *,
+    n_copies: int = 15,
+    noise_std: float = 0.01,
+    scale_range: tuple[float, float] = (0.9, 1.1),
+    shift_max: float = 0,
+    baseline_drift: float = 0.0,
+    baseline_order: int = 2,
+    balance_classes: bool = False,
+    random_state=None,
+):
+    """Return the spectra followed by augmented copies of each.
+
+    Each copy of a spectrum ``x`` with intensity range ``R = max(x) - min(x)``
+    is, in this order: shifted by a random number of grid steps in
+    ``[-shift_max, shift_max]`` (edges repeat the end values, no wrap-around);
+    multiplied by a factor drawn uniformly from ``scale_range``; given a smooth
+    baseline drift, a random Legendre polynomial of degree ``baseline_order``
+    with magnitude at most ``baseline_drift * R``; and given Gaussian noise of
+    standard deviation ``noise_std * R``. A constant spectrum (``R = 0``) gets
+    no noise and no drift.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_spectra, n_points)
+        Spectra on one grid. Never modified.
+    y : array-like of shape (n_spectra,), default=None
+        Labels (any type, e.g. strings); copies get their original's label.
+        Required when ``balance_classes=True``.
+    n_copies : int, default=15
+        Copies per spectrum (per spectrum of the largest class when balancing).
+    noise_std : float, default=0.01
+        Noise standard deviation relative to each spectrum's intensity range.
+    scale_range : tuple of float, default=(0.9, 1.1)
+        The interval, ``0 < low <= high``, of the amplitude factors.
+    shift_max : int or float, default=0
+        Largest shift in grid steps. An int gives integer shifts (exact); a
+        float gives fractional shifts by linear interpolation.
+    baseline_drift : float, default=0.0
+        Largest baseline drift relative to the intensity range (0: none).
+    baseline_order : int, default=2
+        Degree of the drift polynomial.
+    balance_classes : bool, default=False
+        Draw more copies for rarer classes, so that every class ends with
+        ``max(class count) * (1 + n_copies)`` spectra; the extra copies are
+        spread over the class's spectra as evenly as possible.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random draws.
+
+    Returns
+    -------
+    X_aug : ndarray of shape (n_spectra + n_new, n_points), dtype float64
+        The originals first (in input order), then the copies grouped by
+        original spectrum in input order.
+    y_aug : ndarray of shape (n_spectra + n_new,) or None
+        Labels of ``X_aug`` (None when ``y`` is None).
+
+    See Also
+    --------
+    SpectralAugmenter : The same as a sampler with ``fit_resample``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from raman_sk.preprocessing import augment_spectra
+    >>> X = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 0.0]])
+    >>> X_aug, y_aug = augment_spectra(X, ["a", "b"], n_copies=2, random_state=0)
+    >>> X_aug.shape, y_aug.tolist()
+    ((6, 3), ['a', 'b', 'a', 'a', 'b', 'b'])
+    >>> X_aug, y_aug = augment_spectra(
+    ...     X, ["a", "b"], n_copies=0, noise_std=0, scale_range=(2, 2))
+    >>> X_aug.tolist()
+    [[0.0, 1.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+    params = _check_params(
+        n_copies,
+        noise_std,
+        scale_range,
+        shift_max,
+        baseline_drift,
+        baseline_order,
+        balance_classes,
+    )
+    X = check_spectra(X)
+    if y is not None:
+        y = _check_y(y, X.shape[0])
+    elif params["balance_classes"]:
+        raise ValueError("balance_classes=True needs the labels y; got y=None.")
+    rng = check_random_state(random_state)
+    return _fit_resample_arrays(X, y, params, rng)[:2]
+
+
+def _check_y(y, n):
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D (one label per spectrum); got shape {y.shape}."
+        )
+    if y.shape[0] != n:
+        raise ValueError(f"y has {y.shape[0]} labels but X has {n} spectra.")
+    return y
+
+
+def _fit_resample_arrays(X, y, params, rng):
+    n = X.shape[0]
+    sources = _resample_indices(n, y, params, rng)
+    options = {
+        k: params[k]
+        for k in (
+            "noise_std",
+            "scale_range",
+            "shift_max",
+            "baseline_drift",
+            "baseline_order",
+        )
+    }
+    copies = _augment(X, sources, rng=rng, **options)
+    X_aug = np.concatenate([X, copies], axis=0)
+    indices = np.concatenate([np.arange(n), sources])
+    y_aug = None if y is None else y[indices]
+    return X_aug, y_aug, indices
+
+
+class SpectralAugmenter(BaseEstimator):
+    """Augment spectra with noisy, scaled, shifted and drifting copies.
+
+    A sampler in the imbalanced-learn sense: ``fit_resample(X, y)`` returns the
+    originals followed by ``n_copies`` augmented copies of each (more for rarer
+    classes with ``balance_classes=True``). It has no ``transform``, so it can
+    never touch data at predict time. ``RamanCNNClassifier(augmenter=...)``
+    applies a clone of it to its training part only; it also works as a step of
+    an :class:`imblearn.pipeline.Pipeline`. See :func:`augment_spectra` for the
+    exact recipe; ``noise_std`` is relative to each spectrum's intensity range
+    (max - min).
+
+    Parameters
+    ----------
+    n_copies : int, default=15
+        Augmented copies per spectrum (per spectrum of the largest class when
+        ``balance_classes=True``).
+    noise_std : float, default=0.01
+        Standard deviation of the Gaussian noise, relative to each spectrum's
+        intensity range.
+    scale_range : tuple of float, default=(0.9, 1.1)
+        The interval ``(low, high)``, ``0 < low <= high``, of the random
+        amplitude factors.
+    shift_max : int or float, default=0
+        Largest random shift in grid steps (calibration drift). An int gives
+        integer shifts; a float gives fractional shifts by interpolation. Edges
+        repeat the end values (no wrap-around).
+    baseline_drift : float, default=0.0
+        Largest smooth baseline drift (random polynomial), relative to the
+        intensity range. 0 disables it.
+    baseline_order : int, default=2
+        Degree of the baseline drift polynomial.
+    balance_classes : bool, default=False
+        Draw more copies for rarer classes so that all classes end up with
+        ``max(class count) * (1 + n_copies)`` spectra.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; an int makes ``fit_resample`` reproducible.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of points per spectrum seen in ``fit``/``fit_resample``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when fitted on a DataFrame with string column names.
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen, sorted (when ``y`` was given).
+    sample_indices_ : ndarray of shape (n_resampled,)
+        For each row of the last ``fit_resample`` output, the index of the
+        original spectrum it comes from.
+
+    See Also
+    --------
+    augment_spectra : The function doing the work.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from raman_sk.preprocessing import SpectralAugmenter
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.random((6, 50)), np.array(["a", "a", "a", "a", "b", "b"])
+    >>> aug = SpectralAugmenter(n_copies=3, random_state=0)
+    >>> X_aug, y_aug = aug.fit_resample(X, y)
+    >>> X_aug.shape, np.array_equal(X_aug[:6], X)
+    ((24, 50), True)
+    >>> _, y_bal = SpectralAugmenter(n_copies=3, balance_classes=True,
+    ...                              random_state=0).fit_resample(X, y)
+    >>> np.unique(y_bal, return_counts=True)[1].tolist()
+    [16, 16]
+    """
+
+    def __init__(
+        self,
+        n_copies=15,
+        noise_std=0.01,
+        scale_range=(0.9, 1.1),
+        *,
+        shift_max=0,
+        baseline_drift=0.0,
+        baseline_order=2,
+        balance_classes=False,
+        random_state=None,
+    ):
+        self.n_copies = n_copies
+        self.noise_std = noise_std
+        self.scale_range = scale_range
+        self.shift_max = shift_max
+        self.baseline_drift = baseline_drift
+        self.baseline_order = baseline_order
+        self.balance_classes = balance_classes
+        self.random_state = random_state
+
+    def _validate(self, X, y):
+        params = _check_params(
+            self.n_copies,
+            self.noise_std,
+            self.scale_range,
+            self.shift_max,
+            self.baseline_drift,
+            self.baseline_order,
+            self.balance_classes,
+        )
+        reject_bad_shape(X)
+        if y is None:
+            if params["balance_classes"]:
+                raise ValueError("balance_classes=True needs the labels y; got y=None.")
+            Xv = validate_data(self, X, dtype=np.float64)
+            yv = None
+        else:
+            Xv = validate_data(self, X, dtype=np.float64)
+            yv = _check_y(y, Xv.shape[0])
+            self.classes_ = np.unique(yv)
+        return Xv, yv, params
+
+    def fit(self, X, y=None):
+        """Check the parameters and the data; augmentation happens in fit_resample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_spectra, n_points)
+            Spectra on one grid.
+        y : array-like of shape (n_spectra,), default=None
+            Labels.
+
+        Returns
+        -------
+        self : SpectralAugmenter
+            The fitted sampler.
+        """
+        self._validate(X, y)
+        return self
+
+    def fit_resample(self, X, y=None):
+        """Return the originals followed by their augmented copies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_spectra, n_points)
+            Spectra on one grid. Never modified.
+        y : array-like of shape (n_spectra,), default=None
+            Labels (e.g. strings); copies get their original's label. Needed
+            for ``balance_classes=True``.
+
+        Returns
+        -------
+        X_aug : ndarray or DataFrame of shape (n_resampled, n_points)
+            float64; a DataFrame with the same columns when X was one.
+        y_aug : ndarray or Series of shape (n_resampled,), or None
+            Labels of ``X_aug``; a Series when y was one.
+        """
+        Xv, yv, params = self._validate(X, y)
+        rng = check_random_state(self.random_state)
+        X_aug, y_aug, indices = _fit_resample_arrays(Xv, yv, params, rng)
+        self.sample_indices_ = indices
+        if hasattr(X, "columns") and hasattr(X, "iloc"):
+            X_aug = type(X)(X_aug, columns=X.columns)
+        if y_aug is not None and hasattr(y, "iloc") and hasattr(y, "name"):
+            y_aug = type(y)(y_aug, name=y.name)
+        return X_aug, y_aug
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
