@@ -5,7 +5,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.validation import check_array
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from raman_sk.utils import check_wavenumbers, wavenumbers_from_feature_names
 
@@ -102,23 +103,65 @@ def axis_from_input(X, wavenumbers, n_points: int) -> np.ndarray | None:
     return None
 
 
-def feature_names_out(estimator, input_features) -> np.ndarray:
-    """Names out of a one-to-one step: input_features, feature_names_in_ or x0..."""
-    from sklearn.utils.validation import check_is_fitted
+class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Base of the one-to-one cleaning steps (one output column per input column).
 
-    check_is_fitted(estimator)
-    names_in = getattr(estimator, "feature_names_in_", None)
-    n = getattr(estimator, "n_features_in_", None)
-    if input_features is None:
-        if names_in is not None:
-            return np.asarray(names_in, dtype=object)
-        return np.asarray([f"x{i}" for i in range(n)], dtype=object)
-    input_features = np.asarray(input_features, dtype=object)
-    if names_in is not None and not np.array_equal(input_features, names_in):
-        raise ValueError("input_features is not equal to feature_names_in_")
-    if n is not None and len(input_features) != n:
-        raise ValueError(
-            f"input_features should have length equal to number of features "
-            f"({n}), got {len(input_features)}"
+    Subclasses define ``__init__``, ``_check_params()`` (returns the validated
+    options), ``_transform(X, options)`` (returns a new float64 array) and
+    optionally ``_fit(X_raw, X, options)`` (learns e.g. the axis).
+    ``get_feature_names_out`` passes the input names through, so wavenumber
+    column names survive ``set_output(transform="pandas")`` in a Pipeline.
+    """
+
+    def _check_params(self) -> dict:  # pragma: no cover - overridden
+        return {}
+
+    def _fit(self, X_raw, X, options) -> None:
+        """Learn what transform needs; nothing by default."""
+
+    def fit(self, X, y=None):
+        """Check the parameters and the spectra (and learn the axis if needed).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_spectra, n_points)
+            Spectra on one grid; a DataFrame's column names may give the axis.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        options = self._check_params()
+        reject_bad_shape(X)
+        Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
+        self._fit(X, Xv, options)
+        return self
+
+    def transform(self, X):
+        """Apply the step to each spectrum.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_spectra, n_points)
+            Spectra with the points seen in ``fit``. Never modified.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_spectra, n_points_out), dtype float64
+            The transformed spectra (a new array).
+        """
+        check_is_fitted(self)
+        options = self._check_params()
+        reject_bad_shape(X)
+        Xv = validate_data(
+            self, X, dtype=np.float64, reset=False, ensure_min_features=2
         )
-    return input_features
+        return self._transform(Xv, options)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
