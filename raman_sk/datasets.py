@@ -263,8 +263,9 @@ the same molecule (``component``): use ``groups`` for grouped cross-validation
 so that one molecule never sits on both sides of a split.
 
 **Licence and attribution.** The database files (metadata_db.csv,
-raman_spectra_db.csv, raman_peaks_db.csv) are licensed under the Open Database
-License (ODbL) v1.0 by the ramanbiolib authors; the ramanbiolib code is GPLv3.
+raman_spectra_db.csv, raman_peaks_db.csv) are licensed by the ramanbiolib
+authors under the Open Database License (ODbL) v1.0; the ramanbiolib code is
+GPLv3.
 raman_sk reads the data files and neither copies nor imports that code. Any
 adapted database you share must stay under the ODbL and attribute the source.
 
@@ -504,12 +505,20 @@ def load_ramanbiolib_peaks(path: str | os.PathLike | None = None) -> pd.DataFram
 
     Examples
     --------
+    >>> import warnings
     >>> from raman_sk.datasets import load_ramanbiolib_peaks
-    >>> peaks = load_ramanbiolib_peaks()
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     peaks = load_ramanbiolib_peaks()
+    >>> len(caught)  # the released file's row id=182: 17 peaks, 15 intensities
+    1
     >>> peaks.columns.tolist()
     ['id', 'component', 'type', 'peak', 'intensity']
-    >>> peaks.loc[0, ["component", "peak"]].tolist()
-    ['12-methyltetradecanoic acid', 669.0]
+    >>> row = peaks.iloc[0]
+    >>> row["component"], float(row["peak"]), round(float(row["intensity"]), 4)
+    ('12-methyltetradecanoic acid', 669.0, 0.0663)
+    >>> int(peaks["intensity"].isna().sum())
+    17
     """
     root, where = _db_root(path, (_PEAKS_FILE, _METADATA_FILE))
     table = _read_db_csv(root, _PEAKS_FILE, where)
@@ -713,13 +722,21 @@ def _detect_delimiter(candidates: Sequence[str]) -> str | None:
     if any(";" in line for line in candidates):
         return ";"
     with_comma = [line for line in candidates if "," in line]
-    if with_comma and all(
-        len(cells := _split(line, ",")) >= 2
-        and all(_is_number(cell, False) for cell in cells)
-        for line in with_comma
-    ):
+    # With whitespace-separated decimal commas ("450,5 0,25") a comma split never
+    # leaves two numbers at the end of a line, so one such line decides.
+    if any(_numeric_suffix(_split(line, ","), False) >= 2 for line in with_comma):
         return ","
     return None
+
+
+def _numeric_suffix(cells: Sequence[str], decimal_comma: bool) -> int:
+    """Count the numeric cells at the end of a row (after any label cells)."""
+    count = 0
+    for cell in reversed(cells):
+        if not _is_number(cell, decimal_comma):
+            break
+        count += 1
+    return count
 
 
 def _strictly_monotonic(values: np.ndarray) -> bool:
@@ -861,10 +878,8 @@ def _read_table(lines: list[str], path: Path) -> list[dict[str, Any]]:
         if is_comment[position]:
             continue
         cells = _split(text, delimiter)
-        n_labels = len(cells)
-        while n_labels > 0 and _is_number(cells[n_labels - 1], decimal_comma):
-            n_labels -= 1
-        n_numbers = len(cells) - n_labels
+        n_numbers = _numeric_suffix(cells, decimal_comma)
+        n_labels = len(cells) - n_numbers
         if n_labels == 0 and n_numbers >= 2:
             start = position
             break
@@ -892,7 +907,11 @@ def _read_table(lines: list[str], path: Path) -> list[dict[str, Any]]:
     # The line just above the data holds column names when it splits like the
     # data (or is a WiRE header); it is not a key/value pair then.
     names = _split(names_line.lstrip("#%"), delimiter) if names_line else []
-    if len(names) != len(first) or all(_is_number(n, decimal_comma) for n in names):
+    if (
+        len(names) != len(first)
+        or any(_is_number(n, decimal_comma) or "=" in n for n in names)
+        or (names and names[0].endswith(":"))
+    ):
         names = []
     is_names_line = bool(names) or (
         names_line is not None and _renishaw_columns(names_line) is not None
@@ -913,35 +932,34 @@ def _read_table(lines: list[str], path: Path) -> list[dict[str, Any]]:
             first_lineno, first, rows, positions, header, path, decimal_comma
         )
 
-    n_labels = len(first)
-    while n_labels > 0 and _is_number(first[n_labels - 1], decimal_comma):
-        n_labels -= 1
+    n_labels = len(first) - _numeric_suffix(first, decimal_comma)
     if n_labels > 0:
         return _read_wide(
             first_lineno, first, n_labels, rows, header, path, decimal_comma
         )
 
     width = len(first)
+    if (
+        width >= 3
+        and rows
+        and len({len(cells) for _, cells in rows}) == 1
+        and len(rows[0][1]) > width
+        and _strictly_monotonic(
+            np.asarray(_to_floats(first, path, first_lineno, decimal_comma, "data"))
+        )
+    ):
+        # a numeric header row of wavenumbers above rows with unnamed labels
+        return _read_wide(first_lineno, first, 0, rows, header, path, decimal_comma)
     matrix_rows = [_to_floats(first, path, first_lineno, decimal_comma, "data block")]
-    line_numbers = [first_lineno]
     for number, cells in rows:
         if len(cells) != width:
-            if (
-                width >= 3
-                and all(len(c) == len(rows[0][1]) for _, c in rows)
-                and (len(rows[0][1]) > width)
-            ):
-                axis = np.asarray(matrix_rows[0])
-                if _strictly_monotonic(axis):
-                    return _read_wide(
-                        first_lineno, first, 0, rows, header, path, decimal_comma
-                    )
+            # a non-numeric cell is the clearer message (e.g. a footer line)
+            _to_floats(cells, path, number, decimal_comma, "data block")
             raise ValueError(
                 f"{path}: line {number} has {len(cells)} values but the data block "
                 f"starting at line {first_lineno} has {width} columns"
             )
         matrix_rows.append(_to_floats(cells, path, number, decimal_comma, "data block"))
-        line_numbers.append(number)
     matrix = np.asarray(matrix_rows, dtype=np.float64)
     axis_name = names[0] if names else None
 
@@ -960,8 +978,6 @@ def _read_table(lines: list[str], path: Path) -> list[dict[str, Any]]:
     first_row_axis = _strictly_monotonic(matrix[0])
     first_col_axis = _strictly_monotonic(matrix[:, 0])
     if names or (first_col_axis and not (first_row_axis and width > matrix.shape[0])):
-        if not first_col_axis and not names:
-            raise ValueError(f"{path}: cannot tell which column is the axis")
         records = []
         for j in range(1, width):
             label = names[j] if names else f"column {j + 1}"
@@ -1048,10 +1064,13 @@ def _read_wide(first_lineno, first, n_labels, rows, header, path, decimal_comma)
         )
         labels = cells[:k]
         names = label_names if len(label_names) == k else [""] * k
-        label = ",".join(
-            f"{name}={value}" if name and value else value or name
-            for name, value in zip(names, labels, strict=True)
-        )
+        if k == 1:  # a single label column: the sample name
+            label = labels[0]
+        else:  # several (e.g. X, Y positions): name=value pairs when named
+            label = ",".join(
+                f"{name}={value}" if name and value else value or name
+                for name, value in zip(names, labels, strict=True)
+            )
         source = f"{path.name}#{index}" + (f" {label}" if label else "")
         meta = {"format": "wide-table", "header": dict(header), "block": index,
                 "label": label}  # fmt: skip
