@@ -682,10 +682,13 @@ def _unit_from_header(header: dict[str, str]) -> str | None:
 
 
 def _raise_cell(path: Path, lineno: int, column: int, cell: str, what: str) -> NoReturn:
+    text = cell.lower().lstrip("+-")
     if cell == "":
         problem = "a missing (empty) value"
-    elif cell.lower().lstrip("+-") in ("nan", "na", "n/a", "null"):
+    elif text in ("nan", "na", "n/a", "null", "none"):
         problem = "a missing value (NaN)"
+    elif text in ("inf", "infinity"):
+        problem = f"an infinite value ({cell!r})"
     else:
         problem = f"the non-numeric value {cell[:30]!r}"
     raise ValueError(
@@ -710,7 +713,7 @@ def _to_floats(
         except ValueError:
             _raise_cell(path, lineno, first_column + offset, cell, what)
         if not math.isfinite(value):
-            _raise_cell(path, lineno, first_column + offset, "nan", what)
+            _raise_cell(path, lineno, first_column + offset, cell, what)
         values.append(value)
     return values
 
@@ -818,6 +821,11 @@ def _read_bwtek(
         )
         x.append(xv)
         y.append(yv)
+    if len(x) < 2:
+        raise ValueError(
+            f"{path}: only {len(x)} pixel(s) of the BWTek table have a "
+            f"{columns[axis_index]!r} value; a spectrum needs at least two points"
+        )
     meta = {
         "format": "bwtek",
         "header": header,

@@ -181,12 +181,13 @@ def test_missing_csv_columns_name_file_and_column(db_copy, name, column):
 
 
 def test_path_without_the_files(tmp_path, db_copy):
+    (tmp_path / "empty").mkdir()
     with pytest.raises(
         FileNotFoundError,
         match=r"lacks the database file\(s\) "
         r"\['metadata_db.csv', 'raman_spectra_db.csv'\]",
     ):
-        load_ramanbiolib(path=tmp_path / "..")  # a directory without the CSVs
+        load_ramanbiolib(path=tmp_path / "empty")  # a directory without the CSVs
     (db_copy / "raman_spectra_db.csv").unlink()
     with pytest.raises(FileNotFoundError, match=r"\['raman_spectra_db.csv'\]"):
         load_ramanbiolib(path=db_copy)
@@ -674,6 +675,12 @@ def test_axis_unit_nm_forced_and_excitation_mismatch_warns(tmp_path):
             r"line 2, column 2: a missing value \(NaN\)",
         ),
         (
+            "400\t1\n401\t-inf\n",
+            ValueError,
+            r"line 2, column 2: an infinite value \('-inf'\)",
+        ),
+        ("400;1\n401;NA\n", ValueError, r"line 2, column 2: a missing value \(NaN\)"),
+        (
             "400;1;5\n401;;6\n",
             ValueError,
             r"line 2, column 2: a missing \(empty\) value",
@@ -694,6 +701,8 @@ def test_axis_unit_nm_forced_and_excitation_mismatch_warns(tmp_path):
         "footer",
         "nan_axis",
         "nan_intensity",
+        "inf_intensity",
+        "na_string",
         "empty_cell",
         "ragged",
         "one_row",
