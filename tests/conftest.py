@@ -66,3 +66,15 @@ def shared_data():
 def data_dir():
     """Small real instrument files bundled with the tests (see tests/data/README.md)."""
     return DATA_DIR
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip doctests that need the ramanbiolib wheel where it is absent (>=3.12)."""
+    import importlib.util
+
+    if importlib.util.find_spec("ramanbiolib") is not None:
+        return
+    skip = pytest.mark.skip(reason="ramanbiolib is not installed (Python >= 3.12)")
+    for item in items:
+        if "ramanbiolib" in item.name and "doctest" in type(item).__name__.lower():
+            item.add_marker(skip)
