@@ -156,9 +156,9 @@ class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         options = self._check_params()
         reject_bad_shape(X)
-        Xv = validate_data(
-            self, X, dtype=np.float64, reset=False, ensure_min_features=2
-        )
+        # no ensure_min_features here: validate_data reports a wrong number of
+        # points against n_features_in_ (which fit made >= 2)
+        Xv = validate_data(self, X, dtype=np.float64, reset=False)
         return self._transform(Xv, options)
 
     def __sklearn_tags__(self):

@@ -30,12 +30,24 @@ def _check_baseline(method, lam, poly_order) -> dict:
 
 
 def _baselines(X, axis, method, lam, poly_order) -> np.ndarray:
+    if method in _WHITTAKER:
+        kwargs, needed, why = {"lam": lam}, 3, "the second-difference penalty"
+    else:
+        kwargs, needed = {"poly_order": poly_order}, poly_order + 2
+        why = f"a degree-{poly_order} polynomial fit"
+    if X.shape[1] < needed:
+        raise ValueError(
+            f"baseline method {method!r} needs at least {needed} points per "
+            f"spectrum for {why}; X has {X.shape[1]}."
+        )
     fitter = Baseline(x_data=axis)
     algorithm = getattr(fitter, method)
-    kwargs = {"lam": lam} if method in _WHITTAKER else {"poly_order": poly_order}
     out = np.empty_like(X)
     for i, row in enumerate(X):
-        out[i] = algorithm(row, **kwargs)[0]
+        if row.max() == row.min():  # constant: its own baseline (no iterations)
+            out[i] = row
+        else:
+            out[i] = algorithm(row, **kwargs)[0]
     if not np.all(np.isfinite(out)):
         rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
         raise ValueError(

@@ -481,7 +481,7 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
             )
         else:
             reject_bad_shape(X)
-            Xv = validate_data(self, X, dtype=np.float64)
+            Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
             axis = axis_from_input(X, self.wavenumbers, Xv.shape[1])
             if axis is None:
                 raise ValueError(NO_AXIS_MESSAGE.format(owner="WavenumberResampler"))
