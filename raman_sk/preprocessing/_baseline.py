@@ -19,11 +19,16 @@ __all__ = ["BaselineRemover", "remove_baseline"]
 _WHITTAKER = ("airpls", "arpls", "asls")
 _POLYNOMIAL = ("modpoly", "imodpoly")
 _METHODS = _WHITTAKER + _POLYNOMIAL
+# pybaselines' own defaults, suited to about 1000-2000 points (a 1 cm-1 grid)
+DEFAULT_LAM = {"airpls": 1e6, "arpls": 1e5, "asls": 1e6}
 
 
 def _check_baseline(method, lam, poly_order) -> dict:
+    method = check_choice(method, "method", _METHODS)
+    if lam is None:
+        lam = DEFAULT_LAM.get(method, 1.0)
     return {
-        "method": check_choice(method, "method", _METHODS),
+        "method": method,
         "lam": check_real(lam, "lam", low=0.0, low_inclusive=False),
         "poly_order": check_int(poly_order, "poly_order", low=0),
     }
@@ -62,7 +67,7 @@ def remove_baseline(
     wavenumbers=None,
     *,
     method: str = "airpls",
-    lam: float = 1e5,
+    lam: float | None = None,
     poly_order: int = 2,
     return_baseline: bool = False,
 ):
@@ -80,9 +85,11 @@ def remove_baseline(
     method : {"airpls", "arpls", "asls", "modpoly", "imodpoly"}, default="airpls"
         airPLS (what the bundled database used), arPLS, asymmetric least
         squares, or the (improved) modified polynomial fit.
-    lam : float, default=1e5
+    lam : float, default=None
         Smoothness of the Whittaker baselines (larger: stiffer); it depends on
-        the number of points, 1e5 suits a 1 cm-1 grid. Ignored by modpoly.
+        the number of points. None means pybaselines' default for the method
+        (airpls 1e6, arpls 1e5, asls 1e6), suited to a 1 cm-1 grid over
+        450-1800 cm-1. Ignored by the polynomial methods.
     poly_order : int, default=2
         Degree of the modpoly/imodpoly polynomial. Ignored otherwise.
     return_baseline : bool, default=False
@@ -129,8 +136,9 @@ class BaselineRemover(SpectraTransformer):
     ----------
     method : {"airpls", "arpls", "asls", "modpoly", "imodpoly"}, default="airpls"
         The pybaselines algorithm; airPLS is what the bundled database used.
-    lam : float, default=1e5
-        Smoothness of the Whittaker baselines (airpls, arpls, asls).
+    lam : float, default=None
+        Smoothness of the Whittaker baselines (airpls, arpls, asls); None
+        means the method's default (airpls 1e6, arpls 1e5, asls 1e6).
     poly_order : int, default=2
         Degree of the modpoly/imodpoly polynomial.
     wavenumbers : array-like of shape (n_points,), default=None
@@ -161,7 +169,7 @@ class BaselineRemover(SpectraTransformer):
     ((2, 1351), True, True)
     """
 
-    def __init__(self, method="airpls", *, lam=1e5, poly_order=2, wavenumbers=None):
+    def __init__(self, method="airpls", *, lam=None, poly_order=2, wavenumbers=None):
         self.method = method
         self.lam = lam
         self.poly_order = poly_order
