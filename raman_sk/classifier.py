@@ -423,6 +423,11 @@ class RamanCNNClassifier(NeuralNetClassifier):
         tags.target_tags.required = True
         return tags
 
+    def _get_param_names(self):
+        # skorch lists every non-fitted attribute, its private
+        # ``_params_to_validate`` included; that is not a parameter.
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
+
     def __sklearn_is_fitted__(self) -> bool:
         return bool(
             getattr(self, "initialized_", False)
@@ -445,6 +450,29 @@ class RamanCNNClassifier(NeuralNetClassifier):
             ("best_weights", BestWeights()),
             ("print_log", PrintLog()),
         ]
+
+    def get_params(self, deep=True, **kwargs):
+        """Get parameters; explicit ``augmenter__...`` values take precedence.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of sub-objects (augmenter, callbacks).
+        **kwargs : dict
+            Passed to skorch's ``get_params``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep, **kwargs)
+        # ``augmenter__x`` set through set_params/__init__ overrides the value
+        # that the (unchanged) augmenter object itself reports.
+        params.update(
+            {k: v for k, v in vars(self).items() if k.startswith("augmenter__")}
+        )
+        return params
 
     def set_params(self, **params):
         """Set parameters, including ``augmenter__...`` on a fitted net.
@@ -918,7 +946,8 @@ class RamanCNNClassifier(NeuralNetClassifier):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_`` (same dtype as ``classes_``).
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # checks fitted first
+        return self.classes_[proba.argmax(axis=1)]
 
     # --------------------------------------------------------- save/load
     def save(self, directory: str | PathLike) -> Any:
