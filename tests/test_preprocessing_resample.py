@@ -245,7 +245,7 @@ W3 = np.array([1000.0, 1001.0, 1002.0])
             {"wavenumbers": [1000.0]},
             np.ones((1, 1)),
             ValueError,
-            r"wavenumbers has 1 value\(s\); at least 2",
+            r"Found array with 1 feature\(s\).*minimum of 2",
         ),
         ({"wavenumbers": W3}, np.ones((0, 3)), ValueError, "0 sample"),
         ({"wavenumbers": W3}, np.ones((2, 2, 3)), ValueError, "must be 2-D"),
