@@ -1,0 +1,372 @@
+"""Raman band assignments: the SEED.md tables per class and the database's peaks.
+
+Two sources are combined in one table (:func:`band_table`):
+
+* the band assignments of SEED.md, per top-level molecular class (region in
+  cm-1, assignment, notes), kept verbatim as data in this module;
+* the peak positions of ramanbiolib's ``raman_peaks_db.csv`` (one row per
+  component and peak), which say which database spectra have a band near a
+  given wavenumber.
+
+:func:`assign_band` turns a wavenumber (e.g. the peak of a saliency region) into
+a short text: the SEED.md assignment(s) within a tolerance, preferring the given
+class; otherwise a summary of the database peaks found there; otherwise
+``"unassigned"``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from numbers import Real
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["BAND_COLUMNS", "SEED_BANDS", "assign_band", "band_table"]
+
+#: Columns of :func:`band_table`, in order.
+BAND_COLUMNS = (
+    "class",
+    "center",
+    "low",
+    "high",
+    "assignment",
+    "notes",
+    "source",
+    "component",
+    "intensity",
+)
+
+# (class, low, high, assignment, notes): SEED.md, "Spectral windows consistently
+# used per class". A single value "~1650" is stored as low == high == 1650.
+SEED_BANDS: tuple[tuple[str, float, float, str, str], ...] = (
+    ("Proteins", 1650, 1650, "Amide I (C=O stretch)",
+     "Dominant protein marker; secondary structure sensitive"),
+    ("Proteins", 1550, 1550, "Amide II (N–H bend + C–N)",
+     "α-helix / β-sheet differentiation"),
+    ("Proteins", 1250, 1250, "Amide III (C–N + N–H)", "Backbone conformation"),
+    ("Proteins", 1003, 1003, "Phenylalanine ring breathing",
+     "Present in many proteins"),
+    ("Proteins", 850, 900, "Hydroxyproline / C–C stretch", "Collagen-type proteins"),
+    ("Lipids", 1440, 1460, "CH₂ scissoring", "Alkyl chain length indicator"),
+    ("Lipids", 1300, 1300, "CH₂ twisting/wagging", "Saturated vs. unsaturated chains"),
+    ("Lipids", 1660, 1660, "C=C stretch", "Unsaturated (olefinic) lipids"),
+    ("Lipids", 1740, 1740, "C=O ester stretch", "Triglycerides / phospholipids"),
+    ("Lipids", 1080, 1080, "C–C / C–O stretch", "Backbone"),
+    ("Saccharides", 930, 950, "C–O–C ring breathing", "Pyranose/furanose rings"),
+    ("Saccharides", 1050, 1100, "C–O stretching",
+     "Distinguishes mono- vs. poly-saccharides"),
+    ("Saccharides", 1340, 1380, "C–H bending", "Methylene and methyl groups"),
+    ("Saccharides", 1460, 1460, "CH₂ scissoring",
+     "Shared with lipids but lower intensity"),
+    ("AminoAcids", 1670, 1670, "C=O stretch (free carboxyl/amide)",
+     "Free amino acids vs. peptide-bound"),
+    ("AminoAcids", 1200, 1200, "C–N stretch", "Amine group"),
+    ("AminoAcids", 850, 850, "C–C stretch / ring modes",
+     "Aromatic amino acids (Trp, Tyr, Phe)"),
+    ("AminoAcids", 1580, 1600, "Asymmetric COO⁻ stretch", "Charged side chains"),
+    ("PrimaryMetabolites", 1620, 1640, "C=C / C=O stretch",
+     "Organic acid / keto groups"),
+    ("PrimaryMetabolites", 1380, 1380, "Symmetric CH₃ bend",
+     "Small organic molecules"),
+    ("PrimaryMetabolites", 750, 750, "Ring/backbone deformation",
+     "Varied metabolite fingerprint"),
+    ("NucleicAcids", 785, 800, "Ring breathing (cytosine/uracil)",
+     "DNA/RNA pyrimidine marker"),
+    ("NucleicAcids", 1090, 1090, "PO₂⁻ symmetric stretch",
+     "Phosphate backbone — strongest DNA/RNA marker"),
+    ("NucleicAcids", 1580, 1580, "Base C=N stretch (adenine)",
+     "Purine base vibrations"),
+    ("NucleicAcids", 1340, 1340, "Guanine C8–H", "Purine identification"),
+    ("NucleicAcids", 668, 668, "Thymine ring breathing", "DNA-specific"),
+)
+
+_SEED_SOURCE = "SEED.md"
+_DB_SOURCE = "ramanbiolib raman_peaks_db.csv"
+_PEAK_COLUMNS = ["id", "component", "type", "peak", "intensity"]
+
+
+def _class_key(name) -> str:
+    """Top-level class of ``name`` ("Lipids/FattyAcids" -> "lipids")."""
+    top = str(name).split("/")[0]
+    return re.sub(r"[^0-9a-z]", "", top.lower())
+
+
+def _parse_list(text) -> list[float]:
+    if isinstance(text, str):
+        text = text.strip().strip("[]")
+        return [float(v) for v in text.split(",") if v.strip()]
+    return [float(v) for v in np.atleast_1d(text)]
+
+
+def _read_peaks_csv(path=None) -> pd.DataFrame:
+    """Read ramanbiolib's peak table as a long DataFrame (fallback reader).
+
+    ``path`` is the ``raman_peaks_db.csv`` file or the folder holding it (with
+    ``metadata_db.csv`` beside it for the class of each component); None reads
+    the copy installed with the ``ramanbiolib`` package.
+    """
+    if path is None:
+        from importlib.resources import files
+
+        folder = files("ramanbiolib") / "db"
+        peaks_file = folder / "raman_peaks_db.csv"
+        meta_file = folder / "metadata_db.csv"
+    else:
+        path = Path(path)
+        folder = path if path.is_dir() else path.parent
+        peaks_file = path if path.is_file() else folder / "raman_peaks_db.csv"
+        meta_file = folder / "metadata_db.csv"
+    with peaks_file.open("r", encoding="utf-8") as fh:
+        wide = pd.read_csv(fh)
+    types = {}
+    try:
+        with meta_file.open("r", encoding="utf-8") as fh:
+            meta = pd.read_csv(fh, usecols=["id", "type"])
+        types = dict(
+            zip(meta["id"].tolist(), meta["type"].astype(str).tolist(), strict=True)
+        )
+    except (FileNotFoundError, OSError, ValueError):
+        pass
+    rows = []
+    for rec in wide.itertuples(index=False):
+        peaks = _parse_list(rec.peaks)
+        intens = _parse_list(rec.intensity)
+        if len(intens) != len(peaks):
+            intens = [np.nan] * len(peaks)
+        for peak, inten in zip(peaks, intens, strict=True):
+            rows.append((int(rec.id), str(rec.component),
+                         types.get(int(rec.id), ""), peak, inten))
+    return pd.DataFrame(rows, columns=_PEAK_COLUMNS)
+
+
+def _load_peaks(path=None) -> pd.DataFrame:
+    try:
+        from raman_sk.datasets import load_ramanbiolib_peaks
+    except ImportError:  # the datasets module predates the peaks loader
+        return _read_peaks_csv(path)
+    with warnings.catch_warnings():
+        # The released table has one row whose intensities do not match its
+        # peaks; only the positions are used here, so that warning is noise.
+        warnings.filterwarnings(
+            "ignore", message=".*intensities", category=UserWarning
+        )
+        return load_ramanbiolib_peaks(path=path)
+
+
+def band_table(*, database: bool = True, path=None) -> pd.DataFrame:
+    """Return the band-assignment table (SEED.md bands plus database peaks).
+
+    Parameters
+    ----------
+    database : bool, default=True
+        Append one row per peak of ramanbiolib's ``raman_peaks_db.csv``. If the
+        database cannot be found, a ``UserWarning`` says so and only the SEED.md
+        rows are returned.
+    path : str or path-like, default=None
+        Where the database's peak table is (``raman_peaks_db.csv`` or its
+        folder); None uses the installed ``ramanbiolib`` package.
+
+    Returns
+    -------
+    table : DataFrame
+        Columns ``class, center, low, high, assignment, notes, source,
+        component, intensity``. ``class`` is the top-level molecular class
+        ("Proteins", "Lipids", ...); ``low``/``high`` bound the band in cm-1
+        (equal for a single position) and ``center`` is their mean. SEED.md rows
+        have ``source == "SEED.md"`` and no component; database rows have the
+        component's name, its peak's relative intensity and the assignment
+        ``"<component> peak"``.
+
+    See Also
+    --------
+    assign_band : The text assigned to a wavenumber.
+
+    Examples
+    --------
+    >>> from raman_sk.bands import band_table
+    >>> table = band_table(database=False)
+    >>> table.shape
+    (26, 9)
+    >>> table.loc[0, ["class", "center", "assignment"]].tolist()
+    ['Proteins', 1650.0, 'Amide I (C=O stretch)']
+    """
+    seed = pd.DataFrame(
+        [
+            (cls, (lo + hi) / 2.0, float(lo), float(hi), text, notes, _SEED_SOURCE,
+             None, np.nan)
+            for cls, lo, hi, text, notes in SEED_BANDS
+        ],
+        columns=list(BAND_COLUMNS),
+    )
+    if not database:
+        return seed
+    try:
+        peaks = _load_peaks(path)
+    except (ImportError, ModuleNotFoundError, FileNotFoundError, OSError) as exc:
+        warnings.warn(
+            f"the ramanbiolib peak table could not be read ({exc}); the band "
+            "table holds only the SEED.md assignments. Install ramanbiolib or "
+            "pass path= to raman_peaks_db.csv.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return seed
+    peak = peaks["peak"].to_numpy(dtype=np.float64)
+    types = ["" if pd.isna(t) else str(t) for t in peaks["type"]]
+    db = pd.DataFrame(
+        {
+            "class": [t.split("/")[0] for t in types],
+            "center": peak,
+            "low": peak,
+            "high": peak,
+            "assignment": [f"{c} peak" for c in peaks["component"]],
+            "notes": types,
+            "source": _DB_SOURCE,
+            "component": peaks["component"].astype(str).to_numpy(dtype=object),
+            "intensity": peaks["intensity"].to_numpy(dtype=np.float64),
+        }
+    )
+    return pd.concat([seed, db], ignore_index=True)
+
+
+def _check_wavenumber(wavenumber) -> float:
+    if isinstance(wavenumber, bool | np.bool_) or not isinstance(
+        wavenumber, Real | np.integer | np.floating
+    ):
+        raise TypeError(
+            f"wavenumber must be a real number in cm-1, got {wavenumber!r} "
+            f"({type(wavenumber).__name__})."
+        )
+    value = float(wavenumber)
+    if not np.isfinite(value):
+        raise ValueError(f"wavenumber must be finite, got {value}.")
+    return value
+
+
+def _distance(value: float, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(low - value, value - high), 0.0)
+
+
+def assign_band(
+    wavenumber: float,
+    tolerance: float = 10.0,
+    cls: str | None = None,
+    *,
+    table: pd.DataFrame | None = None,
+) -> str:
+    """Assign a wavenumber to the known Raman bands within a tolerance.
+
+    Rules, in order:
+
+    1. SEED.md bands of class ``cls`` whose region lies within ``tolerance``
+       cm-1 of ``wavenumber`` (distance 0 inside the region), closest first,
+       joined with ``"; "``.
+    2. Otherwise SEED.md bands of any class within the tolerance, each followed
+       by its class in brackets, e.g. ``"C–O–C ring breathing [Saccharides]"``.
+    3. Otherwise the database peaks within the tolerance, summarised as
+       ``"db peak ~1452 cm⁻¹: 40 Lipids spectra (e.g. ...)"`` (restricted to
+       ``cls`` when it has such peaks).
+    4. Otherwise ``"unassigned"``.
+
+    Parameters
+    ----------
+    wavenumber : float
+        Position in cm-1, e.g. the peak of a saliency region.
+    tolerance : float, default=10.0
+        Largest distance in cm-1 between ``wavenumber`` and a band.
+    cls : str, default=None
+        Class whose bands are preferred. Matched on the top level,
+        case-insensitively ("Lipids/FattyAcids" matches "Lipids"). A class
+        without SEED.md bands (e.g. a synthetic one) falls through to rule 2.
+    table : DataFrame, default=None
+        A table as returned by :func:`band_table`; None builds one (reading the
+        database each time: pass a table when assigning many wavenumbers).
+
+    Returns
+    -------
+    assignment : str
+        The assignment text.
+
+    Raises
+    ------
+    TypeError
+        If ``wavenumber`` or ``tolerance`` is not a real number.
+    ValueError
+        If ``wavenumber`` is not finite or ``tolerance`` is negative.
+
+    See Also
+    --------
+    band_table : The table searched here.
+
+    Examples
+    --------
+    >>> from raman_sk.bands import assign_band, band_table
+    >>> table = band_table(database=False)
+    >>> assign_band(1652, cls="Proteins", table=table)
+    'Amide I (C=O stretch)'
+    >>> assign_band(1745, tolerance=10, table=table)
+    'C=O ester stretch [Lipids]'
+    >>> assign_band(500, table=table)
+    'unassigned'
+    """
+    value = _check_wavenumber(wavenumber)
+    if isinstance(tolerance, bool | np.bool_) or not isinstance(
+        tolerance, Real | np.integer | np.floating
+    ):
+        raise TypeError(
+            f"tolerance must be a number of cm-1, got {tolerance!r} "
+            f"({type(tolerance).__name__})."
+        )
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance must be >= 0 cm-1, got {tolerance!r}.")
+    if table is None:
+        table = band_table()
+    missing = {"class", "low", "high", "assignment", "source"} - set(table.columns)
+    if missing:
+        raise ValueError(
+            f"table lacks the column(s) {sorted(missing)}; give a table made by "
+            "band_table()."
+        )
+    dist = _distance(
+        value, table["low"].to_numpy(np.float64), table["high"].to_numpy(np.float64)
+    )
+    near = dist <= float(tolerance)
+    is_seed = (table["source"] == _SEED_SOURCE).to_numpy(dtype=bool)
+    keys = np.array([_class_key(c) for c in table["class"]], dtype=object)
+    same = keys == _class_key(cls) if cls is not None else np.zeros(len(keys), bool)
+
+    def _texts(mask, with_class):
+        idx = np.flatnonzero(mask)
+        idx = idx[np.argsort(dist[idx], kind="stable")]
+        out = []
+        for i in idx:
+            text = str(table["assignment"].iloc[i])
+            if with_class:
+                text = f"{text} [{table['class'].iloc[i]}]"
+            if text not in out:
+                out.append(text)
+        return "; ".join(out)
+
+    if cls is not None and np.any(near & is_seed & same):
+        return _texts(near & is_seed & same, with_class=False)
+    if np.any(near & is_seed):
+        return _texts(near & is_seed, with_class=True)
+    db = near & ~is_seed
+    if cls is not None and np.any(db & same):
+        db = db & same
+    if np.any(db):
+        comps = table["component"].to_numpy(dtype=object)[db]
+        classes = table["class"].to_numpy(dtype=object)[db]
+        centers = table["low"].to_numpy(np.float64)[db]
+        unique = list(dict.fromkeys(str(c) for c in comps))
+        cls_names = sorted({str(c) for c in classes if str(c)})
+        what = "/".join(cls_names) if len(cls_names) == 1 else "database"
+        examples = ", ".join(unique[:2]) + (", …" if len(unique) > 2 else "")
+        return (
+            f"db peak ~{np.median(centers):.0f} cm⁻¹: {len(unique)} {what} spectra "
+            f"(e.g. {examples})"
+        )
+    return "unassigned"
