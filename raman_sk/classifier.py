@@ -16,7 +16,7 @@ import math
 import numbers
 from collections.abc import Iterator
 from os import PathLike
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -950,7 +950,7 @@ class RamanCNNClassifier(NeuralNetClassifier):
         return self.classes_[proba.argmax(axis=1)]
 
     # --------------------------------------------------------- save/load
-    def save(self, directory: str | PathLike) -> Any:
+    def save(self, directory: str | PathLike) -> Path:
         """Save weights (safetensors) and a JSON sidecar; no pickle.
 
         Parameters
@@ -969,13 +969,17 @@ class RamanCNNClassifier(NeuralNetClassifier):
         return save_classifier(self, directory)
 
     @classmethod
-    def load(cls, directory: str | PathLike) -> RamanCNNClassifier:
+    def load(
+        cls, directory: str | PathLike, *, device: str | None = None
+    ) -> RamanCNNClassifier:
         """Load a classifier written by :meth:`save` (never unpickles).
 
         Parameters
         ----------
         directory : str or path-like
             Directory written by :meth:`save`.
+        device : str or None, default=None
+            Torch device; None uses the saved one when available, else "cpu".
 
         Returns
         -------
@@ -984,4 +988,4 @@ class RamanCNNClassifier(NeuralNetClassifier):
         """
         from .io import load_classifier
 
-        return load_classifier(directory, cls=cls)
+        return load_classifier(directory, cls=cls, device=device)
