@@ -8,17 +8,18 @@ import numpy as np
 from numpy.polynomial import legendre
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from raman_sk.preprocessing._base import (
     check_bool,
     check_int,
     check_real,
-    check_spectra,
     reject_bad_shape,
 )
 
 __all__ = ["SpectralAugmenter", "augment_spectra"]
+
+_DTYPES = (np.float64, np.float32)  # float32 stays float32 (network input)
 
 
 def _check_params(
@@ -97,28 +98,44 @@ def _augment(
     baseline_drift,
     baseline_order,
 ):
-    """Make one augmented copy of X[sources[j]] for each j."""
+    """Make one augmented copy of X[sources[j]] for each j (in X's dtype)."""
     m, p = sources.shape[0], X.shape[1]
-    base = X[sources]
+    dtype = X.dtype
     ranges = np.ptp(X, axis=1)[sources]
     scales = rng.uniform(scale_range[0], scale_range[1], size=m)
-    if isinstance(shift_max, Integral):
-        shifts = rng.randint(-shift_max, shift_max + 1, size=m).astype(np.float64)
-    else:
-        shifts = rng.uniform(-shift_max, shift_max, size=m)
-    coefs = rng.uniform(-1.0, 1.0, size=(m, baseline_order + 1))
-    noise = rng.standard_normal(size=(m, p))
     if shift_max > 0 and p > 1:
-        base = _shift_rows(base, shifts)
-    out = base * scales[:, None]
+        if isinstance(shift_max, Integral):
+            shifts = rng.integers(-shift_max, shift_max, size=m, endpoint=True)
+        else:
+            shifts = rng.uniform(-shift_max, shift_max, size=m)
+        out = _shift_rows(X[sources], shifts.astype(np.float64)).astype(dtype)
+    else:
+        out = X[sources]
+    out *= scales[:, None].astype(dtype)
     if baseline_drift > 0:
+        coefs = rng.uniform(-1.0, 1.0, size=(m, baseline_order + 1))
         u = np.linspace(-1.0, 1.0, p)
         # |P_k(u)| <= 1 on [-1, 1], so |drift| <= baseline_drift * range
-        drift = coefs @ legendre.legvander(u, baseline_order).T / (baseline_order + 1)
-        out += drift * (baseline_drift * ranges)[:, None]
+        drift = coefs @ legendre.legvander(u, baseline_order).T
+        drift *= (baseline_drift * ranges / (baseline_order + 1))[:, None]
+        out += drift.astype(dtype)
     if noise_std > 0:
-        out += noise * (noise_std * ranges)[:, None]
+        noise = rng.standard_normal(size=(m, p), dtype=dtype)
+        noise *= (noise_std * ranges)[:, None].astype(dtype)
+        out += noise
     return out
+
+
+def _generator(random_state) -> np.random.Generator:
+    """Turn random_state (None, int, RandomState, Generator) into a Generator.
+
+    An int or RandomState goes through ``check_random_state`` and seeds a
+    ``numpy.random.Generator`` (faster normal draws); a Generator is used as is.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    seed = check_random_state(random_state).randint(0, 2**32, size=4, dtype=np.uint64)
+    return np.random.default_rng(seed)
 
 
 def _resample_indices(n, y, params, rng):
@@ -178,12 +195,13 @@ def augment_spectra(
         Draw more copies for rarer classes, so that every class ends with
         ``max(class count) * (1 + n_copies)`` spectra; the extra copies are
         spread over the class's spectra as evenly as possible.
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState, Generator or None, default=None
         Seed of the random draws.
 
     Returns
     -------
-    X_aug : ndarray of shape (n_spectra + n_new, n_points), dtype float64
+    X_aug : ndarray of shape (n_spectra + n_new, n_points)
+        float64, or float32 when X is float32 (as a network's input may be).
         The originals first (in input order), then the copies grouped by
         original spectrum in input order.
     y_aug : ndarray of shape (n_spectra + n_new,) or None
@@ -215,12 +233,13 @@ def augment_spectra(
         baseline_order,
         balance_classes,
     )
-    X = check_spectra(X)
+    reject_bad_shape(X)
+    X = check_array(X, dtype=_DTYPES, input_name="X")
     if y is not None:
         y = _check_y(y, X.shape[0])
     elif params["balance_classes"]:
         raise ValueError("balance_classes=True needs the labels y; got y=None.")
-    rng = check_random_state(random_state)
+    rng = _generator(random_state)
     return _fit_resample_arrays(X, y, params, rng)[:2]
 
 
@@ -290,8 +309,9 @@ class SpectralAugmenter(BaseEstimator):
     balance_classes : bool, default=False
         Draw more copies for rarer classes so that all classes end up with
         ``max(class count) * (1 + n_copies)`` spectra.
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState, Generator or None, default=None
         Seed of the random draws; an int makes ``fit_resample`` reproducible.
+        A RandomState or Generator instance advances with each call.
 
     Attributes
     ----------
@@ -360,10 +380,10 @@ class SpectralAugmenter(BaseEstimator):
         if y is None:
             if params["balance_classes"]:
                 raise ValueError("balance_classes=True needs the labels y; got y=None.")
-            Xv = validate_data(self, X, dtype=np.float64)
+            Xv = validate_data(self, X, dtype=_DTYPES)
             yv = None
         else:
-            Xv = validate_data(self, X, dtype=np.float64)
+            Xv = validate_data(self, X, dtype=_DTYPES)
             yv = _check_y(y, Xv.shape[0])
             self.classes_ = np.unique(yv)
         return Xv, yv, params
@@ -400,12 +420,13 @@ class SpectralAugmenter(BaseEstimator):
         Returns
         -------
         X_aug : ndarray or DataFrame of shape (n_resampled, n_points)
-            float64; a DataFrame with the same columns when X was one.
+            float64 (float32 when X is float32); a DataFrame with the same
+            columns when X was one.
         y_aug : ndarray or Series of shape (n_resampled,), or None
             Labels of ``X_aug``; a Series when y was one.
         """
         Xv, yv, params = self._validate(X, y)
-        rng = check_random_state(self.random_state)
+        rng = _generator(self.random_state)
         X_aug, y_aug, indices = _fit_resample_arrays(Xv, yv, params, rng)
         self.sample_indices_ = indices
         if hasattr(X, "columns") and hasattr(X, "iloc"):
