@@ -452,7 +452,7 @@ class RamanCNNClassifier(NeuralNetClassifier):
         ]
 
     def get_params(self, deep=True, **kwargs):
-        """Get parameters; explicit ``augmenter__...`` values take precedence.
+        """Get parameters; explicit ``augmenter__``/``callbacks__`` values win.
 
         Parameters
         ----------
@@ -467,10 +467,15 @@ class RamanCNNClassifier(NeuralNetClassifier):
             Parameter names mapped to their values.
         """
         params = super().get_params(deep=deep, **kwargs)
-        # ``augmenter__x`` set through set_params/__init__ overrides the value
-        # that the (unchanged) augmenter object itself reports.
+        # skorch reports sub-object parameters from the (unchanged) objects,
+        # e.g. a fresh default LRScheduler; values set explicitly through
+        # ``augmenter__x`` / ``callbacks__name__x`` are the ones that apply.
         params.update(
-            {k: v for k, v in vars(self).items() if k.startswith("augmenter__")}
+            {
+                k: v
+                for k, v in vars(self).items()
+                if k.startswith(("augmenter__", "callbacks__"))
+            }
         )
         return params
 
