@@ -1,0 +1,417 @@
+"""Shared helpers of the raman_sk benchmark scripts.
+
+Loading the data, the per-fold result cache, the PLS-DA baseline, summaries and
+Markdown tables. Imported by ``bench_accuracy.py`` and ``bench_gridsearch.py``
+(run from any directory: the scripts put their own folder on ``sys.path``).
+
+The cache holds one small JSON file per (model, settings, seed, fold). Its file
+name is a hash of the settings that define the result (model parameters, data,
+protocol, seed, fold) and never of where it ran, so results computed on another
+machine (e.g. with ``--device cuda``) can be copied into the cache folder and are
+picked up as they are; each record keeps the device, host and versions it came
+from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.model_selection import StratifiedGroupKFold, cross_validate
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+try:
+    import raman_sk  # noqa: F401
+except ModuleNotFoundError:  # a checkout without `pip install -e .`
+    _ROOT = str(Path(__file__).resolve().parents[1])
+    sys.path.insert(0, _ROOT)
+    # worker processes (loky, Dask) must find the package too
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p
+    )
+
+from raman_sk.evaluation import SCORING, leaky_evaluation  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RESULTS_DIR = HERE / "results"
+CACHE_DIR = RESULTS_DIR / "cache"
+METRICS = tuple(SCORING)  # accuracy, macro_f1, weighted_f1
+
+
+# ----------------------------------------------------------------------- data
+def load_data(path=None, quick=False, seed=0):
+    """Load the 194 ramanbiolib spectra (or a small stratified subset).
+
+    Parameters
+    ----------
+    path : str or None
+        Folder with the ramanbiolib CSV files; None reads the installed package.
+    quick : bool
+        Keep about 60 spectra (every class, whole molecules) for smoke runs.
+    seed : int
+        Seed of the quick subset.
+
+    Returns
+    -------
+    X, y, groups, wavenumbers : ndarray
+    """
+    from raman_sk.datasets import load_ramanbiolib
+
+    bunch = load_ramanbiolib(path=path)
+    X = np.asarray(bunch.data, dtype=np.float64)
+    y = np.asarray(bunch.target).astype(str)
+    groups = np.asarray(bunch.groups).astype(str)
+    if quick:
+        rng = np.random.default_rng(seed)
+        keep = []
+        for label in np.unique(y):
+            mols = np.unique(groups[y == label])
+            rng.shuffle(mols)
+            chosen = []
+            for m in mols:
+                chosen.extend(np.flatnonzero((groups == m) & (y == label)))
+                if len(chosen) >= 8 and len(set(groups[chosen])) >= 4:
+                    break
+            keep.extend(chosen)
+        keep = np.sort(np.asarray(keep))
+        X, y, groups = X[keep], y[keep], groups[keep]
+    return X, y, groups, np.asarray(bunch.wavenumbers, dtype=np.float64)
+
+
+def data_fingerprint(X, y):
+    """Short hash of the data, so a cache entry is tied to the spectra it used."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    h.update("\n".join(map(str, y)).encode())
+    return h.hexdigest()[:12]
+
+
+# ---------------------------------------------------------------------- PLS-DA
+class PLSDAClassifier(ClassifierMixin, BaseEstimator):
+    """PLS-DA: PLS regression on one-hot class indicators, argmax to predict.
+
+    Parameters
+    ----------
+    n_components : int, default=10
+        PLS components (capped at the number of training spectra - 1).
+    scale : bool, default=True
+        Let :class:`~sklearn.cross_decomposition.PLSRegression` scale ``X``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Sorted labels seen in fit.
+    pls_ : PLSRegression
+        The fitted regression.
+    """
+
+    def __init__(self, n_components=10, *, scale=True):
+        self.n_components = n_components
+        self.scale = scale
+
+    def fit(self, X, y):
+        """Fit the PLS regression on the one-hot coded labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Spectra.
+        y : array-like of shape (n_samples,)
+            Labels.
+
+        Returns
+        -------
+        self : PLSDAClassifier
+        """
+        X, y = validate_data(self, X, y)
+        self.classes_ = unique_labels(y)
+        Y = LabelBinarizer().fit(self.classes_).transform(y).astype(np.float64)
+        if Y.shape[1] == 1:  # two classes: LabelBinarizer gives one column
+            Y = np.hstack([1.0 - Y, Y])
+        n_comp = int(min(self.n_components, X.shape[0] - 1, X.shape[1]))
+        self.pls_ = PLSRegression(n_components=n_comp, scale=self.scale).fit(X, Y)
+        return self
+
+    def decision_function(self, X):
+        """Predicted class indicators (n_samples, n_classes)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        return self.pls_.predict(X)
+
+    def predict(self, X):
+        """Class with the largest predicted indicator."""
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+
+# ----------------------------------------------------------------------- cache
+def settings_key(settings):
+    """Stable short hash of a JSON-serialisable settings dict."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _slug(text):
+    keep = [c if c.isalnum() or c in "-_." else "-" for c in str(text)]
+    return "".join(keep).strip("-")[:60]
+
+
+def environment(device="cpu"):
+    """Where and with what a result was computed (stored in each record)."""
+    import sklearn
+    import torch
+
+    return {
+        "device": str(device),
+        "host": socket.gethostname(),
+        "machine": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+    }
+
+
+class ResultCache:
+    """One JSON file per (settings, seed, fold) under ``cache_dir``.
+
+    Parameters
+    ----------
+    cache_dir : path-like
+        Folder of the files (created on first write).
+    enabled : bool, default=True
+        False: never read (always recompute) but still write.
+    compute : bool, default=True
+        False: callers skip what is not cached instead of computing it.
+    """
+
+    def __init__(self, cache_dir, enabled=True, compute=True):
+        self.cache_dir = Path(cache_dir)
+        self.enabled = enabled
+        self.compute = compute
+
+    def path(self, model, settings, seed, fold):
+        """File of one result."""
+        key = settings_key({**settings, "seed": seed, "fold": fold})
+        return self.cache_dir / f"{_slug(model)}-s{seed}-{fold}-{key}.json"
+
+    def get(self, model, settings, seed, fold):
+        """Return the cached record, or None."""
+        p = self.path(model, settings, seed, fold)
+        if not (self.enabled and p.is_file()):
+            return None
+        with open(p, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def put(self, model, settings, seed, fold, record):
+        """Write a record atomically (temporary file, then rename)."""
+        p = self.path(model, settings, seed, fold)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "model": model,
+            "settings": settings,
+            "seed": seed,
+            "fold": fold,
+            **record,
+        }
+        tmp = p.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, indent=1, sort_keys=True, default=str)
+        os.replace(tmp, p)
+        return record
+
+
+# ----------------------------------------------------------------- evaluation
+def grouped_folds(y, groups, n_splits, seed):
+    """Return the folds of ``raman_sk.evaluation.grouped_cross_validate`` for a seed."""
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(cv.split(np.zeros((len(y), 1)), y, groups))
+
+
+def run_grouped(
+    model,
+    make_estimator,
+    settings,
+    X,
+    y,
+    groups,
+    *,
+    seeds,
+    n_splits,
+    cache,
+    device="cpu",
+    log=print,
+):
+    """Run grouped K-fold CV over seeds, one cached ``cross_validate`` call per fold.
+
+    ``make_estimator(seed)`` returns a fresh estimator for that seed (its own
+    ``random_state`` set from the seed). The folds are those of
+    :func:`raman_sk.evaluation.grouped_cross_validate` with
+    ``random_state=seed``.
+
+    Returns
+    -------
+    list of dict
+        One record per (seed, fold).
+    """
+    settings = {
+        **settings,
+        "protocol": "grouped",
+        "n_splits": n_splits,
+        "data": data_fingerprint(X, y),
+    }
+    records = []
+    for seed in seeds:
+        for fold, (train, test) in enumerate(grouped_folds(y, groups, n_splits, seed)):
+            rec = cache.get(model, settings, seed, fold)
+            if rec is None and not cache.compute:
+                continue
+            if rec is None:
+                t0 = time.perf_counter()
+                scores = cross_validate(
+                    make_estimator(seed),
+                    X,
+                    y,
+                    groups=groups,
+                    cv=[(train, test)],
+                    scoring=SCORING,
+                    error_score="raise",
+                )
+                rec = cache.put(
+                    model,
+                    settings,
+                    seed,
+                    fold,
+                    {
+                        **{m: float(scores[f"test_{m}"][0]) for m in METRICS},
+                        "fit_s": float(scores["fit_time"][0]),
+                        "predict_s": float(scores["score_time"][0]),
+                        "wall_s": time.perf_counter() - t0,
+                        "n_train": int(len(train)),
+                        "n_test": int(len(test)),
+                        **environment(device),
+                    },
+                )
+                log(
+                    f"  {model:<34} seed={seed} fold={fold} "
+                    f"acc={rec['accuracy']:.3f} macroF1={rec['macro_f1']:.3f} "
+                    f"({rec['fit_s'] + rec['predict_s']:.1f} s)"
+                )
+            records.append(rec)
+    return records
+
+
+def run_leaky(
+    model,
+    make_estimator,
+    settings,
+    X,
+    y,
+    make_augmenter,
+    *,
+    seeds,
+    cache,
+    device="cpu",
+    log=print,
+):
+    """Run the leaky SEED.md protocol (augment, then split) over seeds, cached."""
+    settings = {**settings, "protocol": "leaky", "data": data_fingerprint(X, y)}
+    records = []
+    for seed in seeds:
+        rec = cache.get(model, settings, seed, "leaky")
+        if rec is None and not cache.compute:
+            continue
+        if rec is None:
+            res = leaky_evaluation(
+                make_estimator(seed), X, y, make_augmenter(seed), random_state=seed
+            )
+            rec = cache.put(
+                model,
+                settings,
+                seed,
+                "leaky",
+                {
+                    **{m: float(res[m]) for m in METRICS},
+                    "fit_s": float(res["fit_predict_s"]),
+                    "predict_s": 0.0,
+                    "n_test": int(res["n_samples"]),
+                    **environment(device),
+                },
+            )
+            log(
+                f"  {model:<34} seed={seed} leaky   "
+                f"acc={rec['accuracy']:.3f} macroF1={rec['macro_f1']:.3f} "
+                f"({rec['fit_s']:.1f} s)"
+            )
+        records.append(rec)
+    return records
+
+
+def summarise(model, protocol, records, **extra):
+    """One result row (the keys of ``accuracy.json``) from per-fold records.
+
+    Means and standard deviations are over all seeds x folds;
+    ``fit_predict_s`` is the mean over seeds of the summed fit + predict time
+    of one whole CV (all folds), or of one fit + predict for ``leaky``.
+    """
+    row = {"model": model, "protocol": protocol}
+    for m in METRICS:
+        vals = np.array([r[m] for r in records], dtype=float)
+        row[f"{m}_mean"] = float(vals.mean())
+        row[f"{m}_std"] = float(vals.std())
+    seeds = sorted({r["seed"] for r in records})
+    per_seed = [
+        sum(r["fit_s"] + r["predict_s"] for r in records if r["seed"] == s)
+        for s in seeds
+    ]
+    row["fit_predict_s"] = float(np.mean(per_seed))
+    row["n_seeds"] = len(seeds)
+    row["n_scores"] = len(records)
+    row["device"] = ",".join(sorted({str(r.get("device", "?")) for r in records}))
+    row.update(extra)
+    return row
+
+
+# ---------------------------------------------------------------------- output
+def markdown_table(rows, columns):
+    """Markdown table; ``columns`` is a list of (header, function of row)."""
+    lines = [
+        "| " + " | ".join(h for h, _ in columns) + " |",
+        "| " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(str(f(row)) for _, f in columns) + " |")
+    return "\n".join(lines)
+
+
+def write_json(path, obj):
+    """Write JSON with a trailing newline (creating the folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, default=str)
+        fh.write("\n")
+
+
+def machine_description():
+    """CPU model and core count of this machine (for result headers)."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical CPUs"

@@ -1,0 +1,340 @@
+"""GridSearchCV over the CNN's kernel sizes x augmentation noise: n_jobs and Dask.
+
+What is measured
+----------------
+One ``GridSearchCV`` over ``ramancnnclassifier__module__kernel_sizes`` ((15,11,7),
+(9,7,5), (21,15,9), (7,5,3)) x ``ramancnnclassifier__augmenter__noise_std``
+(0.01, 0.03) of the pipeline ``make_pipeline(WavenumberResampler(wavenumbers=w),
+RamanCNNClassifier(augmenter=SpectralAugmenter(n_copies=15), ...))`` on the 194
+ramanbiolib spectra, scored by macro-F1 with grouped CV
+(``StratifiedGroupKFold(3, shuffle=True, random_state=0)``, groups = molecule),
+run three ways with the same seeds:
+
+* ``n_jobs=1``: one process, torch uses the machine's cores inside each fit;
+* ``n_jobs=2``: joblib's default (loky) processes, one torch thread each;
+* ``dask``: ``joblib.parallel_config(backend="dask")`` on a ``LocalCluster`` of two
+  single-threaded worker processes (``RamanCNNClassifier(n_threads=1)``), the
+  shape the same code takes on a real cluster.
+
+Reported: wall time of ``fit`` (``refit=False``: the search only), the time to
+start the Dask cluster (separately), the summed time of all fit+score tasks,
+parallel efficiency = summed task time / (wall x workers), and whether the
+three searches found the same scores (fixed ``random_state`` everywhere, so
+they should agree to float tolerance). The default (8 candidates x 3 folds =
+24 fits of 8 epochs per backend) is sized for about an hour on 2 cores.
+``--quick`` (tiny network, 1 epoch, 2 candidates, ~60 spectra, 2 folds, 1
+augmented copy) is a smoke setting: its wall times are mostly overhead.
+
+Each backend's result is cached under ``--cache-dir`` (keyed by the settings
+and the backend), so an interrupted run resumes with the next backend.
+
+Outputs: ``gridsearch.json``, ``gridsearch.md`` and ``gridsearch.png`` in
+``--out-dir``.
+
+Examples
+--------
+    python benchmarks/bench_gridsearch.py --quick
+    python benchmarks/bench_gridsearch.py                 # ~1 h on 2 cores
+    python benchmarks/bench_gridsearch.py --backends n_jobs=1 dask --epochs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402
+import numpy as np  # noqa: E402
+
+KERNEL_SIZES = [(15, 11, 7), (9, 7, 5), (21, 15, 9), (7, 5, 3)]
+NOISE_STD = [0.01, 0.03]
+BACKENDS = ["n_jobs=1", "n_jobs=2", "dask"]
+
+
+def make_search(w, *, epochs, n_copies, quick, n_threads, n_jobs, cv_splits, seed):
+    """Return the GridSearchCV object and its JSON-able grid."""
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+    from sklearn.pipeline import make_pipeline
+
+    from raman_sk.classifier import RamanCNNClassifier
+    from raman_sk.preprocessing import SpectralAugmenter, WavenumberResampler
+
+    extra = {}
+    if quick:
+        extra = {
+            "module__channels": (4, 8),
+            "module__convs_per_block": 1,
+            "module__hidden": 16,
+        }
+        grid = {
+            "ramancnnclassifier__module__kernel_sizes": [(5, 3), (9, 5)],
+            "ramancnnclassifier__augmenter__noise_std": [0.01],
+        }
+    else:
+        grid = {
+            "ramancnnclassifier__module__kernel_sizes": KERNEL_SIZES,
+            "ramancnnclassifier__augmenter__noise_std": NOISE_STD,
+        }
+    pipe = make_pipeline(
+        WavenumberResampler(wavenumbers=w),
+        RamanCNNClassifier(
+            augmenter=SpectralAugmenter(n_copies=n_copies, random_state=seed),
+            max_epochs=epochs,
+            random_state=seed,
+            n_threads=n_threads,
+            **extra,
+        ),
+    )
+    search = GridSearchCV(
+        pipe,
+        grid,
+        scoring="f1_macro",
+        cv=StratifiedGroupKFold(n_splits=cv_splits, shuffle=True, random_state=seed),
+        refit=False,
+        n_jobs=n_jobs,
+        error_score="raise",
+    )
+    json_grid = {
+        k: [list(v) if isinstance(v, tuple) else v for v in vals]
+        for k, vals in grid.items()
+    }
+    return search, json_grid
+
+
+def run_backend(backend, X, y, groups, w, args, log=print):
+    """Fit the search with one backend; return its timing record."""
+    import joblib
+
+    n_workers = 1 if backend == "n_jobs=1" else 2
+    kw = {
+        "epochs": args.epochs,
+        "n_copies": args.n_copies,
+        "quick": args.quick,
+        "cv_splits": args.cv,
+        "seed": args.seed,
+    }
+    setup_s = 0.0
+    if backend == "n_jobs=1":
+        search, grid = make_search(w, n_threads=None, n_jobs=1, **kw)
+        t0 = time.perf_counter()
+        search.fit(X, y, groups=groups)
+        wall = time.perf_counter() - t0
+    elif backend == "n_jobs=2":
+        search, grid = make_search(w, n_threads=None, n_jobs=2, **kw)
+        t0 = time.perf_counter()
+        search.fit(X, y, groups=groups)
+        wall = time.perf_counter() - t0
+    elif backend == "dask":
+        from dask.distributed import Client, LocalCluster
+
+        t0 = time.perf_counter()
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
+        client = Client(cluster)
+        setup_s = time.perf_counter() - t0
+        try:
+            search, grid = make_search(w, n_threads=1, n_jobs=2, **kw)
+            t0 = time.perf_counter()
+            with joblib.parallel_config(backend="dask"):
+                search.fit(X, y, groups=groups)
+            wall = time.perf_counter() - t0
+        finally:
+            client.close()
+            cluster.close()
+    else:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    res = search.cv_results_
+    task_s = float(np.sum(res["mean_fit_time"] + res["mean_score_time"]) * args.cv)
+    best = int(np.argmin(res["rank_test_score"]))
+    rec = {
+        "backend": backend,
+        "workers": n_workers,
+        "wall_s": float(wall),
+        "setup_s": float(setup_s),
+        "n_candidates": len(res["params"]),
+        "n_fits": len(res["params"]) * args.cv,
+        "sum_task_s": task_s,
+        "efficiency": task_s / (wall * n_workers),
+        "best_params": {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in res["params"][best].items()
+        },
+        "best_macro_f1": float(res["mean_test_score"][best]),
+        "mean_test_score": [float(s) for s in res["mean_test_score"]],
+        "grid": grid,
+        **_common.environment("cpu"),
+    }
+    log(
+        f"  {backend:<9} wall {wall:7.1f} s (setup {setup_s:.1f} s), "
+        f"{rec['n_fits']} fits, tasks {task_s:.1f} s, "
+        f"efficiency {rec['efficiency']:.2f}, best macro-F1 "
+        f"{rec['best_macro_f1']:.3f}"
+    )
+    return rec
+
+
+def plot(rows, path, title):
+    """Bar chart of the wall time per backend, with the ideal 2-worker time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    names = [r["backend"] for r in rows]
+    ax.bar(names, [r["wall_s"] for r in rows], color="tab:blue", label="search fit")
+    ax.bar(
+        names,
+        [r["setup_s"] for r in rows],
+        bottom=[r["wall_s"] for r in rows],
+        color="tab:gray",
+        label="cluster start",
+    )
+    serial = next((r for r in rows if r["backend"] == "n_jobs=1"), None)
+    if serial is not None:
+        ax.axhline(
+            serial["wall_s"] / 2,
+            ls="--",
+            color="k",
+            lw=1,
+            label="n_jobs=1 time / 2 (ideal 2 workers)",
+        )
+    ax.set_ylabel("wall time (s)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def parse_args(argv=None):
+    """Command-line options."""
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--cv", type=int, default=3, help="grouped CV folds")
+    p.add_argument("--n-copies", type=int, default=15, help="augmented copies")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir", type=Path, default=_common.CACHE_DIR)
+    p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--out-dir", type=Path, default=_common.RESULTS_DIR)
+    p.add_argument("--data-path", default=None)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke setting: tiny net, 1 epoch, 2 candidates, ~60 spectra, 2 folds",
+    )
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the benchmark; return the result rows."""
+    args = parse_args(argv)
+    if args.quick:
+        args.epochs, args.cv, args.n_copies = 1, 2, 1
+    X, y, groups, w = _common.load_data(args.data_path, quick=args.quick)
+    cache = _common.ResultCache(args.cache_dir, enabled=not args.no_cache)
+    settings = {
+        "bench": "gridsearch",
+        "epochs": args.epochs,
+        "cv": args.cv,
+        "n_copies": args.n_copies,
+        "quick": args.quick,
+        "data": _common.data_fingerprint(X, y),
+    }
+    label = "QUICK setting" if args.quick else "default setting"
+    print(
+        f"GridSearchCV ({label}): {X.shape[0]} spectra, {args.epochs} epochs, "
+        f"{args.cv} grouped folds, n_copies={args.n_copies}"
+    )
+    rows = []
+    for backend in args.backends:
+        rec = cache.get("gridsearch", settings, args.seed, backend)
+        if rec is None:
+            rec = cache.put(
+                "gridsearch",
+                settings,
+                args.seed,
+                backend,
+                run_backend(backend, X, y, groups, w, args),
+            )
+        rows.append(rec)
+    ref = next((r for r in rows if r["backend"] == "n_jobs=1"), None)
+    for r in rows:
+        r["quick"] = args.quick
+        r["speedup_vs_n_jobs_1"] = ref["wall_s"] / r["wall_s"] if ref else None
+        r["max_score_diff_vs_n_jobs_1"] = (
+            float(
+                np.max(
+                    np.abs(np.subtract(r["mean_test_score"], ref["mean_test_score"]))
+                )
+            )
+            if ref
+            else None
+        )
+    columns = [
+        ("backend", lambda r: r["backend"]),
+        ("workers", lambda r: r["workers"]),
+        ("fits", lambda r: r["n_fits"]),
+        ("wall s", lambda r: f"{r['wall_s']:.1f}"),
+        ("cluster start s", lambda r: f"{r['setup_s']:.1f}"),
+        ("summed task s", lambda r: f"{r['sum_task_s']:.1f}"),
+        ("efficiency", lambda r: f"{r['efficiency']:.2f}"),
+        (
+            "speed-up vs n_jobs=1",
+            lambda r: (
+                "-"
+                if r["speedup_vs_n_jobs_1"] is None
+                else f"{r['speedup_vs_n_jobs_1']:.2f}"
+            ),
+        ),
+        ("best macro-F1", lambda r: f"{r['best_macro_f1']:.3f}"),
+        (
+            "max |score diff|",
+            lambda r: (
+                "-"
+                if r["max_score_diff_vs_n_jobs_1"] is None
+                else f"{r['max_score_diff_vs_n_jobs_1']:.1e}"
+            ),
+        ),
+    ]
+    table = _common.markdown_table(rows, columns)
+    print()
+    print(table)
+    best = rows[0]["best_params"] if rows else {}
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    _common.write_json(args.out_dir / "gridsearch.json", rows)
+    head = (
+        f"# bench_gridsearch ({label})\n\n"
+        f"Machine: {_common.machine_description()}. Command: "
+        f"`python benchmarks/bench_gridsearch.py {' '.join(sys.argv[1:])}`.\n\n"
+        f"{rows[0]['n_candidates'] if rows else 0} candidates x {args.cv} grouped "
+        f"folds, {args.epochs} epoch(s), {X.shape[0]} spectra, "
+        f"n_copies={args.n_copies}, refit=False. Best setting: {best}.\n"
+        "efficiency = summed fit+score task time / (wall x workers).\n\n"
+    )
+    (args.out_dir / "gridsearch.md").write_text(head + table + "\n", encoding="utf-8")
+    if rows:
+        plot(
+            rows,
+            args.out_dir / "gridsearch.png",
+            f"GridSearchCV wall time ({label}, {_common.machine_description()})",
+        )
+    print(f"\nwrote {args.out_dir / 'gridsearch.json'} (.md, .png)")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
