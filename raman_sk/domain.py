@@ -9,11 +9,28 @@ learnt from the training set itself are flagged as out of domain.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["NearestSpectrumChecker", "nearest_similarity"]
+__all__ = [
+    "DOMAIN_ARRAYS",
+    "DOMAIN_CONFIG",
+    "NearestSpectrumChecker",
+    "load_domain_checker",
+    "nearest_similarity",
+    "save_domain_checker",
+]
+
+#: File names of a saved checker inside a model directory.
+DOMAIN_ARRAYS = "domain.npz"
+DOMAIN_CONFIG = "domain.json"
+_FORMAT = "raman_sk.domain/1"
 
 
 def _standardise(X: np.ndarray) -> np.ndarray:
@@ -149,3 +166,134 @@ class NearestSpectrumChecker(BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Flag out-of-domain spectra (True where similarity < ``threshold_``)."""
         return self.score_samples(X) < self.threshold_
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_domain_checker(checker, directory, *, wavenumbers=None) -> Path:
+    """Write a fitted checker as ``domain.npz`` + ``domain.json`` (no pickle).
+
+    Parameters
+    ----------
+    checker : NearestSpectrumChecker
+        Fitted checker.
+    directory : str or path-like
+        Existing directory (e.g. a model directory written by
+        :func:`raman_sk.save_pipeline`); both files are written atomically.
+    wavenumbers : array-like of shape (n_points,), default=None
+        Grid of the reference spectra, stored alongside for the record.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The directory.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> checker = NearestSpectrumChecker().fit(rng.normal(size=(5, 8)))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     same = load_domain_checker(save_domain_checker(checker, tmp))
+    >>> same.threshold_ == checker.threshold_
+    True
+    """
+    check_is_fitted(checker)
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{str(directory)!r} is not an existing directory.")
+    arrays = {
+        "reference": np.asarray(checker.reference_, dtype=np.float64),
+        "loo_similarity": np.asarray(checker.loo_similarity_, dtype=np.float64),
+    }
+    if wavenumbers is not None:
+        arrays["wavenumbers"] = np.asarray(wavenumbers, dtype=np.float64)
+    config = {
+        "format": _FORMAT,
+        "class": "NearestSpectrumChecker",
+        "params": {
+            "quantile": float(checker.quantile),
+            "margin": float(checker.margin),
+            "threshold": None
+            if checker.threshold is None
+            else float(checker.threshold),
+        },
+        "threshold_": float(checker.threshold_),
+        "n_reference": int(arrays["reference"].shape[0]),
+        "n_points": int(arrays["reference"].shape[1]),
+    }
+    _atomic_write(directory / DOMAIN_ARRAYS, lambda h: np.savez(h, **arrays))
+    _atomic_write(
+        directory / DOMAIN_CONFIG,
+        lambda h: h.write((json.dumps(config, indent=2) + "\n").encode("utf-8")),
+    )
+    return directory
+
+
+def load_domain_checker(directory) -> NearestSpectrumChecker | None:
+    """Read a checker written by :func:`save_domain_checker`.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Directory holding ``domain.npz`` and ``domain.json``.
+
+    Returns
+    -------
+    NearestSpectrumChecker or None
+        The fitted checker; None when neither file is there (a model saved
+        without one).
+
+    Raises
+    ------
+    FileNotFoundError
+        If only one of the two files is there.
+    ValueError
+        If the files are not a checker of this format or are inconsistent.
+    """
+    directory = Path(directory)
+    npz, cfg = directory / DOMAIN_ARRAYS, directory / DOMAIN_CONFIG
+    if not npz.is_file() and not cfg.is_file():
+        return None
+    for path in (npz, cfg):
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{str(directory)!r} holds only part of the out-of-domain checker: "
+                f"{path.name} is missing (expected {DOMAIN_ARRAYS} and "
+                f"{DOMAIN_CONFIG})."
+            )
+    try:
+        config = json.loads(cfg.read_text(encoding="utf-8"))
+        with np.load(npz, allow_pickle=False) as data:
+            reference = np.asarray(data["reference"], dtype=np.float64)
+            loo = np.asarray(data["loo_similarity"], dtype=np.float64)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(
+            f"cannot read the out-of-domain checker in {str(directory)!r}: {exc}"
+        ) from exc
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+        raise ValueError(
+            f"{cfg} is not a raman_sk out-of-domain checker (format "
+            f"{config.get('format') if isinstance(config, dict) else None!r}, "
+            f"expected {_FORMAT!r})."
+        )
+    if reference.ndim != 2 or loo.shape != (reference.shape[0],):
+        raise ValueError(
+            f"{npz} is inconsistent: reference of shape {reference.shape} and "
+            f"loo_similarity of shape {loo.shape}."
+        )
+    checker = NearestSpectrumChecker(**config["params"])
+    checker.reference_ = reference
+    checker.loo_similarity_ = loo
+    checker.threshold_ = float(config["threshold_"])
+    checker.n_features_in_ = int(reference.shape[1])
+    return checker

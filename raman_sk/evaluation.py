@@ -27,6 +27,9 @@ from sklearn.model_selection import (
 
 __all__ = [
     "SCORING",
+    "baseline_comparison",
+    "cleaning_change",
+    "format_report",
     "grouped_cross_validate",
     "grouped_split",
     "grouped_train_valid_test_split",
@@ -331,3 +334,219 @@ def leaky_evaluation(
     result.update(score_predictions(y_aug[test], pred))
     result["fit_predict_s"] = float(elapsed)
     return result
+
+
+def cleaning_change(before, after) -> dict:
+    """How much a cleaning step changed spectra: relative L2 change and correlation.
+
+    Parameters
+    ----------
+    before, after : array-like of shape (n_samples, n_points)
+        The same spectra before and after cleaning, on the same grid.
+
+    Returns
+    -------
+    dict
+        ``n_samples``; ``rel_l2_median``, ``rel_l2_p90``, ``rel_l2_max`` of
+        ``||after - before|| / ||before||`` per spectrum; ``corr_median``,
+        ``corr_min`` of the Pearson correlation per spectrum.
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 1.0, 0.0, 2.0]])
+    >>> r = cleaning_change(x, x * 1.1)
+    >>> round(r["rel_l2_median"], 6), round(r["corr_min"], 6)
+    (0.1, 1.0)
+    """
+    before = np.asarray(before, dtype=np.float64)
+    after = np.asarray(after, dtype=np.float64)
+    if before.shape != after.shape or before.ndim != 2:
+        raise ValueError(
+            "before and after must be 2-D arrays of the same shape, got "
+            f"{before.shape} and {after.shape}."
+        )
+    norm = np.linalg.norm(before, axis=1)
+    rel = np.linalg.norm(after - before, axis=1) / np.where(norm > 0, norm, np.nan)
+    a = before - before.mean(axis=1, keepdims=True)
+    b = after - after.mean(axis=1, keepdims=True)
+    denom = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    corr = np.sum(a * b, axis=1) / np.where(denom > 0, denom, np.nan)
+    return {
+        "n_samples": int(before.shape[0]),
+        "rel_l2_median": float(np.nanmedian(rel)),
+        "rel_l2_p90": float(np.nanquantile(rel, 0.9)),
+        "rel_l2_max": float(np.nanmax(rel)),
+        "corr_median": float(np.nanmedian(corr)),
+        "corr_min": float(np.nanmin(corr)),
+    }
+
+
+def _baselines(random_state):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return {
+        "1-NN (cosine)": KNeighborsClassifier(n_neighbors=1, metric="cosine"),
+        "logistic regression": LogisticRegression(C=1.0, max_iter=2000),
+    }
+
+
+def baseline_comparison(
+    X,
+    y,
+    train_idx,
+    test_idx,
+    augmenter,
+    *,
+    estimators: dict | None = None,
+    random_state: int | None = 0,
+) -> list[dict]:
+    """Score cheap baselines under the grouped split and the leaky protocol.
+
+    For each estimator: fit on ``X[train_idx]`` and score ``X[test_idx]`` (the
+    honest, grouped split made by the caller), then
+    :func:`leaky_evaluation` (augment everything, then split the rows).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_points)
+        Preprocessed spectra (e.g. on the network's input grid).
+    y : array-like of shape (n_samples,)
+        Labels.
+    train_idx, test_idx : array-like of int
+        The grouped split (e.g. train+validation and test parts of
+        :func:`grouped_train_valid_test_split`).
+    augmenter : object with ``fit_resample``
+        Augmenter of the leaky protocol, e.g. ``SpectralAugmenter(n_copies=15)``.
+    estimators : dict of str to estimator, default=None
+        Default: 1-NN with cosine distance and logistic regression.
+    random_state : int or None, default=0
+        Seed of the leaky split.
+
+    Returns
+    -------
+    list of dict
+        One row per (estimator, protocol): ``model``, ``protocol``
+        ("grouped" or "leaky"), ``accuracy``, ``macro_f1``, ``weighted_f1``,
+        ``n_test``, ``fit_predict_s``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    train_idx = np.asarray(train_idx)
+    test_idx = np.asarray(test_idx)
+    estimators = _baselines(random_state) if estimators is None else estimators
+    rows = []
+    for name, est in estimators.items():
+        start = time.perf_counter()
+        pred = clone(est).fit(X[train_idx], y[train_idx]).predict(X[test_idx])
+        honest = score_predictions(y[test_idx], pred)
+        honest["fit_predict_s"] = time.perf_counter() - start
+        leaky = leaky_evaluation(est, X, y, augmenter, random_state=random_state)
+        for protocol, r in (("grouped", honest), ("leaky", leaky)):
+            rows.append(
+                {
+                    "model": name,
+                    "protocol": protocol,
+                    "accuracy": r["accuracy"],
+                    "macro_f1": r["macro_f1"],
+                    "weighted_f1": r["weighted_f1"],
+                    "n_test": r["n_samples"],
+                    "fit_predict_s": float(r["fit_predict_s"]),
+                }
+            )
+    return rows
+
+
+def _fmt(value, digits=3):
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def format_report(evaluation: dict) -> str:
+    """Render an ``evaluation.json`` dictionary as a short Markdown report.
+
+    Parameters
+    ----------
+    evaluation : dict
+        With ``held_out`` (a :func:`score_predictions` dict), optionally
+        ``held_out_final``, ``split`` (sizes), ``comparison`` (rows of
+        :func:`baseline_comparison`, possibly with a CNN row), ``cv`` (a
+        :func:`grouped_cross_validate` dict or None), ``leaky_cnn`` and
+        ``notes`` (list of str).
+
+    Returns
+    -------
+    str
+        Markdown text.
+    """
+    held = evaluation["held_out"]
+    split = evaluation.get("split", {})
+    lines = ["# raman-sk reproduce: evaluation", ""]
+    lines += [
+        "## Held-out test part (the honest number)",
+        "",
+        "Split from the original spectra by molecule (grouped, stratified) before "
+        "any augmentation: "
+        f"{split.get('n_train', '?')} training, {split.get('n_valid', '?')} "
+        f"validation (best checkpoint), {split.get('n_test', '?')} test spectra "
+        f"({split.get('groups_test', '?')} molecules that the network never saw).",
+        "",
+        "| metric | best checkpoint | final epoch |",
+        "|---|---|---|",
+    ]
+    final = evaluation.get("held_out_final") or {}
+    for key, label in (
+        ("accuracy", "accuracy"),
+        ("macro_f1", "macro-F1"),
+        ("weighted_f1", "weighted-F1"),
+    ):
+        lines.append(f"| {label} | {_fmt(held[key])} | {_fmt(final.get(key))} |")
+    lines += ["", "Per-class recall (best checkpoint):", ""]
+    lines += ["| class | recall | test spectra |", "|---|---|---|"]
+    cm = np.asarray(held["confusion_matrix"])
+    for k, label in enumerate(held["labels"]):
+        lines.append(
+            f"| {label} | {_fmt(held['per_class_recall'][label])} | "
+            f"{int(cm[k].sum())} |"
+        )
+    lines += ["", "Confusion matrix (rows: true, columns: predicted):", ""]
+    lines.append("| | " + " | ".join(held["labels"]) + " |")
+    lines.append("|---" * (len(held["labels"]) + 1) + "|")
+    for label, row in zip(held["labels"], cm.tolist(), strict=True):
+        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    cv = evaluation.get("cv")
+    if cv:
+        lines += [
+            "",
+            f"## Grouped {cv['n_splits']}-fold cross-validation of the CNN pipeline",
+            "",
+            "| metric | mean | std |",
+            "|---|---|---|",
+        ]
+        for name in SCORING:
+            lines.append(
+                f"| {name} | {_fmt(cv[name + '_mean'])} | {_fmt(cv[name + '_std'])} |"
+            )
+    comparison = evaluation.get("comparison") or []
+    if comparison:
+        lines += [
+            "",
+            "## Leaky comparison (NOT the model's accuracy)",
+            "",
+            "SEED.md's protocol augments every spectrum first and then splits the "
+            "augmented rows at random, so noisy copies of each test spectrum are in "
+            "the training data. The `leaky` rows show what that protocol reports; "
+            "the `grouped` rows are scored on the held-out test part above.",
+            "",
+            "| model | protocol | accuracy | macro-F1 | weighted-F1 | test rows |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in comparison:
+            lines.append(
+                f"| {r['model']} | {r['protocol']} | {_fmt(r['accuracy'])} | "
+                f"{_fmt(r['macro_f1'])} | {_fmt(r['weighted_f1'])} | {r['n_test']} |"
+            )
+    for note in evaluation.get("notes", []):
+        lines += ["", note]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,437 @@
+"""The standard raman_sk pipeline: resample, clean like the database, classify.
+
+The ramanbiolib spectra were digitised, then smoothed (Savitzky-Golay), baseline
+corrected (airPLS) and min-max normalised. Raw instrument exports carry
+fluorescence backgrounds and arbitrary intensity scales, so the pipeline applies
+the same cleaning to whatever it is given; on the already clean database
+spectra it changes little (median relative L2 change about 5 %, median
+correlation 0.998; measured in ``tests/test_pipeline.py``).
+
+Besides :func:`make_raman_pipeline` this module holds the small pieces that a
+training run with an outside validation part needs: :func:`fit_with_validation`
+(preprocess the validation spectra with the steps fitted on the training part
+and hand them to the classifier through skorch's ``predefined_split``),
+the :class:`FinalWeights` and :class:`EpochProgress` callbacks,
+:func:`history_frame` (the per-epoch log) and :func:`predict_table` (labels,
+probabilities and the out-of-domain check of new spectra).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback
+
+__all__ = [
+    "EpochProgress",
+    "FinalWeights",
+    "find_step",
+    "fit_with_validation",
+    "history_frame",
+    "make_raman_pipeline",
+    "predict_table",
+    "preprocessing_part",
+]
+
+
+def make_raman_pipeline(
+    wavenumbers=None,
+    *,
+    target_wavenumbers=None,
+    cleaning: bool = True,
+    coverage: str = "raise",
+    smoothing_window: int = 11,
+    baseline_lam: float = 1e5,
+    classifier=None,
+    **classifier_params,
+) -> Pipeline:
+    """Build ``resample -> [smooth -> baseline -> min-max] -> RamanCNNClassifier``.
+
+    Parameters
+    ----------
+    wavenumbers : array-like of shape (n_points,), default=None
+        Axis of 2-D input arrays (the database grid for ramanbiolib data). Inputs
+        given as (wavenumbers, intensities) pairs always carry their own axis.
+    target_wavenumbers : array-like, default=None
+        Network input grid; default 450-1800 cm-1 at 1 cm-1.
+    cleaning : bool, default=True
+        Add Savitzky-Golay smoothing, airPLS baseline removal and min-max
+        normalisation after resampling (the database's own preprocessing).
+    coverage : {"raise", "fill", "edge"}, default="raise"
+        What the resampler does where a spectrum does not cover the grid.
+    smoothing_window : int, default=11
+        Savitzky-Golay window (points, odd); polynomial order 3.
+    baseline_lam : float, default=1e5
+        airPLS smoothness.
+    classifier : estimator, default=None
+        Final step; default ``RamanCNNClassifier(**classifier_params)``.
+    **classifier_params
+        Passed to :class:`~raman_sk.RamanCNNClassifier` when ``classifier`` is
+        None (e.g. ``max_epochs``, ``augmenter``, ``random_state``).
+
+    Returns
+    -------
+    Pipeline
+        Steps named as :func:`~sklearn.pipeline.make_pipeline` names them
+        (``wavenumberresampler``, ``savitzkygolay``, ``baselineremover``,
+        ``spectrumnormalizer``, ``ramancnnclassifier``), so grid-search keys
+        read ``ramancnnclassifier__module__kernel_sizes``.
+
+    Raises
+    ------
+    TypeError
+        If both ``classifier`` and classifier parameters are given.
+
+    Examples
+    --------
+    >>> from raman_sk.pipeline import make_raman_pipeline
+    >>> pipe = make_raman_pipeline(max_epochs=5)
+    >>> [name for name, _ in pipe.steps]  # doctest: +NORMALIZE_WHITESPACE
+    ['wavenumberresampler', 'savitzkygolay', 'baselineremover',
+     'spectrumnormalizer', 'ramancnnclassifier']
+    >>> pipe.get_params()["ramancnnclassifier__max_epochs"]
+    5
+    """
+    from raman_sk.preprocessing import (
+        BaselineRemover,
+        SavitzkyGolay,
+        SpectrumNormalizer,
+        WavenumberResampler,
+    )
+
+    if classifier is None:
+        from raman_sk.classifier import RamanCNNClassifier
+
+        classifier = RamanCNNClassifier(**classifier_params)
+    elif classifier_params:
+        raise TypeError(
+            "Give either classifier= or classifier parameters, not both: got "
+            f"{sorted(classifier_params)}."
+        )
+    steps = [
+        WavenumberResampler(
+            wavenumbers=wavenumbers,
+            target_wavenumbers=target_wavenumbers,
+            coverage=coverage,
+        )
+    ]
+    if cleaning:
+        steps += [
+            SavitzkyGolay(window_length=smoothing_window, polyorder=3),
+            BaselineRemover(method="airpls", lam=baseline_lam),
+            SpectrumNormalizer(method="minmax"),
+        ]
+    return make_pipeline(*steps, classifier)
+
+
+def preprocessing_part(pipeline):
+    """Return the steps before the classifier (a Pipeline, or None if there are none).
+
+    Parameters
+    ----------
+    pipeline : Pipeline or estimator
+        A pipeline whose last step is the classifier, or a bare classifier.
+
+    Returns
+    -------
+    Pipeline or None
+        ``pipeline[:-1]``; None for a bare classifier or a one-step pipeline.
+    """
+    if isinstance(pipeline, Pipeline) and len(pipeline.steps) > 1:
+        return pipeline[:-1]
+    return None
+
+
+def _final(pipeline):
+    return pipeline.steps[-1][1] if isinstance(pipeline, Pipeline) else pipeline
+
+
+def find_step(pipeline, cls):
+    """Return the first step of ``pipeline`` that is an instance of ``cls``.
+
+    Parameters
+    ----------
+    pipeline : Pipeline or estimator
+        Where to look.
+    cls : type
+        Class of the wanted step.
+
+    Returns
+    -------
+    estimator or None
+        The step, or None when there is none.
+    """
+    steps = pipeline.steps if isinstance(pipeline, Pipeline) else [("", pipeline)]
+    for _, step in steps:
+        if isinstance(step, cls):
+            return step
+    return None
+
+
+# ------------------------------------------------------------------ callbacks
+class FinalWeights(Callback):
+    """Keep a copy of the weights of the last epoch (in memory).
+
+    :class:`~raman_sk.classifier.RamanCNNClassifier` restores the best epoch's
+    weights at the end of training; add this callback to also keep the final
+    ones (``state_dict_``). User callbacks run after the default ones, so the
+    copy taken in ``on_epoch_end`` of the last epoch is the final state.
+
+    Attributes
+    ----------
+    state_dict_ : dict of str to torch.Tensor or None
+        Detached copies of the module's state after the last epoch.
+    epoch_ : int or None
+        The epoch (1-based) the copy was taken after.
+    """
+
+    def initialize(self):
+        """Forget an earlier copy."""
+        self.state_dict_ = None
+        self.epoch_ = None
+        return self
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Copy the current weights."""
+        self.state_dict_ = {
+            k: v.detach().clone() for k, v in net.module_.state_dict().items()
+        }
+        self.epoch_ = len(net.history)
+
+
+class EpochProgress(Callback):
+    """One tqdm progress bar over the epochs, with the latest scores.
+
+    Parameters
+    ----------
+    desc : str, default="training"
+        Label of the bar.
+    disable : bool, default=False
+        No bar at all (e.g. ``--quiet``).
+    """
+
+    def __init__(self, desc="training", disable=False):
+        self.desc = desc
+        self.disable = disable
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Open the bar."""
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(
+            total=int(net.max_epochs),
+            desc=self.desc,
+            unit="epoch",
+            disable=bool(self.disable),
+            leave=False,
+        )
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Advance by one epoch and show the losses."""
+        row = net.history[-1]
+        post = {
+            key: f"{row[key]:.3f}"
+            for key in ("train_loss", "valid_loss", "valid_acc")
+            if key in row
+        }
+        self.bar_.set_postfix(post, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Close the bar."""
+        bar = getattr(self, "bar_", None)
+        if bar is not None:
+            bar.close()
+        self.bar_ = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("bar_", None)
+        return state
+
+
+def fit_with_validation(
+    pipeline,
+    X_train,
+    y_train,
+    X_valid,
+    y_valid,
+    *,
+    keep_final: bool = True,
+    callbacks=(),
+):
+    """Fit a pipeline with an outside validation part for the best checkpoint.
+
+    The preprocessing steps are fitted on ``X_train`` alone; ``X_valid`` is
+    transformed by them and given to the classifier through
+    ``skorch.helper.predefined_split`` (with its original labels), so the
+    classifier's augmenter only ever sees the training part. With the
+    classifier's default ``restore_best=True`` the returned pipeline holds the
+    weights of the best validation epoch.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        Unfitted pipeline whose last step is a RamanCNNClassifier (cloned).
+    X_train, y_train : array-like
+        Training spectra (as the pipeline takes them) and labels.
+    X_valid, y_valid : array-like
+        Validation spectra and labels (e.g. split off by molecule with
+        :func:`raman_sk.evaluation.grouped_train_valid_test_split`).
+    keep_final : bool, default=True
+        Add a :class:`FinalWeights` callback and return a second pipeline
+        holding the weights of the last epoch.
+    callbacks : sequence of (name, Callback), default=()
+        Extra skorch callbacks for this fit (e.g. ``[("progress",
+        EpochProgress())]``), appended to the classifier's own.
+
+    Returns
+    -------
+    best : Pipeline
+        The fitted pipeline (best-epoch weights). Its classifier's
+        ``train_split`` and ``callbacks`` are reset to their values in
+        ``pipeline``, so that it saves and clones cleanly.
+    final : Pipeline or None
+        A deep copy holding the last epoch's weights (None unless
+        ``keep_final``).
+
+    Raises
+    ------
+    ValueError
+        If ``X_valid`` is empty.
+    """
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    if len(y_valid) == 0:
+        raise ValueError("X_valid is empty: give at least one validation spectrum.")
+    pipe = clone(pipeline)
+    clf = _final(pipe)
+    pre = preprocessing_part(pipe)
+    Xv = (
+        np.asarray(X_valid)
+        if pre is None
+        else clone(pre).fit(X_train).transform(X_valid)
+    )
+    original = {"train_split": clf.train_split, "callbacks": clf.callbacks}
+    extra = list(callbacks)
+    final_cb = None
+    if keep_final:
+        final_cb = FinalWeights()
+        extra.append(("final_weights", final_cb))
+    own = list(clf.callbacks or [])
+    clf.set_params(
+        train_split=predefined_split(Dataset(np.asarray(Xv), np.asarray(y_valid))),
+        callbacks=own + extra,
+    )
+    pipe.fit(X_train, y_train)
+    final = None
+    if keep_final:
+        state = dict(clf.callbacks_)["final_weights"].state_dict_
+        final = copy.deepcopy(pipe)
+        _final(final).module_.load_state_dict(state)
+        _final(final).module_.eval()
+    for p in (pipe, final):
+        if p is not None:
+            _reset_params(_final(p), original)
+    return pipe, final
+
+
+def _reset_params(clf, params):
+    # set_params(callbacks=...) would re-initialise the callbacks and drop the
+    # history-independent state we no longer need; plain attributes suffice
+    # since both are only read at the next fit.
+    for key, value in params.items():
+        setattr(clf, key, value)
+
+
+def history_frame(clf) -> pd.DataFrame:
+    """Per-epoch training log of a fitted RamanCNNClassifier.
+
+    Parameters
+    ----------
+    clf : RamanCNNClassifier or Pipeline
+        A fitted classifier, or a pipeline ending in one.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``epoch`` (1-based), ``train_loss``, ``valid_loss``,
+        ``valid_acc``, ``lr`` and ``dur`` (seconds); NaN where a value was not
+        recorded (no validation part).
+    """
+    clf = _final(clf)
+    check_is_fitted(clf)
+    rows = []
+    for i, h in enumerate(clf.history, start=1):
+        lr = h.get("event_lr", np.nan)
+        rows.append(
+            {
+                "epoch": h.get("epoch", i),
+                "train_loss": h.get("train_loss", np.nan),
+                "valid_loss": h.get("valid_loss", np.nan),
+                "valid_acc": h.get("valid_acc", np.nan),
+                "lr": lr if lr is not None else np.nan,
+                "dur": h.get("dur", np.nan),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["epoch", "train_loss", "valid_loss", "valid_acc", "lr", "dur"]
+    )
+    return frame.astype({"epoch": int}).astype(
+        {c: float for c in frame.columns if c != "epoch"}
+    )
+
+
+def predict_table(pipeline, X, sources=None, checker=None) -> pd.DataFrame:
+    """Labels, class probabilities and the out-of-domain check of spectra.
+
+    The preprocessing runs once: its output feeds both the classifier and the
+    checker (which compares on the network's input grid).
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        Fitted pipeline ending in a classifier with ``predict_proba``.
+    X : array-like or list of (wavenumbers, intensities) pairs
+        Spectra as the pipeline takes them.
+    sources : sequence of str, default=None
+        Name of each spectrum (e.g. ``read_spectra(...).sources``); default
+        ``"0"``, ``"1"``...
+    checker : NearestSpectrumChecker, default=None
+        Fitted out-of-domain checker; None leaves ``similarity`` NaN and
+        ``out_of_domain`` missing (``pd.NA``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``source``, ``label``, ``prob_<class>`` for each class (in
+        ``classes_`` order), ``similarity`` and ``out_of_domain``.
+    """
+    pre = preprocessing_part(pipeline)
+    clf = _final(pipeline)
+    Xg = np.asarray(X if pre is None else pre.transform(X), dtype=np.float64)
+    proba = clf.predict_proba(Xg)
+    classes = [str(c) for c in clf.classes_]
+    n = proba.shape[0]
+    if sources is None:
+        sources = [str(i) for i in range(n)]
+    if len(sources) != n:
+        raise ValueError(f"sources has {len(sources)} entries for {n} spectra.")
+    table = pd.DataFrame({"source": list(sources)})
+    table["label"] = [classes[k] for k in proba.argmax(axis=1)]
+    for k, c in enumerate(classes):
+        table[f"prob_{c}"] = proba[:, k]
+    if checker is None:
+        table["similarity"] = np.nan
+        table["out_of_domain"] = pd.array([pd.NA] * n, dtype="boolean")
+    else:
+        sim = checker.score_samples(Xg)
+        table["similarity"] = sim
+        table["out_of_domain"] = sim < checker.threshold_
+    return table
