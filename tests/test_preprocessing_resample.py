@@ -152,6 +152,20 @@ def test_ragged_pairs_and_read_spectra_bunch():
     np.testing.assert_array_equal(resample_spectra(arrays), out)
 
 
+def test_pairs_with_pandas_output_give_wavenumber_columns():
+    w = _axis(1.5)[::-1]
+    res = WavenumberResampler(target_wavenumbers=[500.0, 500.5, 501.0])
+    out = res.set_output(transform="pandas").fit_transform([(w, 2.0 + 0 * w)] * 2)
+    assert isinstance(out, pd.DataFrame) and out.shape == (2, 3)
+    assert list(out.columns) == ["500", "500.5", "501"]
+    np.testing.assert_allclose(out.to_numpy(), 2.0, rtol=1e-15)
+
+
+def test_nested_input_that_is_not_pairs_gets_a_clear_error():
+    with pytest.raises(ValueError, match="X is ragged or nested"):
+        WavenumberResampler().fit([([1.0, 2.0], [[1.0, 2.0], [3.0, 4.0]])])
+
+
 def test_fitted_with_axis_still_accepts_pairs(synthetic):
     w = synthetic.wavenumbers
     target = np.arange(600.0, 1101.0, 5.0)

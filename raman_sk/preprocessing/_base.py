@@ -78,6 +78,14 @@ def reject_bad_shape(X, name: str = "X") -> None:
                 "axes must be given as (wavenumbers, intensities) pairs to "
                 "WavenumberResampler first; other steps need one shared grid."
             )
+        try:
+            np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} is ragged or nested ({exc}). Give a 2-D array "
+                "(n_spectra, n_points), or (wavenumbers, intensities) pairs of "
+                "1-D arrays to WavenumberResampler."
+            ) from None
 
 
 def check_spectra(X, name: str = "X") -> np.ndarray:

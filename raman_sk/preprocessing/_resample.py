@@ -49,7 +49,10 @@ def _is_pair(item) -> bool:
     if isinstance(item, np.ndarray):
         return item.ndim == 2 and item.shape[0] == 2 and item.dtype != object
     if isinstance(item, tuple | list) and len(item) == 2:
-        return all(np.ndim(part) == 1 for part in item)
+        try:
+            return all(np.ndim(part) == 1 for part in item)
+        except ValueError:  # a ragged part: not a pair
+            return False
     return False
 
 
@@ -202,7 +205,8 @@ def _resample_block(Y, w, target, *, method, coverage, fill_value, bin_average, 
     t = np.clip(target[inside], lo, hi)
     out = np.empty((Y.shape[0], target.shape[0]), dtype=np.float64)
     if method == "pchip":
-        interp = PchipInterpolator(x, Ys, axis=1, extrapolate=True)
+        with np.errstate(over="ignore"):  # scipy's slopes of subnormal steps
+            interp = PchipInterpolator(x, Ys, axis=1, extrapolate=True)
         vals = interp(t)
     else:
         interp = None
