@@ -224,6 +224,24 @@ def _quiet_context(quiet: bool):
     return stack
 
 
+@contextlib.contextmanager
+def _torch_threads(n):
+    """Use ``n`` torch threads inside the block (None: leave torch's setting)."""
+    if n is None:
+        yield
+        return
+    if n < 1:
+        raise ValueError(f"--threads must be >= 1, got {n}.")
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _table(rows: list[tuple[str, str]]) -> str:
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
@@ -246,6 +264,13 @@ def _add_training_options(p: argparse.ArgumentParser, *, epochs_default: int) ->
         "with AMX/AVX512-BF16 and recent GPUs)",
     )
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads for training and inference (default: torch's "
+        "setting; 1 is faster on a machine busy with other jobs)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
 
 
@@ -394,6 +419,8 @@ def _settings(args) -> dict:
     epochs = args.epochs if args.epochs is not None else base.get("epochs", 80)
     if epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {epochs}.")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}.")
     if args.cv and args.cv < 2:
         raise ValueError(f"--cv must be 0 (off) or >= 2, got {args.cv}.")
     base["epochs"] = int(epochs)
@@ -413,6 +440,7 @@ def _classifier_params(args, settings, *, n_copies=None) -> dict:
         "precision": args.precision,
         "device": args.device,
         "random_state": args.seed,
+        "n_threads": args.threads,
     }
     params.update(settings["module_params"])
     return params
@@ -621,7 +649,7 @@ def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
     )
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _torch_threads(args.threads):
         warnings.simplefilter("always", UserWarning)
         ig.fit(X, y)
     ig_warnings = sorted({str(w.message) for w in caught})

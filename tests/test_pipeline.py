@@ -1,0 +1,246 @@
+"""make_raman_pipeline, fit_with_validation and the prediction table."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+
+from raman_sk.classifier import RamanCNNClassifier
+from raman_sk.domain import NearestSpectrumChecker
+from raman_sk.evaluation import cleaning_change, grouped_train_valid_test_split
+from raman_sk.pipeline import (
+    EpochProgress,
+    FinalWeights,
+    find_step,
+    fit_with_validation,
+    history_frame,
+    make_raman_pipeline,
+    predict_table,
+    preprocessing_part,
+)
+from raman_sk.preprocessing import (
+    BaselineRemover,
+    SavitzkyGolay,
+    SpectralAugmenter,
+    SpectrumNormalizer,
+    WavenumberResampler,
+)
+
+TINY = {
+    "module__channels": (4, 8),
+    "module__kernel_sizes": (5, 3),
+    "module__convs_per_block": 1,
+    "module__hidden": 16,
+    "n_threads": 1,
+}
+GRID = np.arange(600.0, 1110.0, 2.0)  # inside the synthetic axis 600..1110
+
+
+def tiny_pipeline(synthetic, **params):
+    kw = {"max_epochs": 3, "random_state": 0, "lr": 3e-3, **TINY, **params}
+    return make_raman_pipeline(
+        synthetic.wavenumbers, target_wavenumbers=GRID, baseline_lam=1e3, **kw
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic):
+    y, g = synthetic.target, synthetic.groups
+    tr, va, te = grouped_train_valid_test_split(
+        y, g, test_size=0.25, valid_size=0.25, random_state=0
+    )
+    pipe = tiny_pipeline(synthetic, augmenter=SpectralAugmenter(n_copies=2))
+    X = synthetic.data
+    best, final = fit_with_validation(pipe, X[tr], y[tr], X[va], y[va])
+    return {"best": best, "final": final, "tr": tr, "va": va, "te": te, "pipe": pipe}
+
+
+def test_pipeline_steps_match_the_preprocessing_classes():
+    pipe = make_raman_pipeline(np.arange(450.0, 1801.0), max_epochs=7)
+    assert [type(s) for _, s in pipe.steps] == [
+        WavenumberResampler,
+        SavitzkyGolay,
+        BaselineRemover,
+        SpectrumNormalizer,
+        RamanCNNClassifier,
+    ]
+    params = pipe.get_params()
+    assert params["savitzkygolay__window_length"] == 11
+    assert params["savitzkygolay__polyorder"] == 3
+    assert params["baselineremover__method"] == "airpls"
+    assert params["baselineremover__lam"] == 1e5
+    assert params["spectrumnormalizer__method"] == "minmax"
+    assert params["wavenumberresampler__coverage"] == "raise"
+    assert params["ramancnnclassifier__max_epochs"] == 7
+    # every key is settable (the grid-search contract)
+    pipe.set_params(ramancnnclassifier__module__kernel_sizes=(9, 7, 5))
+    assert pipe[-1].module__kernel_sizes == (9, 7, 5)
+
+
+def test_pipeline_without_cleaning_and_custom_classifier():
+    pipe = make_raman_pipeline(cleaning=False, classifier=LogisticRegression())
+    assert [name for name, _ in pipe.steps] == [
+        "wavenumberresampler",
+        "logisticregression",
+    ]
+    with pytest.raises(TypeError, match="not both: got \\['max_epochs'\\]"):
+        make_raman_pipeline(classifier=LogisticRegression(), max_epochs=3)
+
+
+def test_preprocessing_part_and_find_step():
+    pipe = make_raman_pipeline()
+    assert len(preprocessing_part(pipe).steps) == 4
+    assert preprocessing_part(pipe[-1]) is None
+    assert find_step(pipe, BaselineRemover) is pipe.steps[2][1]
+    assert find_step(pipe, LogisticRegression) is None
+
+
+def test_fit_with_validation_best_and_final(fitted, synthetic):
+    best, final = fitted["best"], fitted["final"]
+    clf = best[-1]
+    # 3 epochs, validation scores recorded each epoch
+    log = history_frame(best)
+    assert list(log.columns) == [
+        "epoch",
+        "train_loss",
+        "valid_loss",
+        "valid_acc",
+        "lr",
+        "dur",
+    ]
+    assert log["epoch"].tolist() == [1, 2, 3]
+    assert log[["train_loss", "valid_loss", "valid_acc", "dur"]].notna().all().all()
+    # cosine schedule over 3 epochs: lr decreases from 3e-3
+    assert log["lr"].iloc[0] == pytest.approx(3e-3)
+    assert log["lr"].is_monotonic_decreasing
+    # the best checkpoint is the epoch with the lowest validation loss
+    assert clf.best_epoch_ == int(log["valid_loss"].idxmin()) + 1
+    # the augmenter saw the training part only: 2 copies of each training row
+    assert clf.augmenter_ is not None
+    # the params that cannot be saved are reset, the fitted state is kept
+    assert clf.train_split is None and clf.callbacks is None
+    # final holds other weights than best unless the last epoch was the best
+    wb = best[-1].module_.state_dict()
+    wf = final[-1].module_.state_dict()
+    same = all(torch.equal(wb[k], wf[k]) for k in wb)
+    assert same == (clf.best_epoch_ == 3)
+    X_te = synthetic.data[fitted["te"]]
+    assert best.predict_proba(X_te).shape == (len(fitted["te"]), 3)
+
+
+def test_final_weights_equal_a_run_without_restoring(fitted, synthetic):
+    # the same fit with restore_best=False ends on the last epoch's weights
+    X, y = synthetic.data, synthetic.target
+    tr, va = fitted["tr"], fitted["va"]
+    pipe = clone(fitted["pipe"]).set_params(ramancnnclassifier__restore_best=False)
+    last, _ = fit_with_validation(pipe, X[tr], y[tr], X[va], y[va], keep_final=False)
+    np.testing.assert_allclose(
+        last.predict_proba(X), fitted["final"].predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_validation_is_preprocessed_by_steps_fitted_on_train(synthetic):
+    seen = {}
+
+    class Spy(RamanCNNClassifier):
+        def get_split_datasets(self, X, y=None, **fit_params):
+            train, valid = super().get_split_datasets(X, y, **fit_params)
+            seen["train"], seen["valid"] = len(train), valid.X.cpu().numpy()
+            return train, valid
+
+    X, y, g = synthetic.data, synthetic.target, synthetic.groups
+    tr, va, _ = grouped_train_valid_test_split(y, g, test_size=0.25, random_state=1)
+    clf = Spy(max_epochs=1, random_state=0, augmenter=SpectralAugmenter(n_copies=2))
+    clf.set_params(**TINY)
+    pipe = make_raman_pipeline(
+        synthetic.wavenumbers, target_wavenumbers=GRID, baseline_lam=1e3, classifier=clf
+    )
+    best, final = fit_with_validation(pipe, X[tr], y[tr], X[va], y[va])
+    expected = best[:-1].transform(X[va]).astype(np.float32)
+    np.testing.assert_allclose(seen["valid"], expected, rtol=1e-6)
+    assert seen["valid"].min() == 0.0 and seen["valid"].max() == 1.0  # min-max
+    assert seen["train"] == 3 * len(tr)  # originals + 2 copies, training part only
+
+
+def test_fit_with_validation_errors(synthetic):
+    pipe = tiny_pipeline(synthetic)
+    X, y = synthetic.data, synthetic.target
+    with pytest.raises(ValueError, match="X_valid is empty"):
+        fit_with_validation(pipe, X, y, X[:0], y[:0])
+
+
+def test_callbacks_alone(synthetic):
+    X, y = synthetic.data, synthetic.target
+    fw = FinalWeights()
+    clf = RamanCNNClassifier(
+        max_epochs=2,
+        random_state=0,
+        callbacks=[("fw", fw), ("bar", EpochProgress(disable=True))],
+        **TINY,
+    ).fit(X[:, :64], y)
+    assert fw.epoch_ == 2
+    current = clf.module_.state_dict()
+    assert all(torch.equal(current[k], fw.state_dict_[k]) for k in current)
+    # no validation part: the log has NaN validation columns
+    log = history_frame(clf)
+    assert log["valid_loss"].isna().all() and log["train_loss"].notna().all()
+    with pytest.raises(NotFittedError):
+        history_frame(RamanCNNClassifier())
+
+
+def test_predict_table(fitted, synthetic):
+    best = fitted["best"]
+    X = synthetic.data[:5]
+    table = predict_table(best, X, [f"s{i}" for i in range(5)])
+    assert list(table.columns) == [
+        "source",
+        "label",
+        "prob_alpha",
+        "prob_beta",
+        "prob_gamma",
+        "similarity",
+        "out_of_domain",
+    ]
+    probs = table[["prob_alpha", "prob_beta", "prob_gamma"]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    assert table["label"].tolist() == best.predict(X).tolist()
+    assert table["similarity"].isna().all() and table["out_of_domain"].isna().all()
+    checker = NearestSpectrumChecker().fit(best[:-1].transform(synthetic.data))
+    table = predict_table(best, X, checker=checker)
+    assert table["source"].tolist() == ["0", "1", "2", "3", "4"]
+    np.testing.assert_allclose(table["similarity"], 1.0)  # they are in the reference
+    assert not table["out_of_domain"].any()
+    flat = np.tile(np.sin(synthetic.wavenumbers / 3.0), (1, 1))
+    t2 = predict_table(best, flat, ["noise"], checker)
+    assert bool(t2["out_of_domain"].iloc[0]) is True
+    with pytest.raises(ValueError, match="sources has 2 entries for 5 spectra"):
+        predict_table(best, X, ["a", "b"])
+
+
+def test_predict_table_takes_pairs(fitted, synthetic):
+    # (wavenumbers, intensities) pairs carry their own axis
+    w = synthetic.wavenumbers
+    pairs = [(w[::-1], s[::-1]) for s in synthetic.data[:3]]
+    a = predict_table(fitted["best"], pairs)
+    b = predict_table(fitted["best"], synthetic.data[:3])
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_cleaning_change_on_the_database():
+    """How much the pipeline's cleaning changes the already clean database."""
+    pytest.importorskip("ramanbiolib")
+    from raman_sk.datasets import load_ramanbiolib
+
+    bunch = load_ramanbiolib()
+    pre = make_raman_pipeline(bunch.wavenumbers)[:-1]
+    change = cleaning_change(bunch.data, pre.fit_transform(bunch.data))
+    # measured: median relative L2 change 0.053, p90 0.15, median r 0.998,
+    # lowest r 0.91 (a spectrum with a broad residual background)
+    assert change["n_samples"] == 194
+    assert change["rel_l2_median"] < 0.08
+    assert change["rel_l2_p90"] < 0.25
+    assert change["corr_median"] > 0.99
+    assert change["corr_min"] > 0.85
