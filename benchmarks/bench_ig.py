@@ -345,6 +345,9 @@ def sanity_study(
     t0 = time.perf_counter()
     p0 = _train(X, y, w, seed, epochs, device, precision)
     info["train_s"] = time.perf_counter() - t0
+    torch.save({"state_dict": {k: v.cpu() for k, v in
+                               p0[-1].module_.state_dict().items()},
+                "classes": [str(c) for c in p0[-1].classes_]}, out / "model.pt")
     p1 = _train(X, y, w, seed + 1, epochs, device, precision)
     ys = y[np.random.default_rng(seed).permutation(len(y))]
     ps = _train(X, ys, w, seed, epochs, device, precision)
