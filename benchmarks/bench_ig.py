@@ -345,15 +345,6 @@ def sanity_study(
     t0 = time.perf_counter()
     p0 = _train(X, y, w, seed, epochs, device, precision)
     info["train_s"] = time.perf_counter() - t0
-    torch.save({"state_dict": {k: v.cpu() for k, v in
-                               p0[-1].module_.state_dict().items()},
-                "classes": [str(c) for c in p0[-1].classes_]}, out / "model.pt")
-    p1 = _train(X, y, w, seed + 1, epochs, device, precision)
-    ys = y[np.random.default_rng(seed).permutation(len(y))]
-    ps = _train(X, ys, w, seed, epochs, device, precision)
-    info["train_acc"] = [
-        float(np.mean(p.predict(X) == t)) for p, t in ((p0, y), (p1, y), (ps, ys))
-    ]
     torch.save(
         {
             "state_dict": {k: v.cpu() for k, v in p0[-1].module_.state_dict().items()},
@@ -361,6 +352,12 @@ def sanity_study(
         },
         out / "model.pt",
     )
+    p1 = _train(X, y, w, seed + 1, epochs, device, precision)
+    ys = y[np.random.default_rng(seed).permutation(len(y))]
+    ps = _train(X, ys, w, seed, epochs, device, precision)
+    info["train_acc"] = [
+        float(np.mean(p.predict(X) == t)) for p, t in ((p0, y), (p1, y), (ps, ys))
+    ]
     reports, summaries = [], []
     for b in baselines:
         t0 = time.perf_counter()

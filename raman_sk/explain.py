@@ -1368,7 +1368,7 @@ def _refit_pipeline(explainer, X, y, *, seed=None):
 
 
 def data_randomization_check(
-    explainer: IGExplainer, X, y, *, random_state=None
+    explainer: IGExplainer, X, y, *, pipeline=None, random_state=None
 ) -> pd.DataFrame:
     """Run the data randomisation test (Adebayo et al. 2018).
 
@@ -1383,6 +1383,9 @@ def data_randomization_check(
         A fitted explainer.
     X, y : array-like
         The spectra and labels it was fitted on.
+    pipeline : fitted pipeline, default=None
+        A pipeline already trained on permuted labels; None trains a clone of
+        the explainer's pipeline on ``y`` permuted with ``random_state``.
     random_state : int, RandomState instance or None, default=None
         Seeds the permutation.
 
@@ -1394,9 +1397,10 @@ def data_randomization_check(
     """
     _check_explainer(explainer, X)
     rng = check_random_state(random_state)
-    y = np.asarray(y)
-    pipe = _refit_pipeline(explainer, X, y[rng.permutation(len(y))])
-    pre, clf, module, _ = _split_pipeline(pipe)
+    if pipeline is None:
+        y = np.asarray(y)
+        pipeline = _refit_pipeline(explainer, X, y[rng.permutation(len(y))])
+    pre, clf, module, _ = _split_pipeline(pipeline)
     Xt = explainer._network_input(pre, clf, module, X)
     maps = _maps_of(explainer, module, Xt)
     rows = _compare(explainer.maps_, maps, "data_randomization", "shuffled labels",
