@@ -208,9 +208,11 @@ def plot(rows, path, title):
             lw=1,
             label="n_jobs=1 time / 2 (ideal 2 workers)",
         )
+    top = max(r["wall_s"] + r["setup_s"] for r in rows)
+    ax.set_ylim(0, 1.45 * top)
     ax.set_ylabel("wall time (s)")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
