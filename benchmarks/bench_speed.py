@@ -1,0 +1,396 @@
+"""Speed benchmark of training and inference: plain PyTorch vs RamanCNNClassifier.
+
+What it measures (section ``training``), in one run, on the same data, the
+same network (the full SEED.md ``RamanCNN1D``, 831,654 parameters for 6
+classes), the same recipe (Adam lr=1e-3, weight decay 1e-4, cosine annealing
+over ``--epochs``, batches of 32 drawn by class-balanced sampling) and the
+same seed:
+
+* ``plain fp32``: a hand-written PyTorch loop over in-memory tensors (the
+  reference): per epoch one ``torch.multinomial`` draw of balanced indices,
+  then index, forward, loss, backward, step.
+* ``plain bf16``: the same loop with the forward pass under
+  ``torch.autocast(dtype=torch.bfloat16)``.
+* ``plain fp32 DataLoader``: the reference script's style (``TensorDataset`` +
+  ``WeightedRandomSampler`` + ``DataLoader``, per-sample indexing and
+  collation), for context.
+* ``RamanCNNClassifier fp32`` / ``bf16``: ``fit`` and ``predict_proba`` of the
+  skorch classifier (its validation, tensor conversion, callbacks and history
+  included).
+
+Reported: training samples/s (epochs x rows / wall time of the whole fit),
+inference spectra/s (``predict_proba`` over all rows, batches of
+``--infer-batch-size``), the final training loss, and the ratios: skorch
+overhead at equal precision (goal <= 5 %) and bf16 speed-up over plain fp32
+(goal >= 2x). Each variant is warmed up on a small subset first (one-off
+oneDNN/cuDNN kernel selection is not counted); with ``--repeats`` > 1 the best
+(fastest) run is kept, which filters out noise from other processes.
+
+Data: ``--data ramanbiolib`` (default when available) takes the 194 database
+spectra and augments them x16 with ``SpectralAugmenter(n_copies=15)`` (3,104
+spectra, the SEED.md training-set size); ``--data synthetic`` draws
+``--n-samples`` Lorentzian-peak spectra of 6 classes on 1351 points. The
+table is printed and written to ``<out>/speed.json`` and ``<out>/speed.md``;
+sections not run this time are kept from an existing ``speed.json``, so
+other sections (explainer, inference speed) can be added to ``SECTIONS``
+and run on their own with ``--sections``.
+
+Example::
+
+    python benchmarks/bench_speed.py --epochs 2 --sections training
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
+
+try:
+    import raman_sk  # noqa: F401
+except ImportError:  # run from a checkout without installing the package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from raman_sk import RamanCNNClassifier, __version__  # noqa: E402
+from raman_sk.models import RamanCNN1D  # noqa: E402
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+# ----------------------------------------------------------------------- data
+def synthetic_spectra(n_samples: int, n_features: int = 1351, seed: int = 0):
+    """Lorentzian peaks of 6 classes on a 450-1800 cm-1 grid, plus noise."""
+    rng = np.random.default_rng(seed)
+    w = np.linspace(450.0, 1800.0, n_features)
+    centers = rng.uniform(500, 1750, size=(6, 4))
+    y = rng.integers(0, 6, size=n_samples)
+    X = np.zeros((n_samples, n_features))
+    for c in range(6):
+        rows = np.flatnonzero(y == c)
+        for mu in centers[c]:
+            mu_i = mu + rng.normal(0, 2, size=(len(rows), 1))
+            X[rows] += 1.0 / (1.0 + ((w - mu_i) / 8.0) ** 2)
+    X += rng.normal(0, 0.02, size=X.shape)
+    labels = np.array([f"class{c}" for c in range(6)])[y]
+    return X, labels, f"synthetic {n_samples}x{n_features}, 6 classes"
+
+
+def load_data(args):
+    """Return ``(X, y, description)`` for the benchmark."""
+    if args.data in ("auto", "ramanbiolib"):
+        try:
+            from raman_sk.datasets import load_ramanbiolib
+            from raman_sk.preprocessing import SpectralAugmenter
+
+            X, y = load_ramanbiolib(return_X_y=True)
+            X, y = SpectralAugmenter(n_copies=15, random_state=args.seed).fit_resample(
+                X, y
+            )
+            return X, y, f"ramanbiolib {len(X)}x{X.shape[1]} (194 spectra x16)"
+        except Exception as exc:  # database not installed: fall back, say so
+            if args.data == "ramanbiolib":
+                raise
+            print(f"ramanbiolib unavailable ({exc}); using synthetic data")
+    return synthetic_spectra(args.n_samples, seed=args.seed)
+
+
+# ---------------------------------------------------------------- plain loops
+def _encode(y):
+    classes, y_enc = np.unique(y, return_inverse=True)
+    return len(classes), y_enc
+
+
+def _autocast(device: str, bf16: bool):
+    return torch.autocast(
+        device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=bf16
+    )
+
+
+def plain_loop(
+    X, y, *, epochs, batch_size, infer_batch_size, bf16, seed, device, dataloader=False
+):
+    """Train and predict with a hand-written loop; return timings."""
+    n_classes, y_enc = _encode(y)
+    torch.manual_seed(seed)
+    model = RamanCNN1D(n_classes=n_classes, n_features=X.shape[1]).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.perf_counter()
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+    yt = torch.from_numpy(y_enc.astype(np.int64)).to(device)
+    counts = torch.bincount(yt.cpu(), minlength=n_classes).double()
+    weights = (1.0 / counts)[yt.cpu()]
+    n = len(yt)
+    if dataloader:
+        loader = DataLoader(
+            TensorDataset(Xt, yt),
+            batch_size=batch_size,
+            sampler=WeightedRandomSampler(weights, n, replacement=True, generator=gen),
+        )
+    epoch_loss = 0.0
+    for _ in range(epochs):
+        total = torch.zeros((), device=device)
+        model.train()
+        if dataloader:
+            batches = iter(loader)
+        else:
+            idx = torch.multinomial(weights, n, replacement=True, generator=gen)
+            idx = idx.to(device)
+            batches = (
+                (Xt[idx[s : s + batch_size]], yt[idx[s : s + batch_size]])
+                for s in range(0, n, batch_size)
+            )
+        for xb, yb in batches:
+            opt.zero_grad()
+            with _autocast(device, bf16):
+                out = model(xb)
+            loss = F.cross_entropy(out.float(), yb)
+            loss.backward()
+            opt.step()
+            total += loss.detach() * len(yb)
+        sched.step()
+        epoch_loss = float(total) / n  # mean over the epoch, as skorch reports
+    final_loss = epoch_loss
+    _sync(device)
+    train_s = time.perf_counter() - t0
+    model.eval()
+    t0 = time.perf_counter()
+    with torch.inference_mode(), _autocast(device, bf16):
+        proba = [
+            torch.softmax(model(Xt[s : s + infer_batch_size]).float(), dim=1).cpu()
+            for s in range(0, n, infer_batch_size)
+        ]
+    torch.cat(proba).numpy()
+    infer_s = time.perf_counter() - t0
+    return {"train_s": train_s, "infer_s": infer_s, "final_train_loss": final_loss}
+
+
+def classifier_run(X, y, *, epochs, batch_size, infer_batch_size, bf16, seed, device):
+    """Train and predict with RamanCNNClassifier; return timings."""
+    clf = RamanCNNClassifier(
+        max_epochs=epochs,
+        batch_size=batch_size,
+        precision="bfloat16" if bf16 else "float32",
+        random_state=seed,
+        device=device,
+        iterator_valid__batch_size=infer_batch_size,
+    )
+    t0 = time.perf_counter()
+    clf.fit(X, y)
+    _sync(device)
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    clf.predict_proba(X)
+    infer_s = time.perf_counter() - t0
+    return {
+        "train_s": train_s,
+        "infer_s": infer_s,
+        "final_train_loss": float(clf.history[-1, "train_loss"]),
+    }
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+# ------------------------------------------------------------------ sections
+def section_training(args, X, y) -> dict:
+    """Training and inference throughput: plain loop vs classifier, fp32/bf16."""
+    variants: list[tuple[str, Callable, dict]] = [
+        ("plain fp32", plain_loop, {"bf16": False}),
+        ("plain bf16", plain_loop, {"bf16": True}),
+        ("plain fp32 DataLoader", plain_loop, {"bf16": False, "dataloader": True}),
+        ("RamanCNNClassifier fp32", classifier_run, {"bf16": False}),
+        ("RamanCNNClassifier bf16", classifier_run, {"bf16": True}),
+    ]
+    common = {
+        "batch_size": args.batch_size,
+        "infer_batch_size": args.infer_batch_size,
+        "seed": args.seed,
+        "device": args.device,
+    }
+    warm = min(len(X), 4 * args.batch_size)
+    rows = []
+    for name, fn, kw in variants:
+        fn(X[:warm], y[:warm], epochs=1, **common, **kw)  # warm-up, not timed
+        runs = [
+            fn(X, y, epochs=args.epochs, **common, **kw) for _ in range(args.repeats)
+        ]
+        best = min(runs, key=lambda r: r["train_s"])
+        best_infer = min(r["infer_s"] for r in runs)
+        rows.append(
+            {
+                "name": name,
+                "train_s": round(best["train_s"], 3),
+                "train_samples_per_s": round(args.epochs * len(X) / best["train_s"], 1),
+                "infer_spectra_per_s": round(len(X) / best_infer, 1),
+                "final_train_loss": round(best["final_train_loss"], 4),
+            }
+        )
+        print(f"  {name:26s} done in {best['train_s']:.1f} s", flush=True)
+    by = {r["name"]: r for r in rows}
+
+    def ratio(a, b, key):
+        return round(by[a][key] / by[b][key], 3)
+
+    ratios = {
+        "skorch_overhead_fp32_train": round(
+            ratio("plain fp32", "RamanCNNClassifier fp32", "train_samples_per_s") - 1, 3
+        ),
+        "skorch_overhead_bf16_train": round(
+            ratio("plain bf16", "RamanCNNClassifier bf16", "train_samples_per_s") - 1, 3
+        ),
+        "bf16_speedup_plain_train": ratio(
+            "plain bf16", "plain fp32", "train_samples_per_s"
+        ),
+        "bf16_speedup_classifier_vs_plain_fp32_train": ratio(
+            "RamanCNNClassifier bf16", "plain fp32", "train_samples_per_s"
+        ),
+        "skorch_overhead_fp32_infer": round(
+            ratio("plain fp32", "RamanCNNClassifier fp32", "infer_spectra_per_s") - 1, 3
+        ),
+        "bf16_speedup_plain_infer": ratio(
+            "plain bf16", "plain fp32", "infer_spectra_per_s"
+        ),
+        "bf16_speedup_classifier_vs_plain_fp32_infer": ratio(
+            "RamanCNNClassifier bf16", "plain fp32", "infer_spectra_per_s"
+        ),
+    }
+    return {
+        "description": section_training.__doc__,
+        "settings": {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "infer_batch_size": args.infer_batch_size,
+            "repeats": args.repeats,
+            "n_samples": int(len(X)),
+            "n_features": int(X.shape[1]),
+        },
+        "rows": rows,
+        "ratios": ratios,
+    }
+
+
+# name -> function(args, X, y) returning a JSON-able dict with "rows" (list of
+# flat dicts) and optionally "ratios"; other issues add their sections here.
+SECTIONS: dict[str, Callable] = {"training": section_training}
+
+
+# ---------------------------------------------------------------------- output
+def machine_info(args) -> dict:
+    cpu = platform.processor()
+    flags = ""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        cpu = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in text.splitlines()
+                if ln.startswith("model name")
+            ),
+            cpu,
+        )
+        flags = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "amx_bf16": "amx_bf16" in flags,
+        "avx512_bf16": "avx512_bf16" in flags,
+        "torch_threads": torch.get_num_threads(),
+        "device": args.device,
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "torch": torch.__version__,
+        "raman_sk": __version__,
+        "python": platform.python_version(),
+    }
+
+
+def markdown(results: dict) -> str:
+    lines = ["# raman_sk speed benchmark", ""]
+    meta = results.get("meta", {})
+    if meta:
+        lines += [
+            "Machine: " + ", ".join(f"{k}={v}" for k, v in meta.items()),
+            "",
+        ]
+    for name, sec in results.get("sections", {}).items():
+        lines += [f"## {name}", ""]
+        if sec.get("data"):
+            lines += [f"Data: {sec['data']}; settings: {sec.get('settings', {})}", ""]
+        rows = sec.get("rows", [])
+        if rows:
+            keys = list(rows[0])
+            lines.append("| " + " | ".join(keys) + " |")
+            lines.append("|" + "---|" * len(keys))
+            for r in rows:
+                lines.append("| " + " | ".join(str(r.get(k, "")) for k in keys) + " |")
+            lines.append("")
+        for k, v in sec.get("ratios", {}).items():
+            lines.append(f"- {k}: {v}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument(
+        "--n-samples",
+        type=int,
+        default=3104,
+        help="rows of synthetic data (default: 194 x 16)",
+    )
+    parser.add_argument(
+        "--data", choices=["auto", "ramanbiolib", "synthetic"], default="auto"
+    )
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--infer-batch-size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS)
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="directory for speed.json and speed.md",
+    )
+    args = parser.parse_args(argv)
+
+    X, y, description = load_data(args)
+    json_path = args.out / "speed.json"
+    results = {"meta": {}, "sections": {}}
+    if json_path.is_file():
+        results = json.loads(json_path.read_text())
+    results["meta"] = machine_info(args)
+    for name in args.sections:
+        print(f"[{name}] {description}", flush=True)
+        section = SECTIONS[name](args, X, y)
+        section["data"] = description
+        results["sections"][name] = section
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    md = markdown(results)
+    (args.out / "speed.md").write_text(md)
+    print(md)
+    return results
+
+
+if __name__ == "__main__":
+    main()
