@@ -354,6 +354,20 @@ def test_cv_test_folds_never_reach_the_augmenter(synthetic):
         assert not rows_in(Xr[test], X_out.astype(np.float32)).any()
 
 
+def test_imblearn_pipeline_with_augmenter_step(synthetic):
+    # the documented alternative shape: augmentation as a visible step; the
+    # classifier then must not split (train_split=None, the default), since
+    # the rows it receives already contain the noisy twins.
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    cap = Capture()
+    pipe = imblearn_pipeline.make_pipeline(
+        SpectralAugmenter(n_copies=2, random_state=0),
+        small_clf(max_epochs=2, callbacks=[("capture", cap)]),
+    ).fit(synthetic.data, synthetic.target)
+    assert len(cap.train_[0]) == 3 * 36 and cap.valid_ is None
+    assert pipe.predict(synthetic.data[:5]).shape == (5,)  # no resampling here
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")  # loky worker restarts
 def test_gridsearch_n_jobs_2_without_oversubscription(synthetic):
     X, y = synthetic.data, synthetic.target
