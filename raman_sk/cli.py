@@ -390,6 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to do where a spectrum does not cover the model's grid "
         "(default: the model's setting, normally raise)",
     )
+    p.add_argument(
+        "--ood-threshold",
+        type=float,
+        default=None,
+        metavar="R",
+        help="flag spectra whose correlation with the nearest training spectrum "
+        "is below R (default: the threshold saved with the model)",
+    )
     p.add_argument("--device", default=None, help="torch device (default cpu)")
     p.set_defaults(func=_cmd_predict)
 
@@ -1056,6 +1064,18 @@ def _cmd_predict(args) -> int:
     from raman_sk.pipeline import predict_table
 
     pipe, checker = _load_model(args.model, coverage=args.coverage, device=args.device)
+    if args.ood_threshold is not None:
+        if not -1.0 <= args.ood_threshold <= 1.0:
+            raise ValueError(
+                f"--ood-threshold must be a correlation in [-1, 1], got "
+                f"{args.ood_threshold}."
+            )
+        if checker is None:
+            raise ValueError(
+                f"--ood-threshold given, but {str(args.model)!r} has no "
+                "out-of-domain checker (domain.npz)."
+            )
+        checker.threshold_ = float(args.ood_threshold)
     spectra = _read(args.spectra)
     table = predict_table(pipe, spectra.spectra, spectra.sources, checker)
     if checker is None:

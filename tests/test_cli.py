@@ -1,0 +1,458 @@
+"""The raman-sk command, run in process through main([...])."""
+
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raman_sk import cli, load_pipeline
+from raman_sk.cli import main
+from tests.conftest import make_spectra
+
+CLASSES = [
+    "AminoAcids",
+    "Lipids",
+    "NucleicAcids",
+    "PrimaryMetabolites",
+    "Proteins",
+    "Saccharides",
+]
+FIGURES = [
+    "class_distribution.png",
+    "training_curves.png",
+    "confusion_matrix.png",
+    *(f"saliency_{c.lower()}.png" for c in CLASSES),
+    "saliency_heatmap_all.png",
+]
+FAST = ["--quick", "--threads", "1", "--quiet"]
+HORIBA = "arcadia_chlamy/CC-124-MN-1.txt"
+RENISHAW = "arcadia_chlamy/2024-11-12_CC-124_MN_slide_10_cells_2_first3cells.txt"
+CHARISMA = [
+    "charisma_ramanchada2/FMNT-M_Ho785__PST10_iR785_OP02_50000msx2.txt",
+    "charisma_ramanchada2/ICV_BW785__PST02_iRPlus785_Z050_100_3200ms.txt",
+    "charisma_ramanchada2/TOP_Ho633__Pol_HLR633_Z010_100_15sx5.txt",
+]
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    pytest.importorskip("ramanbiolib")
+    out = tmp_path_factory.mktemp("reproduce") / "outputs"
+    assert main(["reproduce", "--out", str(out), *FAST]) == 0
+    return out
+
+
+# ------------------------------------------------------------------ reproduce
+def test_reproduce_writes_every_artefact(quick_run):
+    out = quick_run
+    for name in FIGURES:
+        data = (out / "figures" / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(FIGURES)
+    for top in ("REPORT.md", "evaluation.json", "model", "logs", "figures"):
+        assert (out / top).exists(), top
+    # no temporary directory left beside the output
+    assert [p.name for p in out.parent.iterdir()] == ["outputs"]
+
+
+def test_reproduce_models_open_and_predict(quick_run):
+    from raman_sk.datasets import load_ramanbiolib
+    from raman_sk.domain import load_domain_checker
+
+    bunch = load_ramanbiolib()
+    config = json.loads((quick_run / "model" / "model_config.json").read_text())
+    n_train = config["split"]["n_train"]
+    for name in ("best_model", "final_model"):
+        pipe = load_pipeline(quick_run / "model" / name)
+        assert pipe[-1].classes_.tolist() == CLASSES
+        proba = pipe.predict_proba(bunch.data[:4])
+        assert proba.shape == (4, 6)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        checker = load_domain_checker(quick_run / "model" / name)
+        assert checker.reference_.shape == (n_train, 1351)
+        assert -1.0 < checker.threshold_ < 1.0
+        with np.load(quick_run / "model" / name / "domain.npz") as z:
+            assert sorted(z.files) == ["loo_similarity", "reference", "wavenumbers"]
+            assert z["wavenumbers"][0] == 450.0 and z["wavenumbers"][-1] == 1800.0
+
+
+def test_reproduce_model_config(quick_run):
+    config = json.loads((quick_run / "model" / "model_config.json").read_text())
+    assert {
+        "architecture",
+        "recipe",
+        "metrics",
+        "seed",
+        "versions",
+        "split",
+        "timings",
+        "classes",
+        "explainer",
+    } <= set(config)
+    arch = config["architecture"]
+    assert arch["channels"] == [4, 8] and arch["kernel_sizes"] == [5, 3]
+    assert arch["n_features"] == 1351 and arch["n_classes"] == 6
+    assert arch["n_parameters"] > 1000
+    recipe = config["recipe"]
+    assert recipe["max_epochs"] == 2 and recipe["batch_size"] == 32
+    assert recipe["augmenter"]["n_copies"] == 1 and recipe["quick"] is True
+    assert recipe["pipeline"][-1] == "ramancnnclassifier"
+    assert recipe["preprocessing"]["baselineremover"]["method"] == "airpls"
+    split = config["split"]
+    assert split["n_train"] + split["n_valid"] + split["n_test"] == 194
+    assert config["classes"] == CLASSES
+    assert 0.0 <= config["metrics"]["test_accuracy"] <= 1.0
+    assert config["metrics"]["best_epoch"] in (1, 2)
+    assert config["versions"]["torch"] and config["versions"]["raman_sk"]
+    assert {"load_s", "train_s", "ig_s", "figures_s"} <= set(config["timings"])
+
+
+def test_reproduce_logs(quick_run):
+    log = pd.read_csv(quick_run / "logs" / "training_log.csv")
+    assert list(log.columns) == [
+        "epoch",
+        "train_loss",
+        "valid_loss",
+        "valid_acc",
+        "lr",
+        "dur",
+    ]
+    assert log["epoch"].tolist() == [1, 2]
+    assert log.notna().all().all() and (log["dur"] > 0).all()
+    regions = pd.read_csv(quick_run / "logs" / "key_spectral_regions.csv")
+    assert {"class", "start", "end", "peak", "score", "assignment", "map"} <= set(
+        regions.columns
+    )
+    counts = regions["class"].value_counts()
+    assert set(counts.index) <= set(CLASSES) and counts.max() <= 5
+    assert ((regions["peak"] >= 450) & (regions["peak"] <= 1800)).all()
+    with np.load(quick_run / "logs" / "saliency_maps.npz") as z:
+        assert z["wavenumbers"].shape == (1351,)
+        for c in CLASSES:
+            assert z[c].shape == (1351,), c
+            assert np.all(np.isfinite(z[c])) and np.all(z[c] >= 0)  # mean |IG|
+        assert z["classes"].tolist() == CLASSES
+        assert z["contrastive_ig_maps"].shape == (6, 1351)
+
+
+def test_reproduce_evaluation_and_report(quick_run):
+    ev = json.loads((quick_run / "evaluation.json").read_text())
+    held = ev["held_out"]
+    assert held["labels"] == CLASSES
+    cm = np.asarray(held["confusion_matrix"])
+    assert cm.shape == (6, 6) and cm.sum() == ev["split"]["n_test"]
+    assert held["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+    assert set(held["per_class_recall"]) == set(CLASSES)
+    rows = {(r["model"], r["protocol"]) for r in ev["comparison"]}
+    assert {
+        ("1-NN (cosine)", "grouped"),
+        ("1-NN (cosine)", "leaky"),
+        ("logistic regression", "grouped"),
+        ("logistic regression", "leaky"),
+        ("1D CNN (this run)", "grouped"),
+    } == rows
+    leaky = [r for r in ev["comparison"] if r["protocol"] == "leaky"]
+    # the leaky protocol scores augmented rows: 20 % of 194 x (1 + 1 copy)
+    assert all(r["n_test"] == 78 for r in leaky)
+    assert ev["cv"] is None and ev["leaky_cnn"] is None
+    report = (quick_run / "REPORT.md").read_text()
+    assert "Leaky comparison (NOT the model's accuracy)" in report
+    assert f"| accuracy | {held['accuracy']:.3f} |" in report
+    assert "--leaky-cnn" in report and "--quick smoke run" in report
+
+
+def test_reproduce_refuses_a_non_empty_output(quick_run, capsys):
+    before = {p: p.read_bytes() for p in quick_run.rglob("*") if p.is_file()}
+    code, out, err = run(capsys, "reproduce", "--out", quick_run, *FAST)
+    assert code == 2
+    assert err.startswith("raman-sk: error: ") and "not empty" in err
+    assert "--overwrite" in err and err.count("\n") == 1
+    after = {p: p.read_bytes() for p in quick_run.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_interrupted_run_leaves_the_earlier_run(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "outputs"
+    out.mkdir()
+    (out / "REPORT.md").write_text("earlier run")
+
+    def interrupted(tmp, args, settings, console):
+        (tmp / "REPORT.md").write_text("half-written")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_reproduce_into", interrupted)
+    code, _, err = run(capsys, "reproduce", "--out", out, "--overwrite", "--quiet")
+    assert code == 130 and "interrupted" in err
+    assert (out / "REPORT.md").read_text() == "earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
+
+
+def test_staging_replaces_only_at_the_end(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with cli._staging(out) as tmp:
+        (tmp / "new.txt").write_text("new")
+        assert (out / "old.txt").exists() and not (out / "new.txt").exists()
+    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["--cv", "1"], "--cv must be 0 \\(off\\) or >= 2, got 1"),
+        (["--threads", "0"], "--threads must be >= 1, got 0"),
+        (["--data", "no/such/dir"], "not an existing directory"),
+    ],
+)
+def test_reproduce_bad_options(tmp_path, capsys, argv, message):
+    code, _, err = run(capsys, "reproduce", "--out", tmp_path / "o", "--quick", *argv)
+    assert code == 2
+    assert err.startswith("raman-sk: error: ")
+    assert re.search(message, err)
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["reproduce", "--precision", "float16"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert main([]) == 2
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("raman-sk ")
+
+
+# -------------------------------------------------------------------- predict
+def test_predict_real_exports(quick_run, data_dir, capsys, tmp_path):
+    model = quick_run / "model" / "best_model"
+    files = [data_dir / HORIBA, *(data_dir / f for f in CHARISMA)]
+    dest = tmp_path / "preds.csv"
+    code, out, err = run(capsys, "predict", model, *files, "--out", dest)
+    assert code == 0 and out == ""
+    table = pd.read_csv(dest)
+    probs = [f"prob_{c}" for c in CLASSES]
+    assert list(table.columns) == [
+        "source",
+        "label",
+        *probs,
+        "similarity",
+        "out_of_domain",
+    ]
+    assert table["source"].tolist() == [Path(f).name for f in files]
+    p = table[probs].to_numpy()
+    assert np.all(np.isfinite(p))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    assert set(table["label"]) <= set(CLASSES)
+    assert table["similarity"].between(-1, 1).all()
+    assert table["out_of_domain"].dtype == bool
+    # to stdout without --out, same numbers; --ood-threshold 1 flags everything
+    code, out, err = run(
+        capsys, "predict", model, *files[:2], "--ood-threshold", "1.0"
+    )
+    assert code == 0
+    again = pd.read_csv(io.StringIO(out))
+    np.testing.assert_allclose(again[probs].to_numpy(), p[:2])
+    assert again["out_of_domain"].all()
+    assert "2 of 2 spectra are unlike the training spectra" in err
+
+
+def test_predict_coverage(quick_run, data_dir, capsys):
+    model = quick_run / "model" / "best_model"
+    code, out, err = run(capsys, "predict", model, data_dir / RENISHAW)
+    assert code == 2 and out == ""
+    assert err.startswith("raman-sk: error: ") and err.count("\n") == 1
+    assert "450" in err and "coverage" in err
+    code, out, err = run(
+        capsys, "predict", model, data_dir / RENISHAW, "--coverage", "fill"
+    )
+    assert code == 0
+    table = pd.read_csv(io.StringIO(out))
+    assert len(table) == 3  # three cells of the map export
+    assert table["source"].str.contains("#").all()
+    assert np.isfinite(table[[f"prob_{c}" for c in CLASSES]].to_numpy()).all()
+
+
+def test_predict_errors(quick_run, data_dir, tmp_path, capsys):
+    model = quick_run / "model" / "best_model"
+    code, _, err = run(capsys, "predict", tmp_path / "nope", data_dir / HORIBA)
+    assert code == 2 and "does not exist" in err
+    code, _, err = run(capsys, "predict", model, tmp_path / "missing.txt")
+    assert code == 2 and "missing.txt" in err
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01\x02binary\x00" * 20)
+    code, _, err = run(capsys, "predict", model, bad)
+    assert code == 2 and "bad.txt" in err and err.count("\n") == 1
+    # an incomplete model directory
+    broken = tmp_path / "broken"
+    shutil.copytree(model, broken)
+    next(broken.rglob("weights.safetensors")).unlink()
+    code, _, err = run(capsys, "predict", broken, data_dir / HORIBA)
+    assert code == 2 and "weights.safetensors" in err
+    half = tmp_path / "half"
+    shutil.copytree(model, half)
+    (half / "domain.npz").unlink()
+    code, _, err = run(capsys, "predict", half, data_dir / HORIBA)
+    assert code == 2 and "domain.npz is missing" in err
+    code, _, err = run(
+        capsys, "predict", model, data_dir / HORIBA, "--ood-threshold", "2"
+    )
+    assert code == 2 and "must be a correlation in [-1, 1]" in err
+
+
+# -------------------------------------------------------------------- explain
+def test_explain(quick_run, data_dir, tmp_path, capsys):
+    model = quick_run / "model" / "best_model"
+    out = tmp_path / "ig"
+    files = [data_dir / HORIBA, data_dir / CHARISMA[0]]
+    code, _, err = run(
+        capsys, "explain", model, *files, "--out", out, "--n-steps", "8", "--quiet"
+    )
+    assert code == 0, err
+    table = pd.read_csv(out / "attributions.csv")
+    assert list(table.columns[:3]) == ["source", "predicted", "target"]
+    assert table.shape == (2, 3 + 1351)
+    assert table.columns[3] == "450" and table.columns[-1] == "1800"
+    assert (table["predicted"] == table["target"]).all()
+    assert np.isfinite(table.iloc[:, 3:].to_numpy(dtype=float)).all()
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert len(pngs) == 2 and pngs[0].startswith("attribution_000_")
+    code, _, err = run(
+        capsys, "explain", model, *files, "--out", out, "--target", "Lipids"
+    )
+    assert code == 2 and "not empty" in err
+    code, _, err = run(
+        capsys,
+        "explain",
+        model,
+        files[0],
+        "--out",
+        tmp_path / "ig2",
+        "--target",
+        "Rocks",
+        "--n-steps",
+        "4",
+    )
+    assert code == 2 and "Rocks" in err
+
+
+# ----------------------------------------------------------- train / evaluate
+@pytest.fixture(scope="module")
+def user_files(tmp_path_factory):
+    """36 synthetic spectra as two-column text files on 440-1812 cm-1."""
+    root = tmp_path_factory.mktemp("user")
+    s = make_spectra(wavenumbers=np.arange(440.0, 1812.0, 4.0), seed=3)
+    rows = []
+    for i, (x, label, group) in enumerate(
+        zip(s.data, s.target, s.groups, strict=True)
+    ):
+        name = f"spec_{i:02d}.txt"
+        np.savetxt(root / name, np.column_stack([s.wavenumbers, x]), delimiter="\t")
+        rows.append({"file": name, "label": label, "group": group})
+    labels = pd.DataFrame(rows)
+    labels.to_csv(root / "labels.csv", index=False)
+    return root, labels
+
+
+def test_train_then_predict(user_files, tmp_path, capsys):
+    root, labels = user_files
+    files = sorted(root.glob("spec_*.txt"))
+    model = tmp_path / "model"
+    argv = ["train", *files, "--labels", root / "labels.csv", "--out", model]
+    code, out, err = run(capsys, *argv, "--epochs", "3", "--n-copies", "1", *FAST)
+    assert code == 0, err
+    assert (model / "pipeline.json").is_file() and (model / "domain.npz").is_file()
+    log = pd.read_csv(model / "training_log.csv")
+    assert log["epoch"].tolist() == [1, 2, 3]
+    pipe = load_pipeline(model)
+    assert pipe[-1].classes_.tolist() == ["alpha", "beta", "gamma"]
+    code, out, err = run(capsys, "predict", model, *files[:3])
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(out))
+    assert table["source"].tolist() == [f.name for f in files[:3]]
+    # the training spectra are their own nearest reference spectra
+    np.testing.assert_allclose(table["similarity"], 1.0, atol=1e-9)
+    assert not table["out_of_domain"].any()
+    # a second train into the same directory is refused
+    code, _, err = run(capsys, *argv, "--epochs", "1", *FAST)
+    assert code == 2 and "not empty" in err
+
+
+def test_evaluate(user_files, tmp_path, capsys):
+    root, _ = user_files
+    files = sorted(root.glob("spec_*.txt"))
+    report = tmp_path / "cv.json"
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        *files,
+        "--labels",
+        root / "labels.csv",
+        "--cv",
+        "3",
+        "--epochs",
+        "1",
+        "--n-copies",
+        "0",
+        "--out",
+        report,
+        "--quick",
+        "--threads",
+        "1",
+    )
+    assert code == 0, err
+    r = json.loads(report.read_text())
+    assert r["protocol"] == "grouped" and r["n_splits"] == 3
+    assert len(r["accuracy_folds"]) == 3 and r["n_spectra"] == 36
+    assert r["n_groups"] == 18
+    assert "accuracy" in out and "±" in out
+
+
+def test_labels_errors(user_files, tmp_path, capsys):
+    root, labels = user_files
+    files = sorted(root.glob("spec_*.txt"))
+    base = ["train", "--out", tmp_path / "m", *FAST]
+    partial = tmp_path / "partial.csv"
+    labels.iloc[1:].to_csv(partial, index=False)
+    code, _, err = run(capsys, *base, *files, "--labels", partial)
+    assert code == 2 and "no label for 1 spectrum(s)" in err and "spec_00.txt" in err
+    code, _, err = run(capsys, *base, *files[1:], "--labels", root / "labels.csv")
+    assert code == 2 and "match no spectra file" in err and "spec_00.txt" in err
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("name,class\nspec_00.txt,alpha\n")
+    code, _, err = run(capsys, *base, *files, "--labels", wrong)
+    assert code == 2 and "needs the columns 'file'" in err
+    code, _, err = run(capsys, *base, *files, "--labels", tmp_path / "none.csv")
+    assert code == 2 and "none.csv" in err and "does not exist" in err
+    dup = tmp_path / "dup.csv"
+    pd.concat([labels, labels.iloc[:1]]).to_csv(dup, index=False)
+    code, _, err = run(capsys, *base, *files, "--labels", dup)
+    assert code == 2 and "lists the file 'spec_00.txt' 2 times" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_labels_by_source_for_multi_spectrum_files(data_dir, tmp_path):
+    from raman_sk.datasets import read_spectra
+
+    spectra = read_spectra([data_dir / RENISHAW, data_dir / HORIBA])
+    labels = pd.DataFrame(
+        {
+            "source": [*spectra.sources[:3], ""],
+            "file": ["", "", "", Path(HORIBA).name],
+            "label": ["a", "b", "a", "b"],
+        }
+    )
+    y, groups = cli._match_labels(spectra, labels, tmp_path / "l.csv")
+    assert y.tolist() == ["a", "b", "a", "b"]
+    assert len(set(groups[:3])) == 1  # no group column: one group per file
