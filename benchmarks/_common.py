@@ -357,12 +357,14 @@ def run_leaky(
     return records
 
 
-def summarise(model, protocol, records, **extra):
+def summarise(model, protocol, records, expected=None, **extra):
     """One result row (the keys of ``accuracy.json``) from per-fold records.
 
     Means and standard deviations are over all seeds x folds;
     ``fit_predict_s`` is the mean over seeds of the summed fit + predict time
     of one whole CV (all folds), or of one fit + predict for ``leaky``.
+    ``expected`` is the number of scores a complete run has; ``complete``
+    says whether all of them were there.
     """
     row = {"model": model, "protocol": protocol}
     for m in METRICS:
@@ -377,6 +379,8 @@ def summarise(model, protocol, records, **extra):
     row["fit_predict_s"] = float(np.mean(per_seed))
     row["n_seeds"] = len(seeds)
     row["n_scores"] = len(records)
+    row["n_expected"] = len(records) if expected is None else int(expected)
+    row["complete"] = len(records) >= row["n_expected"]
     row["device"] = ",".join(sorted({str(r.get("device", "?")) for r in records}))
     row.update(extra)
     return row

@@ -421,7 +421,12 @@ def main(argv=None):
                         cache=cache,
                     )
                 if recs:
-                    rows.append(_common.summarise(name + suffix, proto, recs))
+                    n_exp = len(args.seeds) * (
+                        args.n_splits if proto == "grouped" else 1
+                    )
+                    rows.append(
+                        _common.summarise(name + suffix, proto, recs, expected=n_exp)
+                    )
     if args.only in ("all", "cnn"):
         for precision in args.precisions:
             name = f"raman_sk CNN {PRECISION_TAG[precision]}"
@@ -462,9 +467,14 @@ def main(argv=None):
                         device=args.device,
                     )
                 if recs:
+                    n_exp = len(args.seeds) * args.n_splits if proto == "grouped" else 1
                     rows.append(
                         _common.summarise(
-                            f"{name} ({args.epochs} ep){suffix}", proto, recs, **extra
+                            f"{name} ({args.epochs} ep){suffix}",
+                            proto,
+                            recs,
+                            expected=n_exp,
+                            **extra,
                         )
                     )
         if args.nested:
@@ -505,6 +515,7 @@ def main(argv=None):
                         f"{name} ({args.epochs} ep){suffix}",
                         "nested",
                         recs,
+                        expected=outer,
                         epochs=args.epochs,
                         precision="float32",
                         outer_folds=outer,
@@ -526,7 +537,17 @@ def write_outputs(rows, args):
     order = {"grouped": 0, "nested": 1, "leaky": 2}
     rows.sort(key=lambda r: (order[r["protocol"]], -r["macro_f1_mean"]))
     columns = [
-        ("model", lambda r: r["model"]),
+        (
+            "model",
+            lambda r: (
+                r["model"]
+                + (
+                    ""
+                    if r["complete"]
+                    else f" (PARTIAL {r['n_scores']}/{r['n_expected']})"
+                )
+            ),
+        ),
         ("protocol", lambda r: r["protocol"]),
         ("accuracy", lambda r: fmt(r["accuracy_mean"], r["accuracy_std"])),
         ("macro-F1", lambda r: fmt(r["macro_f1_mean"], r["macro_f1_std"])),
