@@ -609,7 +609,13 @@ def _decode(raw: bytes, path: Path, encoding: str | None) -> str:
             ) from exc
         return text.lstrip("\ufeff")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16")
+        try:
+            return raw.decode("utf-16").lstrip("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{path}: starts with a UTF-16 byte-order mark but is not valid "
+                f"UTF-16 (truncated?): {exc}"
+            ) from exc
     if b"\x00" in raw[:4096]:
         raise ValueError(
             f"{path}: looks like a binary file; read_spectra reads text exports "

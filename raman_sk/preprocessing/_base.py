@@ -62,12 +62,23 @@ def check_bool(value, name: str) -> bool:
 
 
 def reject_bad_shape(X, name: str = "X") -> None:
-    """Raise a clear ValueError for more than 2 dimensions or ragged rows."""
+    """Raise a clear error for 1-D or >2-D input, ragged rows or non-numbers.
+
+    ValueError for the shape problems; for values that are not numbers the
+    error of the float conversion (TypeError or ValueError) is raised again
+    with a message that names ``name``.
+    """
     ndim = getattr(X, "ndim", None)
     if isinstance(ndim, int) and ndim > 2:
         raise ValueError(
             f"{name} must be 2-D (n_spectra, n_points); got an array with "
             f"{ndim} dimensions and shape {X.shape}."
+        )
+    if isinstance(ndim, int) and ndim == 1:
+        raise ValueError(
+            f"{name} must be 2-D (n_spectra, n_points); got a 1-D array of "
+            f"shape {X.shape}. Reshape your data with X.reshape(1, -1) if it "
+            "is a single spectrum."
         )
     if isinstance(X, list | tuple) and all(hasattr(row, "__len__") for row in X):
         lengths = sorted({len(row) for row in X})
@@ -86,6 +97,33 @@ def reject_bad_shape(X, name: str = "X") -> None:
                 "(n_spectra, n_points), or (wavenumbers, intensities) pairs of "
                 "1-D arrays to WavenumberResampler."
             ) from None
+    _reject_non_numbers(X, name)
+
+
+def _reject_non_numbers(X, name: str) -> None:
+    """Re-raise a failed float conversion of X with a message naming ``name``."""
+    if isinstance(X, np.ndarray):
+        kind = X.dtype.kind
+    elif isinstance(X, list | tuple):
+        try:
+            kind = np.asarray(X).dtype.kind
+        except (TypeError, ValueError):  # left to the callers' checks
+            return
+    else:
+        dtypes = getattr(X, "dtypes", None)  # a DataFrame
+        if dtypes is None:
+            return
+        numeric = all(getattr(d, "kind", "O") in "biufc" for d in dtypes)
+        kind = "f" if numeric else "O"
+    if kind not in "OUSV":
+        return
+    try:
+        np.asarray(X).astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"{name} must hold numbers (one intensity per point); it holds "
+            f"values that cannot be converted to float: {exc}"
+        ) from None
 
 
 def check_spectra(X, name: str = "X") -> np.ndarray:
