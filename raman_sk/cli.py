@@ -146,6 +146,20 @@ def _jsonable(value):
     return value
 
 
+def _short_params(params: dict) -> dict:
+    """JSON-able parameters, long arrays (e.g. an axis) summarised."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, np.ndarray) and value.size > 8:
+            out[key] = (
+                f"{value.size} values, {float(np.min(value)):g}.."
+                f"{float(np.max(value)):g}"
+            )
+        else:
+            out[key] = _jsonable(value)
+    return out
+
+
 def _versions() -> dict:
     out = {"python": platform.python_version(), "platform": platform.platform()}
     for dist in (
@@ -514,7 +528,12 @@ def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
 
     # 1. data and the honest split of the originals (before any augmentation)
     t = time.perf_counter()
-    bunch = load_ramanbiolib(path=args.data)
+    try:
+        bunch = load_ramanbiolib(path=args.data)
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"{exc} On the command line, give that directory as --data PATH."
+        ) from exc
     X, y, groups, wn = (
         bunch.data,
         np.asarray(bunch.target),
@@ -721,7 +740,7 @@ def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
         "recipe": {
             "pipeline": [name for name, _ in best.steps],
             "preprocessing": {
-                name: _jsonable(step.get_params(deep=False))
+                name: _short_params(step.get_params(deep=False))
                 for name, step in best.steps[:-1]
             },
             "optimizer": "Adam",
@@ -1139,6 +1158,13 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(
+        f"{PROG}: warning: {' '.join(str(message).split())} ({category.__name__})",
+        file=sys.stderr,
+    )
+
+
 def main(argv=None) -> int:
     """Run the ``raman-sk`` command.
 
@@ -1164,7 +1190,9 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return int(exc.code or 0)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except (ValueError, TypeError, OSError, ModuleNotFoundError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
