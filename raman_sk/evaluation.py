@@ -547,6 +547,31 @@ def format_report(evaluation: dict) -> str:
                 f"| {r['model']} | {r['protocol']} | {_fmt(r['accuracy'])} | "
                 f"{_fmt(r['macro_f1'])} | {_fmt(r['weighted_f1'])} | {r['n_test']} |"
             )
+    ood = evaluation.get("out_of_domain")
+    if ood:
+        lines += [
+            "",
+            "## Out-of-domain check",
+            "",
+            "`raman-sk predict` reports each spectrum's Pearson correlation with the "
+            "nearest training spectrum on the network's input grid and flags it below "
+            f"r = {_fmt(ood['threshold'])} (learnt from the training molecules, "
+            "leave-one-molecule-out). Held-out test molecules: median r "
+            f"{_fmt(ood['test_similarity_median'])}, lowest "
+            f"{_fmt(ood['test_similarity_min'])}, {ood['test_flagged']} flagged.",
+        ]
+    cleaning = evaluation.get("cleaning_change")
+    if cleaning:
+        lines += [
+            "",
+            "## Cleaning of the (already clean) database spectra",
+            "",
+            "Resampling + Savitzky-Golay + airPLS + min-max change the database "
+            f"spectra by a median relative L2 of {_fmt(cleaning['rel_l2_median'])} "
+            f"(90th percentile {_fmt(cleaning['rel_l2_p90'])}); median correlation "
+            f"with the original {_fmt(cleaning['corr_median'])}, lowest "
+            f"{_fmt(cleaning['corr_min'])}.",
+        ]
     for note in evaluation.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"
