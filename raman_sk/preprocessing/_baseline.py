@@ -49,10 +49,16 @@ def _baselines(X, axis, method, lam, poly_order) -> np.ndarray:
     algorithm = getattr(fitter, method)
     out = np.empty_like(X)
     for i, row in enumerate(X):
-        if row.max() == row.min():  # constant: its own baseline (no iterations)
+        low, span = row.min(), row.max() - row.min()
+        if span == 0:  # constant: its own baseline (no iterations)
             out[i] = row
         else:
-            out[i] = algorithm(row, **kwargs)[0]
+            # every method is affine-equivariant (the penalties and polynomial
+            # fits reproduce constants, the weights depend on relative
+            # residuals); fitting on [0, 1] keeps pybaselines' absolute
+            # tolerances meaningful for 1e-30 or 1e30 intensities alike
+            scaled = algorithm((row - low) / span, **kwargs)[0]
+            out[i] = scaled * span + low
     if not np.all(np.isfinite(out)):
         rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
         raise ValueError(
