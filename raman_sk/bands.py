@@ -190,8 +190,9 @@ def band_table(*, database: bool = True, path=None) -> pd.DataFrame:
     >>> table = band_table(database=False)
     >>> table.shape
     (26, 9)
-    >>> table.loc[0, ["class", "center", "assignment"]].tolist()
-    ['Proteins', 1650.0, 'Amide I (C=O stretch)']
+    >>> row = table.iloc[0]
+    >>> row["class"], float(row["center"]), row["assignment"]
+    ('Proteins', 1650.0, 'Amide I (C=O stretch)')
     """
     seed = pd.DataFrame(
         [
@@ -335,8 +336,14 @@ def assign_band(
     )
     near = dist <= float(tolerance)
     is_seed = (table["source"] == _SEED_SOURCE).to_numpy(dtype=bool)
-    keys = np.array([_class_key(c) for c in table["class"]], dtype=object)
-    same = keys == _class_key(cls) if cls is not None else np.zeros(len(keys), bool)
+    if cls is not None:
+        keys = (
+            table["class"].astype(str).str.split("/").str[0].str.lower()
+            .str.replace(r"[^0-9a-z]", "", regex=True)
+        )
+        same = (keys == _class_key(cls)).to_numpy(dtype=bool)
+    else:
+        same = np.zeros(len(table), dtype=bool)
 
     def _texts(mask, with_class):
         idx = np.flatnonzero(mask)

@@ -579,24 +579,29 @@ class IGExplainer(BaseEstimator):
 
     Examples
     --------
-    >>> import numpy as np, torch
-    >>> from raman_sk.explain import IGExplainer
-    >>> from raman_sk.models import RamanCNN1D
+    >>> import numpy as np
     >>> from raman_sk.classifier import RamanCNNClassifier
+    >>> from raman_sk.explain import IGExplainer
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.random((12, 64)).astype(np.float32)
-    >>> y = np.repeat(["a", "b"], 6)
-    >>> clf = RamanCNNClassifier(
-    ...     module__n_features=64, module__channels=(4,), module__kernel_sizes=(3,),
-    ...     module__convs_per_block=1, module__hidden=8, module__pool=4,
-    ...     max_epochs=2, random_state=0, augmenter=None,
-    ... ).fit(X, y)
-    >>> ig = IGExplainer(clf, n_steps=16, n_per_class=3, random_state=0,
-    ...                  wavenumbers=np.arange(600.0, 664.0)).fit(X, y)
-    >>> ig.saliency_.shape, len(ig.convergence_delta_)
-    ((2, 64), 6)
-    >>> ig.explain(X[:2]).shape
-    (2, 64)
+    >>> X = 0.1 * rng.random((20, 64))
+    >>> y = np.array(["lipid", "protein"] * 10)
+    >>> X[y == "protein", 20:30] += 1.0
+    >>> X[y == "lipid", 40:50] += 1.0
+    >>> clf = RamanCNNClassifier(max_epochs=10, lr=1e-2, batch_size=4, random_state=0,
+    ...                          module__channels=(4, 8), module__kernel_sizes=(5, 3),
+    ...                          module__convs_per_block=1, module__hidden=16)
+    >>> clf = clf.fit(X, y)
+    >>> ig = IGExplainer(clf, n_steps=128, n_per_class=5, random_state=0,
+    ...                  wavenumbers=np.arange(1000.0, 1064.0)).fit(X, y)
+    >>> ig.saliency_.shape, ig.convergence_delta_.shape
+    ((2, 64), (10,))
+    >>> ig.explain(X[:3]).shape
+    (3, 64)
+    >>> top = ig.regions_.groupby("class").head(1)  # best region of each class
+    >>> records = top[["class", "start", "end"]].to_dict("records")
+    >>> records  # doctest: +NORMALIZE_WHITESPACE
+    [{'class': 'lipid', 'start': 1037.0, 'end': 1048.0},
+     {'class': 'protein', 'start': 1017.0, 'end': 1027.0}]
     """
 
     def __init__(
