@@ -271,7 +271,7 @@ def plot(rows, path):
 
     models = list(dict.fromkeys(r["model"] for r in rows))
     by = {(r["model"], r["protocol"]): r for r in rows}
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(models) + 1.6))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(models) + 2.2))
     ypos = np.arange(len(models))
     for off, proto, color in (
         (-0.2, "grouped", "tab:blue"),
@@ -304,7 +304,7 @@ def plot(rows, path):
     ax.set_xlim(0, 1.05)
     ax.set_xlabel("macro-F1 (mean ± std over seeds × folds)")
     ax.set_title("ramanbiolib, 194 spectra, 6 classes")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.1), ncol=2, fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
