@@ -434,9 +434,13 @@ def main(argv=None):
     sp.add_argument("--n-steps", type=int, default=50)
     sp.add_argument("--batch", type=int, default=None)
     sp.add_argument("--model", default=None, help="model.pt written by `study`")
-    sp.add_argument("--path", default=None,
-                    help="ramanbiolib CSV folder: explain real spectra")
+    sp.add_argument(
+        "--path", default=None, help="ramanbiolib CSV folder: explain real spectra"
+    )
     sp.add_argument("--methods", default="gausslegendre")
+    sp.add_argument("--precisions", default="float32,bfloat16")
+    sp.add_argument("--no-plain", action="store_true",
+                    help="skip captum called one spectrum at a time")
     sp.add_argument("--out", default=None)
     st = sub.add_parser("study")
     st.add_argument("--path", default=None)
@@ -453,14 +457,24 @@ def main(argv=None):
             state = torch.load(args.model, map_location="cpu")
             module = RamanCNN1D(len(state["classes"]))
             module.load_state_dict(state["state_dict"])
+        X = None
+        if args.path:
+            from raman_sk.datasets import load_ramanbiolib
+
+            data = np.asarray(load_ramanbiolib(path=args.path).data)
+            step = max(1, len(data) // args.n_spectra)
+            X = data[::step][: args.n_spectra]
         res = benchmark_ig(
             module,
+            X,
             n_spectra=args.n_spectra,
             n_steps=args.n_steps,
             device=args.device,
             n_threads=args.threads,
             internal_batch_size=args.batch,
             methods=args.methods.split(","),
+            precisions=args.precisions.split(","),
+            plain=not args.no_plain,
         )
         print(res.to_string(index=False))
         if args.out:
