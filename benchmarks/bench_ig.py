@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -193,15 +194,17 @@ def benchmark_ig(
                     device=device,
                     precision=precision,
                 )
-                ig = IGExplainer(
-                    clf,
-                    n_steps=n_steps,
-                    n_per_class=1,
-                    method=method,
-                    internal_batch_size=internal_batch_size,
-                    tolerance=1.0,
-                    wavenumbers=np.arange(n_features, dtype=float),
-                ).fit(X[:n_classes], classes[targets[:n_classes]])
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # classes left out
+                    ig = IGExplainer(
+                        clf,
+                        n_steps=n_steps,
+                        n_per_class=1,
+                        method=method,
+                        internal_batch_size=internal_batch_size,
+                        tolerance=1.0,
+                        wavenumbers=np.arange(n_features, dtype=float),
+                    ).fit(X[:n_classes], classes[targets[:n_classes]])
                 ig.explain(X[:2], target=classes[targets[:2]])  # warm-up
                 _sync(device)
                 t0 = time.perf_counter()
