@@ -113,10 +113,14 @@ def _write_npz(path: Path, arrays: dict) -> None:
 
 def _save_figure(obj, path: Path) -> None:
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
-    if isinstance(obj, np.ndarray):  # an array of Axes
+    if isinstance(obj, Figure):
+        fig = obj
+    elif isinstance(obj, np.ndarray):  # an array of Axes
         fig = obj.flat[0].figure
+    else:
+        fig = obj.figure
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
     os.close(fd)
@@ -826,11 +830,11 @@ def _reproduce_figures(figures: Path, y, history, held, ig, X_grid, classes) -> 
     )
     for c in classes:
         _save_figure(
-            plotting.plot_class_saliency(ig, c, X=X_grid, y=y),
+            plotting.plot_explainer_saliency(ig, c, X_grid, y),
             figures / f"saliency_{c.lower()}.png",
         )
     _save_figure(
-        plotting.plot_saliency_heatmap(ig), figures / "saliency_heatmap_all.png"
+        plotting.plot_explainer_heatmap(ig), figures / "saliency_heatmap_all.png"
     )
 
 
@@ -1143,8 +1147,9 @@ def _cmd_explain(args) -> int:
     with _staging(out) as tmp:
         _write_csv(tmp / "attributions.csv", table)
         for i, (src, target) in enumerate(zip(spectra.sources, targets, strict=True)):
-            ax = plotting.plot_attribution(wn, X_grid[i], attributions[i])
-            ax.set_title(f"{src}: IG for {target}")
+            ax = plotting.plot_attribution(
+                wn, X_grid[i], attributions[i], title=f"{src}: IG for {target}"
+            )
             _save_figure(ax, tmp / f"attribution_{i:03d}_{_slug(Path(src).stem)}.png")
     console.say(f"wrote {len(table)} attributions and figures to {out}")
     return 0
