@@ -258,9 +258,7 @@ def test_predict_real_exports(quick_run, data_dir, capsys, tmp_path):
     assert table["similarity"].between(-1, 1).all()
     assert table["out_of_domain"].dtype == bool
     # to stdout without --out, same numbers; --ood-threshold 1 flags everything
-    code, out, err = run(
-        capsys, "predict", model, *files[:2], "--ood-threshold", "1.0"
-    )
+    code, out, err = run(capsys, "predict", model, *files[:2], "--ood-threshold", "1.0")
     assert code == 0
     again = pd.read_csv(io.StringIO(out))
     np.testing.assert_allclose(again[probs].to_numpy(), p[:2])
@@ -354,9 +352,7 @@ def user_files(tmp_path_factory):
     root = tmp_path_factory.mktemp("user")
     s = make_spectra(wavenumbers=np.arange(440.0, 1812.0, 4.0), seed=3)
     rows = []
-    for i, (x, label, group) in enumerate(
-        zip(s.data, s.target, s.groups, strict=True)
-    ):
+    for i, (x, label, group) in enumerate(zip(s.data, s.target, s.groups, strict=True)):
         name = f"spec_{i:02d}.txt"
         np.savetxt(root / name, np.column_stack([s.wavenumbers, x]), delimiter="\t")
         rows.append({"file": name, "label": label, "group": group})
@@ -559,3 +555,31 @@ def test_foreign_materials_flagged_by_default(foreign_similarity):
     foreign, db = foreign_similarity
     assert foreign["out_of_domain"].all()
     assert not db["out_of_domain"].any()
+
+
+@pytest.mark.slow
+def test_reproduce_with_cv_and_leaky_cnn(tmp_path, capsys):
+    pytest.importorskip("ramanbiolib")
+    out = tmp_path / "o"
+    code, stdout, err = run(
+        capsys,
+        "reproduce",
+        "--out",
+        out,
+        "--quick",
+        "--threads",
+        "1",
+        "--cv",
+        "2",
+        "--leaky-cnn",
+    )
+    assert code == 0, err
+    ev = json.loads((out / "evaluation.json").read_text())
+    assert ev["cv"]["n_splits"] == 2 and len(ev["cv"]["accuracy_folds"]) == 2
+    assert ev["leaky_cnn"]["protocol"] == "leaky"
+    assert ("1D CNN", "leaky") in {
+        (r["model"], r["protocol"]) for r in ev["comparison"]
+    }
+    report = (out / "REPORT.md").read_text()
+    assert "Grouped 2-fold cross-validation" in report
+    assert "grouped 2-fold CV" in stdout and "1D CNN [leaky]" in stdout
