@@ -320,7 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the ramanbiolib database; write figures/, model/, logs/, "
         "evaluation.json and REPORT.md under --out.",
     )
-    p.add_argument("--out", type=Path, default=Path("outputs"), help="output dir")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("outputs"),
+        help="output directory (default: outputs); must be empty or absent "
+        "unless --overwrite",
+    )
     _add_training_options(p, epochs_default=80)
     p.add_argument(
         "--cv",
