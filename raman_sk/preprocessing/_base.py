@@ -126,6 +126,35 @@ def _reject_non_numbers(X, name: str) -> None:
         ) from None
 
 
+_EXTREME = 1e100
+
+
+def extreme_row_scales(X: np.ndarray) -> np.ndarray:
+    """Per-row divisors, shape (n, 1), for spectra of extreme magnitude.
+
+    A row whose largest absolute value is above 1e100 (or nonzero and below
+    1e-100) gets that value, so that the step can work on it scaled to 1
+    (squares, sums and differences cannot overflow or underflow); every other
+    row gets exactly 1.0, so ordinary spectra are processed bit for bit as
+    without scaling.
+    """
+    peak = np.max(np.abs(X), axis=1, keepdims=True) if X.size else np.ones((0, 1))
+    extreme = (peak > _EXTREME) | ((peak > 0) & (peak < 1 / _EXTREME))
+    return np.where(extreme, peak, 1.0)
+
+
+def check_finite_result(out: np.ndarray, step: str) -> np.ndarray:
+    """Return ``out``, or raise a ValueError naming the rows that overflowed."""
+    if not np.all(np.isfinite(out)):
+        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        raise ValueError(
+            f"{step} gave non-finite values for spectra {rows[:10].tolist()}: "
+            "their intensities are too large for float64 arithmetic in this "
+            "step; rescale them first (e.g. divide each by its maximum)."
+        )
+    return out
+
+
 def check_spectra(X, name: str = "X") -> np.ndarray:
     """Validate spectra given as a 2-D array (n_spectra, n_points) of finite floats.
 

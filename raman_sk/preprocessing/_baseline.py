@@ -9,6 +9,7 @@ from raman_sk.preprocessing._base import (
     SpectraTransformer,
     axis_from_input,
     check_choice,
+    check_finite_result,
     check_int,
     check_real,
     check_spectra,
@@ -49,16 +50,19 @@ def _baselines(X, axis, method, lam, poly_order) -> np.ndarray:
     algorithm = getattr(fitter, method)
     out = np.empty_like(X)
     for i, row in enumerate(X):
-        low, span = row.min(), row.max() - row.min()
-        if span == 0:  # constant: its own baseline (no iterations)
+        if row.max() == row.min():  # constant: its own baseline (no iterations)
             out[i] = row
-        else:
-            # every method is affine-equivariant (the penalties and polynomial
-            # fits reproduce constants, the weights depend on relative
-            # residuals); fitting on [0, 1] keeps pybaselines' absolute
-            # tolerances meaningful for 1e-30 or 1e30 intensities alike
-            scaled = algorithm((row - low) / span, **kwargs)[0]
-            out[i] = scaled * span + low
+            continue
+        # every method is affine-equivariant (the penalties and polynomial fits
+        # reproduce constants, the weights depend on relative residuals);
+        # fitting on [0, 1] keeps pybaselines' absolute tolerances meaningful
+        # for 1e-30 or 1e30 intensities alike, and dividing by the peak first
+        # keeps the span finite up to the largest float64
+        peak = np.abs(row).max()
+        r = row / peak
+        low, span = r.min(), r.max() - r.min()
+        scaled = algorithm((r - low) / span, **kwargs)[0]
+        out[i] = (scaled * span + low) * peak
     if not np.all(np.isfinite(out)):
         rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
         raise ValueError(
@@ -127,7 +131,7 @@ def remove_baseline(
     Xv = check_spectra(X)
     axis = axis_from_input(X, wavenumbers, Xv.shape[1])
     baselines = _baselines(Xv, axis, **options)
-    X_new = Xv - baselines
+    X_new = check_finite_result(Xv - baselines, "baseline removal")
     return (X_new, baselines) if return_baseline else X_new
 
 
@@ -188,4 +192,6 @@ class BaselineRemover(SpectraTransformer):
         self.wavenumbers_in_ = axis_from_input(X_raw, self.wavenumbers, X.shape[1])
 
     def _transform(self, X, options):
-        return X - _baselines(X, self.wavenumbers_in_, **options)
+        return check_finite_result(
+            X - _baselines(X, self.wavenumbers_in_, **options), "baseline removal"
+        )

@@ -6,7 +6,13 @@ import warnings
 
 import numpy as np
 
-from raman_sk.preprocessing._base import SpectraTransformer, check_choice, check_spectra
+from raman_sk.preprocessing._base import (
+    SpectraTransformer,
+    check_choice,
+    check_finite_result,
+    check_spectra,
+    extreme_row_scales,
+)
 
 __all__ = ["SpectrumNormalizer", "normalize_spectra"]
 
@@ -60,6 +66,9 @@ def normalize_spectra(X, method: str = "minmax") -> np.ndarray:
 
 
 def _normalize(X: np.ndarray, method: str) -> np.ndarray:
+    # every method is invariant to a positive scale of the row: rows of
+    # extreme magnitude are scaled to 1 first so that nothing overflows
+    X = X / extreme_row_scales(X)
     if method == "minmax":
         shift = X.min(axis=1, keepdims=True)
         scale = X.max(axis=1, keepdims=True) - shift
@@ -89,7 +98,7 @@ def _normalize(X: np.ndarray, method: str) -> np.ndarray:
         scale = np.where(bad[:, None], 1.0, scale)
     out = (X - shift) / scale
     out[bad] = 0.0
-    return out
+    return check_finite_result(out, f"normalisation (method={method!r})")
 
 
 class SpectrumNormalizer(SpectraTransformer):

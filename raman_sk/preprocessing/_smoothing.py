@@ -8,9 +8,11 @@ from scipy.signal import savgol_filter
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
     check_choice,
+    check_finite_result,
     check_int,
     check_real,
     check_spectra,
+    extreme_row_scales,
 )
 
 __all__ = ["SavitzkyGolay", "savgol_smooth"]
@@ -46,9 +48,11 @@ def _savgol(X, window_length, polyorder, deriv, delta, mode):
             f"points per spectrum ({X.shape[1]}) with mode='interp'; use a "
             "shorter window or another mode."
         )
-    return savgol_filter(
-        X, window_length, polyorder, deriv=deriv, delta=delta, axis=1, mode=mode
+    scale = extreme_row_scales(X)  # the filter is linear: scale extreme rows
+    out = savgol_filter(
+        X / scale, window_length, polyorder, deriv=deriv, delta=delta, axis=1, mode=mode
     ).astype(np.float64, copy=False)
+    return check_finite_result(out * scale, "Savitzky-Golay filtering")
 
 
 def savgol_smooth(

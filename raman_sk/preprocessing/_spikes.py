@@ -6,9 +6,11 @@ import numpy as np
 
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
+    check_finite_result,
     check_int,
     check_real,
     check_spectra,
+    extreme_row_scales,
 )
 
 __all__ = ["SpikeRemover", "remove_spikes"]
@@ -67,11 +69,16 @@ def _despike(X, threshold, window, return_mask=False):
     out = X.copy()
     masks = np.zeros(X.shape, dtype=bool)
     idx = np.arange(X.shape[1])
+    # the detection uses robust z-scores (scale-free): find spikes on rows of
+    # extreme magnitude scaled to 1, where differences cannot overflow
+    scales = extreme_row_scales(X)[:, 0]
     for i, x in enumerate(X):
-        spike = _spike_mask(x, threshold, window)
+        spike = _spike_mask(x / scales[i], threshold, window)
         if spike.any() and (~spike).sum() >= 2:
-            out[i, spike] = np.interp(idx[spike], idx[~spike], x[~spike])
+            fill = np.interp(idx[spike], idx[~spike], x[~spike] / scales[i])
+            out[i, spike] = fill * scales[i]
             masks[i] = spike
+    out = check_finite_result(out, "spike removal")
     return (out, masks) if return_mask else out
 
 
