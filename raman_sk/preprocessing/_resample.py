@@ -13,8 +13,10 @@ from raman_sk.preprocessing._base import (
     axis_from_input,
     check_bool,
     check_choice,
+    check_finite_result,
     check_real,
     check_spectra,
+    extreme_row_scales,
     reject_bad_shape,
 )
 from raman_sk.utils import check_wavenumbers, default_grid, format_wavenumber
@@ -135,19 +137,37 @@ def _check_target(target_wavenumbers) -> np.ndarray:
 # ----------------------------------------------------------------------------
 # the maths
 # ----------------------------------------------------------------------------
+def _merge_tolerance(w: np.ndarray) -> float:
+    """Wavenumbers closer than this count as one (and as inside the range)."""
+    with np.errstate(over="ignore"):
+        span = float(np.max(w) - np.min(w))
+    return 1e-9 * max(span, 1.0)
+
+
 def _sorted_unique(w: np.ndarray, Y: np.ndarray, what: str):
-    """Sort the axis and average the columns of duplicated wavenumbers."""
+    """Sort the axis and average the columns of duplicated wavenumbers.
+
+    Wavenumbers closer than 1e-9 of the axis range (at least 1e-9 cm-1) are
+    duplicates too: their intensities and positions are averaged (no
+    instrument resolves such steps, and they would make the slopes overflow).
+    """
     order = np.argsort(w, kind="stable")
     ws = w[order]
     Ys = Y[:, order]
-    uniq, start, counts = np.unique(ws, return_index=True, return_counts=True)
-    if uniq.shape[0] < 2:
+    tol = _merge_tolerance(ws)
+    start = np.flatnonzero(np.r_[True, np.diff(ws) > tol])
+    if start.shape[0] < 2:
         raise ValueError(
-            f"{what} has fewer than 2 distinct wavenumbers ({uniq.tolist()}); "
-            "at least 2 are needed to resample."
+            f"{what} has fewer than 2 distinct wavenumbers "
+            f"({np.unique(ws)[:5].tolist()}; values closer than {tol:g} cm-1 "
+            "count as one); at least 2 are needed to resample."
         )
-    if uniq.shape[0] < ws.shape[0]:
+    if start.shape[0] < ws.shape[0]:
+        counts = np.diff(np.r_[start, ws.shape[0]])
+        uniq = np.add.reduceat(ws, start) / counts
         Ys = np.add.reduceat(Ys, start, axis=1) / counts
+    else:
+        uniq = ws
     return uniq, Ys
 
 
@@ -194,9 +214,12 @@ def _missing_ranges(target, below, above) -> str:
 
 def _resample_block(Y, w, target, *, method, coverage, fill_value, bin_average, what):
     """Resample the rows of Y, which share the axis w, onto target."""
-    x, Ys = _sorted_unique(w, Y, what)
+    # every method is linear in the intensities: rows of extreme magnitude
+    # are resampled scaled to 1 (no overflow) and scaled back at the end
+    scale = extreme_row_scales(Y)
+    x, Ys = _sorted_unique(w, Y / scale, what)
     lo, hi = x[0], x[-1]
-    tol = 1e-9 * max(hi - lo, 1.0)
+    tol = _merge_tolerance(x)
     below = target < lo - tol
     above = target > hi + tol
     inside = ~(below | above)
@@ -232,10 +255,10 @@ def _resample_block(Y, w, target, *, method, coverage, fill_value, bin_average, 
         on_knot = x[k] == t
         on_knot &= ~avg
         vals[:, on_knot] = Ys[:, k[on_knot]]
-    out[:, inside] = vals
+    out[:, inside] = check_finite_result(vals * scale, f"resampling {what}")
     if coverage == "edge":
-        out[:, below] = Ys[:, :1]
-        out[:, above] = Ys[:, -1:]
+        out[:, below] = Ys[:, :1] * scale
+        out[:, above] = Ys[:, -1:] * scale
     else:
         out[:, below | above] = fill_value
     return out
