@@ -1,4 +1,4 @@
-"""Integrated Gradients explanations of a fitted raman_sk pipeline.
+r"""Integrated Gradients explanations of a fitted raman_sk pipeline.
 
 :class:`IGExplainer` attributes the network's class score to each point of its
 input spectrum with captum's ``IntegratedGradients`` (Sundararajan et al.
@@ -26,6 +26,22 @@ Which map answers which question
     class-contrastive score ``f_c - mean_{k != c} f_k``; shared evidence cancels.
     Passes the checks and is what ``regions_`` and the headline figures use by
     default (``region_map="contrastive_ig"``).
+
+Measured on the ramanbiolib database (SEED.md network, 80 epochs, zero
+baseline, 15 spectra per class; ``benchmarks/bench_ig.py`` ``sanity_study``),
+mean Spearman correlation with the trained map over the six classes:
+
+================  ===========  ===============  ===============
+map               second seed  random network   shuffled labels
+================  ===========  ===============  ===============
+abs_ig            0.91         0.76             0.78
+signed_ig         0.74         0.01             -0.10
+contrastive_ig    0.74         -0.01            -0.07
+================  ===========  ===============  ===============
+
+("random network": every layer re-initialised; "mean" and "smooth" baselines
+gave the same picture.) Mean \|IG\| rank-correlates 0.85 with the mean \|x\|
+of the spectra it explains.
 """
 
 from __future__ import annotations
@@ -33,7 +49,7 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -212,6 +228,20 @@ def _fuse_module(module: nn.Module) -> nn.Module:
     for name, child in list(module.named_children()):
         setattr(module, name, _fuse_module(child))
     return module
+
+
+@contextmanager
+def _torch_threads(n_threads):
+    """Set torch's intra-op threads for the block (None: leave as is)."""
+    if n_threads is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _freeze(module: nn.Module) -> nn.Module:
@@ -466,6 +496,8 @@ class IGExplainer(BaseEstimator):
     and averages per class. The network is attributed on an eval-mode copy
     (BatchNorm/Dropout in train mode break completeness), so the pipeline's
     own module is never modified and its train/eval mode is left as it was.
+    Attribution runs on the classifier's ``device``, with its ``n_threads``
+    torch threads when that is set.
 
     Parameters
     ----------
@@ -496,7 +528,10 @@ class IGExplainer(BaseEstimator):
         reaches a given completeness with fewer steps on these networks.
     internal_batch_size : int, default=None
         Largest number of network evaluations (spectra x steps) in one
-        forward/backward pass; bounds memory. None uses ``max(n_steps, 200)``.
+        forward/backward pass; bounds memory. None: ``n_steps`` on a CPU (one
+        spectrum per pass, the fastest there: larger passes leave the caches)
+        and 1024 on a GPU (full-size network: about 2 GB; 4-6x faster than one
+        spectrum per call).
     smoothgrad : bool, default=False
         Average IG over ``nt_samples`` noisy copies of each spectrum (captum's
         ``NoiseTunnel``, SmoothGrad).
@@ -589,7 +624,8 @@ class IGExplainer(BaseEstimator):
     >>> X[y == "lipid", 40:50] += 1.0
     >>> clf = RamanCNNClassifier(max_epochs=10, lr=1e-2, batch_size=4, random_state=0,
     ...                          module__channels=(4, 8), module__kernel_sizes=(5, 3),
-    ...                          module__convs_per_block=1, module__hidden=16)
+    ...                          module__convs_per_block=1, module__hidden=16,
+    ...                          n_threads=1)
     >>> clf = clf.fit(X, y)
     >>> ig = IGExplainer(clf, n_steps=128, n_per_class=5, random_state=0,
     ...                  wavenumbers=np.arange(1000.0, 1064.0)).fit(X, y)
@@ -785,8 +821,18 @@ class IGExplainer(BaseEstimator):
     def _attribute(self, module, Xt, B, targets, *, contrastive, precision, seed):
         """IG of rows Xt against baselines B for class indices ``targets``.
 
+        Runs with the classifier's ``n_threads`` torch threads, if it sets any.
         Returns (attributions float64 (n, L), delta float64 (n,), dF (n,)).
         """
+        n_threads = getattr(_split_pipeline(self.pipeline)[1], "n_threads", None)
+        with _torch_threads(n_threads):
+            return self._attribute_impl(
+                module, Xt, B, targets, contrastive=contrastive,
+                precision=precision, seed=seed,
+            )
+
+    def _attribute_impl(self, module, Xt, B, targets, *, contrastive, precision,
+                        seed):
         from captum.attr import IntegratedGradients, NoiseTunnel
 
         device = _device(module)
@@ -796,7 +842,9 @@ class IGExplainer(BaseEstimator):
         score_ref = _Score(ref, self.output, contrastive)
         ig = IntegratedGradients(score_fast)
         n_steps = int(self.n_steps)
-        ibs = self.internal_batch_size or max(n_steps, 200)
+        ibs = self.internal_batch_size or (
+            1024 if device.type == "cuda" else n_steps
+        )
         per_row = n_steps * (int(self.nt_samples) if self.smoothgrad else 1)
         chunk = max(1, ibs // per_row)
         use_bf16 = precision == "bfloat16"
