@@ -966,9 +966,9 @@ class IGExplainer(BaseEstimator):
         )
         rel = np.abs(delta) / np.maximum(np.abs(dF), np.finfo(np.float64).tiny)
         if warn:
-            self._check_completeness(delta, dF, "class scores", stacklevel=5)
+            self._check_completeness(delta, dF, "class scores", stacklevel=4)
             self._check_completeness(delta_c, dF_c, "contrastive scores",
-                                     stacklevel=5)
+                                     stacklevel=4)
         maps = {
             "abs_ig": self._class_means(A, targets, n_classes, True),
             "signed_ig": self._class_means(A, targets, n_classes, False),
