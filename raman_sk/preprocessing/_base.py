@@ -129,6 +129,14 @@ def _reject_non_numbers(X, name: str) -> None:
 _EXTREME = 1e100
 
 
+# sklearn's finiteness check sums X first: +1e308 and -1e308 make that sum NaN
+# (a numpy RuntimeWarning) although every value is finite; it then checks each
+# value, so silencing the warning hides nothing
+def quiet_sum():
+    """Context silencing that check's floating-point warnings (a new one per use)."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 def extreme_row_scales(X: np.ndarray) -> np.ndarray:
     """Per-row divisors, shape (n, 1), for spectra of extreme magnitude.
 
@@ -161,7 +169,8 @@ def check_spectra(X, name: str = "X") -> np.ndarray:
     Returns a float64 array; callers never write into it.
     """
     reject_bad_shape(X, name)
-    return check_array(X, dtype=np.float64, input_name=name)
+    with quiet_sum():
+        return check_array(X, dtype=np.float64, input_name=name)
 
 
 def axis_from_input(X, wavenumbers, n_points: int) -> np.ndarray | None:
@@ -211,7 +220,8 @@ class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         options = self._check_params()
         reject_bad_shape(X)
-        Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
+        with quiet_sum():
+            Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
         self._fit(X, Xv, options)
         return self
 
@@ -233,7 +243,8 @@ class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         reject_bad_shape(X)
         # no ensure_min_features here: validate_data reports a wrong number of
         # points against n_features_in_ (which fit made >= 2)
-        Xv = validate_data(self, X, dtype=np.float64, reset=False)
+        with quiet_sum():
+            Xv = validate_data(self, X, dtype=np.float64, reset=False)
         return self._transform(Xv, options)
 
     def __sklearn_tags__(self):

@@ -46,6 +46,13 @@ def _baselines(X, axis, method, lam, poly_order) -> np.ndarray:
             f"baseline method {method!r} needs at least {needed} points per "
             f"spectrum for {why}; X has {X.shape[1]}."
         )
+    if axis is not None:
+        # the polynomial fits are invariant to an affine change of the axis and
+        # the Whittaker methods only use its order: map it onto [0, 1] (after
+        # dividing by its largest value, so that its span cannot overflow)
+        axis = axis / np.abs(axis).max() if np.abs(axis).max() > 0 else axis
+        if axis.max() > axis.min():
+            axis = (axis - axis.min()) / (axis.max() - axis.min())
     fitter = Baseline(x_data=axis)
     algorithm = getattr(fitter, method)
     out = np.empty_like(X)

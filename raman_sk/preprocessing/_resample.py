@@ -17,6 +17,7 @@ from raman_sk.preprocessing._base import (
     check_real,
     check_spectra,
     extreme_row_scales,
+    quiet_sum,
     reject_bad_shape,
 )
 from raman_sk.utils import check_wavenumbers, default_grid, format_wavenumber
@@ -164,7 +165,8 @@ def _sorted_unique(w: np.ndarray, Y: np.ndarray, what: str):
         )
     if start.shape[0] < ws.shape[0]:
         counts = np.diff(np.r_[start, ws.shape[0]])
-        uniq = np.add.reduceat(ws, start) / counts
+        first = np.repeat(ws[start], counts)  # mean of small offsets: no overflow
+        uniq = ws[start] + np.add.reduceat(ws - first, start) / counts
         Ys = np.add.reduceat(Ys, start, axis=1) / counts
     else:
         uniq = ws
@@ -226,6 +228,17 @@ def _resample_block(Y, w, target, *, method, coverage, fill_value, bin_average, 
     if coverage == "raise" and not inside.all():
         raise ValueError(_coverage_message(what, lo, hi, target, below, above))
     t = np.clip(target[inside], lo, hi)
+    with np.errstate(over="ignore"):  # a grid spanning more than float64 holds
+        r_all = _bin_half_widths(target)[inside]
+    peak = np.abs(x).max()
+    if peak > 1e100:
+        # axes near the float64 limit: work in coordinates where the measured
+        # range is [0, 1] (the same interpolant; steps cannot overflow)
+        low, span = lo / peak, hi / peak - lo / peak
+        x = (x / peak - low) / span
+        t = np.clip((t / peak - low) / span, 0.0, 1.0)
+        r_all = np.minimum(r_all / peak, 1.0) / span
+        lo, hi = 0.0, 1.0
     out = np.empty((Y.shape[0], target.shape[0]), dtype=np.float64)
     if method == "pchip":
         with np.errstate(over="ignore"):  # scipy's slopes of subnormal steps
@@ -236,8 +249,7 @@ def _resample_block(Y, w, target, *, method, coverage, fill_value, bin_average, 
         vals = _linear_eval(x, Ys, t)
     avg = np.zeros(t.shape[0], dtype=bool)
     if bin_average and t.shape[0]:
-        r = _bin_half_widths(target)[inside]
-        r = np.maximum(np.minimum(r, np.minimum(t - lo, hi - t)), 0.0)
+        r = np.maximum(np.minimum(r_all, np.minimum(t - lo, hi - t)), 0.0)
         n_in = np.searchsorted(x, t + r, side="right") - np.searchsorted(
             x, t - r, side="left"
         )
@@ -508,7 +520,8 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
             )
         else:
             reject_bad_shape(X)
-            Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
+            with quiet_sum():
+                Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
             axis = axis_from_input(X, self.wavenumbers, Xv.shape[1])
             if axis is None:
                 raise ValueError(NO_AXIS_MESSAGE.format(owner="WavenumberResampler"))
@@ -540,7 +553,8 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
             return _resample_pairs(pairs, sources, target, **options)
         reject_bad_shape(X)
         if hasattr(self, "n_features_in_"):
-            Xv = validate_data(self, X, dtype=np.float64, reset=False)
+            with quiet_sum():
+                Xv = validate_data(self, X, dtype=np.float64, reset=False)
         else:
             Xv = check_spectra(X)
         axis = axis_from_input(X, self.wavenumbers, Xv.shape[1])
