@@ -653,6 +653,51 @@ add(
     "baseline",
 )
 
+add(
+    "IGExplainer[nan_wavenumbers]",
+    lambda c: (
+        _ig()
+        .set_params(pipeline=c.clf, wavenumbers=_with(W[None], 0, 2, np.nan)[0])
+        .fit(c.X, c.y)
+    ),
+    ValueError,
+    r"wavenumbers contains NaN or inf at position\(s\) \[2\]",
+)
+add(
+    "IGExplainer.explain[1e30]",
+    lambda c: c.ig.explain(c.X[:2] * 1e30),
+    ValueError,
+    r"(?i)X .*(too large|overflow|1e\+30)",
+    xfail="explain.py (via classifier.py): returns finite attributions of order "
+    "1e27 for a saturated network, silently meaningless; want the classifier's "
+    "magnitude check (or its own) to refuse X",
+)
+
+
+def _frame(X, columns):
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=columns)
+
+
+add(
+    "WavenumberResampler[dataframe_duplicated_columns]",
+    lambda c: WavenumberResampler(target_wavenumbers=GRID).fit(
+        _frame(c.X, [f"{v:g}" for v in np.r_[W[:-1], W[-2]]])
+    ),
+    ValueError,
+    r"the column names of X \(DataFrame\) are not unique \('1108' repeated\)",
+)
+add(
+    "WavenumberResampler[dataframe_text_columns]",
+    lambda c: WavenumberResampler(target_wavenumbers=GRID).fit(
+        _frame(c.X, [f"{v:g}" for v in W[:-1]] + ["intensity"])
+    ),
+    ValueError,
+    "the column names of X \\(DataFrame\\) must be numeric wavenumbers .* "
+    "column 255 is 'intensity'",
+)
+
 # ---------------------------------------------------------------- readers
 _AXIS = np.arange(600.0, 700.0, 5.0)
 _VALUES = np.sin(_AXIS / 10.0) + 2.0

@@ -80,6 +80,18 @@ def reject_bad_shape(X, name: str = "X") -> None:
             f"shape {X.shape}. Reshape your data with X.reshape(1, -1) if it "
             "is a single spectrum."
         )
+    columns = getattr(X, "columns", None)
+    if columns is not None and getattr(X, "ndim", 2) == 2:
+        names = [str(c) for c in columns]
+        if len(set(names)) < len(names):
+            seen: set[str] = set()
+            dups = [n for n in names if n in seen or seen.add(n)]
+            raise ValueError(
+                f"the column names of {name} (DataFrame) are not unique "
+                f"({', '.join(repr(d) for d in dups[:5])} repeated); give unique "
+                "wavenumber columns, or pass X.to_numpy() with wavenumbers= "
+                "(duplicated wavenumbers are averaged by WavenumberResampler)."
+            )
     if isinstance(X, list | tuple) and all(hasattr(row, "__len__") for row in X):
         lengths = sorted({len(row) for row in X})
         if len(lengths) > 1:
