@@ -324,7 +324,9 @@ def resample_spectra(
     """Resample spectra from their own wavenumber axes onto one grid.
 
     Each axis is sorted (descending or unsorted axes are fine) and the
-    intensities of duplicated wavenumbers are averaged. Where the source is
+    intensities of duplicated wavenumbers are averaged (values closer than
+    1e-9 of the axis range, or 1e-9 cm-1, count as duplicates). Spectra of
+    any finite magnitude are resampled without overflow. Where the source is
     finer than the target grid (at least two source points inside a target
     bin), the value is the mean of the interpolant over the bin (half-way to
     the neighbouring grid points), which averages noise instead of aliasing
