@@ -1089,6 +1089,19 @@ def _load_model(model_dir: Path, *, coverage=None, device=None):
     return pipe, checker
 
 
+@contextlib.contextmanager
+def _coverage_hint():
+    """Add the command-line spelling to the resampler's coverage error."""
+    try:
+        yield
+    except ValueError as exc:
+        if "coverage=" in str(exc):
+            raise ValueError(
+                f"{exc} On the command line: --coverage fill (or edge)."
+            ) from exc
+        raise
+
+
 def _cmd_predict(args) -> int:
     from raman_sk.pipeline import predict_table
 
@@ -1106,7 +1119,8 @@ def _cmd_predict(args) -> int:
             )
         checker.threshold_ = float(args.ood_threshold)
     spectra = _read(args.spectra)
-    table = predict_table(pipe, spectra.spectra, spectra.sources, checker)
+    with _coverage_hint():
+        table = predict_table(pipe, spectra.spectra, spectra.sources, checker)
     if checker is None:
         print(
             f"{PROG}: warning: {args.model} has no out-of-domain checker "
@@ -1137,7 +1151,8 @@ def _cmd_explain(args) -> int:
     pipe, _ = _load_model(args.model, coverage=args.coverage)
     spectra = _read(args.spectra)
     X = spectra.spectra
-    pred = pipe.predict(X)
+    with _coverage_hint():
+        pred = pipe.predict(X)
     targets = pred if args.target is None else np.full(len(pred), args.target)
     with _quiet_context(args.quiet):
         ig = IGExplainer(

@@ -271,7 +271,7 @@ def test_predict_coverage(quick_run, data_dir, capsys):
     code, out, err = run(capsys, "predict", model, data_dir / RENISHAW)
     assert code == 2 and out == ""
     assert err.startswith("raman-sk: error: ") and err.count("\n") == 1
-    assert "450" in err and "coverage" in err
+    assert "450" in err and "--coverage fill" in err
     code, out, err = run(
         capsys, "predict", model, data_dir / RENISHAW, "--coverage", "fill"
     )
