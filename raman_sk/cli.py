@@ -345,8 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--monitor",
         choices=("valid_loss", "valid_acc"),
-        default="valid_loss",
-        help="score that picks the best checkpoint (default valid_loss)",
+        default="valid_acc",
+        help="score that picks the best checkpoint: highest validation accuracy "
+        "(SEED.md's best_model; earliest epoch on ties, the default) or lowest "
+        "validation loss",
     )
     p.add_argument(
         "--quick",
