@@ -34,6 +34,8 @@ import platform
 import re
 import tempfile
 import types
+import warnings
+import zipfile
 from os import PathLike
 from pathlib import Path
 
@@ -341,6 +343,15 @@ def _check_format(config: dict, expected: str, path: Path) -> None:
             f"{str(path)!r} has format version {version!r}, written by raman_sk "
             f"{config.get('versions', {}).get('raman_sk', '?')}; this raman_sk "
             f"({__version__}) reads format version {FORMAT_VERSION} only."
+        )
+    written_by = config.get("versions", {}).get("raman_sk")
+    if written_by != __version__:
+        warnings.warn(
+            f"{str(path)!r} was written by raman_sk {written_by}; this is raman_sk "
+            f"{__version__}. The file format is the same (version {FORMAT_VERSION}), "
+            "but predictions may differ if the model code changed between releases.",
+            UserWarning,
+            stacklevel=3,
         )
 
 
@@ -776,9 +787,9 @@ def load_pipeline(directory: str | PathLike, *, device=None):
             arrays = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
         raise
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(
-            f"{str(arrays_path)!r} is not a valid NPZ file: {exc}"
+            f"{str(arrays_path)!r} is not a valid NPZ file (truncated?): {exc}"
         ) from exc
     steps = []
     for entry in config.get("steps", []):
