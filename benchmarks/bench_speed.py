@@ -346,11 +346,285 @@ def section_overhead(args, X, y) -> dict:
     }
 
 
+_CHILD = """
+import sys, time, numpy as np, torch, torch.nn.functional as F
+sys.path.insert(0, {root!r})
+from raman_sk.models import RamanCNN1D
+nt, bf16, n, bs = {nt}, {bf16}, {n}, {bs}
+torch.set_num_threads(nt)
+rng = np.random.default_rng(0)
+X = torch.from_numpy(rng.random((512, 1351), dtype=np.float32))
+y = torch.from_numpy(rng.integers(0, 6, 512))
+torch.manual_seed(0)
+m = RamanCNN1D(6, 1351)
+opt = torch.optim.Adam(m.parameters(), 1e-3, weight_decay=1e-4)
+def run(k):
+    for s in range(0, k, bs):
+        i = torch.randint(0, 512, (bs,))
+        opt.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = m(X[i])
+        F.cross_entropy(out.float(), y[i]).backward()
+        opt.step()
+run(2 * bs)
+t, c = time.perf_counter(), time.process_time()
+run(n)
+print(n / (time.perf_counter() - t), n / (time.process_time() - c))
+"""
+
+
+def section_threads(args, X, y) -> dict:
+    """Plain bf16/fp32 training loop: OpenMP wait policy and thread count.
+
+    Each configuration runs in a fresh process (the wait policy is read when
+    torch's OpenMP runtime loads), interleaved with the others, ``--repeats``
+    times; the median is reported together with the machine's load average
+    (the effect of spinning threads depends on other work on the cores).
+    """
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[1])
+    ncpu = os.cpu_count() or 1
+    configs = [
+        (f"{ncpu} threads, OMP active", ncpu, "ACTIVE"),
+        (f"{ncpu} threads, OMP_WAIT_POLICY=PASSIVE", ncpu, "PASSIVE"),
+        ("1 thread", 1, "PASSIVE"),
+    ]
+    rows = []
+    for prec in args.thread_precisions:
+        res: dict[str, list] = {c[0]: [] for c in configs}
+        load = os.getloadavg()[0]
+        for _ in range(args.repeats):
+            for name, nt, policy in configs:
+                code = _CHILD.format(
+                    root=root,
+                    nt=nt,
+                    bf16=prec == "bf16",
+                    n=args.thread_samples,
+                    bs=args.batch_size,
+                )
+                env = {**os.environ, "OMP_WAIT_POLICY": policy}
+                env.pop("OMP_NUM_THREADS", None)
+                out = subprocess.run(
+                    [sys.executable, "-c", code],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout.split()
+                res[name].append((float(out[0]), float(out[1])))
+        load = (load + os.getloadavg()[0]) / 2
+        for name, runs in res.items():
+            rows.append(
+                {
+                    "name": f"plain {prec}, {name}",
+                    "train_samples_per_s": round(
+                        float(np.median([a for a, _ in runs])), 1
+                    ),
+                    "train_samples_per_cpu_s": round(
+                        float(np.median([b for _, b in runs])), 1
+                    ),
+                    "runs_samples_per_s": [round(a, 1) for a, _ in runs],
+                    "load_avg_1min": round(load, 2),
+                }
+            )
+            print(f"  {rows[-1]}", flush=True)
+    return {
+        "description": section_threads.__doc__,
+        "settings": {
+            "samples": args.thread_samples,
+            "batch_size": args.batch_size,
+            "repeats": args.repeats,
+        },
+        "rows": rows,
+    }
+
+
+def _rss_child(code: str) -> dict:
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+_SCALE_CHILD = """
+import json, sys, time, warnings, numpy as np, torch
+sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
+from bench_ig import _default_model, _pipeline_for
+torch.set_num_threads({threads})
+net = _default_model()
+classes = np.asarray([f"c{{k}}" for k in range(6)])
+clf = _pipeline_for(net, classes, 1351, precision={precision!r})
+clf.set_params(batch_size={batch})
+n, what = {n}, {what!r}
+rng = np.random.default_rng(0)
+X = (rng.random((n, 1351), dtype=np.float32) ** 3)
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+if what == "explain":
+    from raman_sk.explain import IGExplainer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ig = IGExplainer(clf, n_steps=50, n_per_class=1, tolerance=1.0,
+                         wavenumbers=np.arange(1351.0))
+        ig.fit(rng.random((12, 1351), dtype=np.float32) ** 3, np.repeat(classes, 2))
+    ig.explain(X[:2])
+    fn = lambda: ig.explain(X)
+else:
+    clf.predict_proba(X[:256])
+    fn = lambda: clf.predict_proba(X)
+import threading
+base = rss()
+peak = [base]
+done = threading.Event()
+def poll():
+    while not done.is_set():
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.002)
+th = threading.Thread(target=poll, daemon=True)
+th.start()
+t = time.perf_counter()
+out = fn()
+dt = time.perf_counter() - t
+done.set(); th.join()
+peak[0] = max(peak[0], rss())
+print(json.dumps({{"s": dt, "rss_before_mb": base / 2**20,
+                  "peak_increase_mb": (peak[0] - base) / 2**20,
+                  "input_mb": X.nbytes / 2**20, "output_mb": out.nbytes / 2**20}}))
+"""
+
+
+def section_scaling(args, X, y) -> dict:
+    """Time and peak memory of predict_proba and IGExplainer.explain vs n.
+
+    Full-size RamanCNN1D (random weights, fitted-classifier wrapper), random
+    float32 spectra; each size in a fresh process. ``peak_increase_mb`` is
+    the highest resident set size sampled every 2 ms during the call minus
+    the RSS before it (the input array is resident before); it must stay
+    flat in n apart from the output and any float32 copy of the input, i.e.
+    batches are streamed and their activations are not held.
+    """
+    root = str(Path(__file__).resolve().parents[1])
+    bench = str(Path(__file__).resolve().parent)
+    rows = []
+    jobs = [("predict_proba", n) for n in args.predict_sizes] + [
+        ("explain", n) for n in args.explain_sizes
+    ]
+    for what, n in jobs:
+        for precision in args.scaling_precisions:
+            code = _SCALE_CHILD.format(
+                root=root,
+                bench=bench,
+                threads=args.threads or (os.cpu_count() or 1),
+                precision=precision,
+                batch=args.infer_batch_size,
+                n=n,
+                what=what,
+            )
+            r = _rss_child(code)
+            rows.append(
+                {
+                    "name": f"{what} {precision}",
+                    "n_spectra": n,
+                    "wall_s": round(r["s"], 2),
+                    "spectra_per_s": round(n / r["s"], 1),
+                    "ms_per_spectrum": round(1e3 * r["s"] / n, 3),
+                    "input_mb": round(r["input_mb"], 1),
+                    "output_mb": round(r["output_mb"], 1),
+                    "peak_rss_increase_mb": round(r["peak_increase_mb"], 1),
+                    "load_avg_1min": round(os.getloadavg()[0], 2),
+                }
+            )
+            print(f"  {rows[-1]}", flush=True)
+    return {
+        "description": section_scaling.__doc__,
+        "settings": {
+            "infer_batch_size": args.infer_batch_size,
+            "threads": args.threads or os.cpu_count(),
+        },
+        "rows": rows,
+    }
+
+
+def section_ig(args, X, y) -> dict:
+    """IG ms/spectrum (n_steps=50, Gauss-Legendre), bench_ig.benchmark_ig.
+
+    Full-size RamanCNN1D with random weights and BatchNorm statistics;
+    raman_sk's batched explain against captum one spectrum per call, fp32
+    and bf16, with the completeness error of each.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_ig import benchmark_ig
+
+    df = benchmark_ig(n_spectra=args.ig_spectra, n_threads=args.threads or 2)
+    rows = [
+        {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+        for r in df.to_dict("records")
+    ]
+    for r in rows:
+        print(f"  {r}", flush=True)
+    return {
+        "description": section_ig.__doc__,
+        "settings": {"n_spectra": args.ig_spectra, "threads": args.threads or 2},
+        "rows": rows,
+    }
+
+
+def section_reproduce(args, X, y) -> dict:
+    """Wall time of ``raman-sk reproduce`` (default recipe) per precision.
+
+    Runs ``python -m raman_sk.cli reproduce --out <tmp> --quiet
+    --precision P`` in a fresh process, environment as given (plus
+    ``--reproduce-env``), and reads the stage timings it writes to
+    ``model/model_config.json``.
+    """
+    import subprocess
+    import tempfile
+
+    rows = []
+    for prec in args.reproduce_precisions:
+        for env_s in args.reproduce_env:
+            env = dict(os.environ)
+            for kv in filter(None, env_s.split(",")):
+                k, v = kv.split("=", 1)
+                env[k] = v
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "out"
+                cmd = [sys.executable, "-m", "raman_sk.cli", "reproduce"]
+                cmd += ["--out", str(out), "--quiet", "--precision", prec]
+                cmd += list(args.reproduce_args)
+                load0 = os.getloadavg()[0]
+                t0 = time.perf_counter()
+                subprocess.run(cmd, env=env, check=True, capture_output=True)
+                wall = time.perf_counter() - t0
+                cfg = json.loads((out / "model" / "model_config.json").read_text())
+                ev = json.loads((out / "evaluation.json").read_text())
+            held = ev.get("held_out", {})
+            row = {
+                "name": f"reproduce {prec} {env_s or 'default env'}",
+                "args": " ".join(args.reproduce_args),
+                "wall_s": round(wall, 1),
+                **{k: round(v, 1) for k, v in cfg.get("timings", {}).items()},
+                "test_accuracy": round(held.get("accuracy", float("nan")), 3),
+                "test_macro_f1": round(held.get("macro_f1", float("nan")), 3),
+                "load_avg_1min": round((load0 + os.getloadavg()[0]) / 2, 2),
+            }
+            rows.append(row)
+            print(f"  {row}", flush=True)
+    return {"description": section_reproduce.__doc__, "settings": {}, "rows": rows}
+
+
 # name -> function(args, X, y) returning a JSON-able dict with "rows" (list of
 # flat dicts) and optionally "ratios"; other issues add their sections here.
 SECTIONS: dict[str, Callable] = {
     "training": section_training,
     "overhead": section_overhead,
+    "threads": section_threads,
+    "ig": section_ig,
+    "scaling": section_scaling,
+    "reproduce": section_reproduce,
 }
 
 
@@ -435,7 +709,43 @@ def main(argv=None) -> dict:
         help="torch intra-op threads (default: torch's choice)",
     )
     parser.add_argument(
-        "--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS)
+        "--sections",
+        nargs="+",
+        default=["training", "overhead"],
+        choices=list(SECTIONS),
+    )
+    parser.add_argument("--thread-samples", type=int, default=320)
+    parser.add_argument(
+        "--thread-precisions", nargs="+", default=["bf16"], choices=["fp32", "bf16"]
+    )
+    parser.add_argument(
+        "--predict-sizes", type=int, nargs="+", default=[1000, 10000, 100000]
+    )
+    parser.add_argument("--explain-sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument(
+        "--scaling-precisions",
+        nargs="+",
+        default=["bfloat16"],
+        choices=["float32", "bfloat16"],
+    )
+    parser.add_argument("--ig-spectra", type=int, default=16)
+    parser.add_argument(
+        "--reproduce-precisions",
+        nargs="+",
+        default=["bfloat16", "float32"],
+        choices=["float32", "bfloat16"],
+    )
+    parser.add_argument(
+        "--reproduce-env",
+        nargs="+",
+        default=[""],
+        help="environment variants, e.g. 'OMP_WAIT_POLICY=PASSIVE' ('' = as is)",
+    )
+    parser.add_argument(
+        "--reproduce-args",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="extra arguments for reproduce (last on the command line)",
     )
     parser.add_argument(
         "--out",

@@ -14,6 +14,7 @@ import copy
 import inspect
 import math
 import numbers
+import os
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -44,6 +45,17 @@ from torch.utils.data import DataLoader, RandomSampler, Subset, WeightedRandomSa
 from .models import RamanCNN1D, min_input_length
 
 __all__ = ["RamanCNNClassifier"]
+
+# OpenMP threads that spin while waiting for work (libgomp's default "active"
+# policy) make training 9-10x slower as soon as other processes share the
+# cores: measured on 2 cores under load ~6, bf16 training at 2 threads ran
+# 8.4 samples/s spinning, 78 passive, 89 with 1 thread
+# (benchmarks/results/speed.md, section "threads"). The policy is read once,
+# when torch's OpenMP runtime loads, so it cannot be changed here for a
+# process that has already imported torch; but processes started from now
+# on (joblib/loky workers of GridSearchCV or cross_validate with n_jobs,
+# Dask workers, subprocesses) inherit it. A value set by the user wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _PRECISIONS = ("float32", "bfloat16")
 _MONITORS = {"valid_loss": True, "valid_acc": False}  # name -> lower_is_better
@@ -305,7 +317,14 @@ class RamanCNNClassifier(NeuralNetClassifier):
         None leaves torch's setting: joblib's default (loky) workers already
         start with ``OMP_NUM_THREADS = cpu_count // n_jobs``, which torch
         follows, so ``GridSearchCV(n_jobs=k)`` does not oversubscribe. Set it
-        for Dask workers or threads, e.g. ``cores_per_worker``.
+        for Dask workers or threads, e.g. ``cores_per_worker``. Importing this
+        module sets ``OMP_WAIT_POLICY=PASSIVE`` in the environment unless it
+        is already set, so that worker processes started afterwards do not
+        spin-wait: with other work on the cores, spinning OpenMP threads made
+        training about 10x slower on a 2-core machine. For the main process
+        the policy only applies if set before torch is first imported
+        (``OMP_WAIT_POLICY=PASSIVE python ...``); ``n_threads=1`` is the
+        other robust choice on a busy machine.
     device : str, default="cpu"
         Torch device ("cpu", "cuda", "cuda:1", ...). The training data are
         moved there once per fit.
@@ -733,14 +752,27 @@ class RamanCNNClassifier(NeuralNetClassifier):
         """Do nothing: ``fit`` validated ``X``/``y`` and set ``classes_``."""
 
     def get_params_for_optimizer(self, prefix, named_parameters):
-        """Add ``weight_decay`` to the optimizer's arguments unless given."""
+        """Add ``weight_decay`` (and Adam's fused kernel) unless given.
+
+        With ``optimizer`` Adam or AdamW on a CPU or CUDA device and neither
+        ``optimizer__fused`` nor ``optimizer__foreach`` set, the fused
+        implementation is used (one kernel per parameter instead of about
+        ten small ones; same update rule). Measured on 2 CPU cores: 3-13 %
+        more training samples/s in bf16 (benchmarks/results/speed.md).
+        """
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
-        if (
-            prefix == "optimizer"
-            and "weight_decay" not in kwargs
-            and self.weight_decay is not None
-        ):
+        if prefix != "optimizer":
+            return args, kwargs
+        if "weight_decay" not in kwargs and self.weight_decay is not None:
             kwargs["weight_decay"] = self.weight_decay
+        if (
+            self.optimizer in (torch.optim.Adam, torch.optim.AdamW)
+            and "fused" not in kwargs
+            and "foreach" not in kwargs
+            and self._device_type() in ("cpu", "cuda")
+            and not kwargs.get("differentiable", False)
+        ):
+            kwargs["fused"] = True
         return args, kwargs
 
     def _data_module_kwargs(self) -> dict[str, int]:
