@@ -362,7 +362,9 @@ def summarise(model, protocol, records, expected=None, **extra):
 
     Means and standard deviations are over all seeds x folds;
     ``fit_predict_s`` is the mean over seeds of the summed fit + predict time
-    of one whole CV (all folds), or of one fit + predict for ``leaky``.
+    of one whole CV (all folds), or of one fit + predict for ``leaky``; when
+    the records come from several devices it is the estimate for the device
+    of most records, and ``fit_predict_s_by_device`` gives each device's.
     ``expected`` is the number of scores a complete run has; ``complete``
     says whether all of them were there.
     """
@@ -377,8 +379,32 @@ def summarise(model, protocol, records, expected=None, **extra):
         for s in seeds
     ]
     row["fit_predict_s"] = float(np.mean(per_seed))
+    # results copied in from another machine: time per device, one whole run
+    # (all folds) each, estimated from that device's mean time per fold
+    devices = [str(r.get("device", "?")) for r in records]
+    folds_per_run = max(sum(r["seed"] == s for r in records) for s in seeds)
+    by_device = {
+        d: float(
+            np.mean(
+                [
+                    r["fit_s"] + r["predict_s"]
+                    for r, rd in zip(records, devices, strict=True)
+                    if rd == d
+                ]
+            )
+            * folds_per_run
+        )
+        for d in sorted(set(devices))
+    }
+    row["fit_predict_s_by_device"] = by_device
+    if len(by_device) > 1:
+        row["fit_predict_s"] = by_device[max(set(devices), key=devices.count)]
     row["n_seeds"] = len(seeds)
     row["n_scores"] = len(records)
+    row["scores"] = [
+        {"seed": r["seed"], "fold": r["fold"], **{m: r[m] for m in METRICS}}
+        for r in records
+    ]
     row["n_expected"] = len(records) if expected is None else int(expected)
     row["complete"] = len(records) >= row["n_expected"]
     row["device"] = ",".join(sorted({str(r.get("device", "?")) for r in records}))

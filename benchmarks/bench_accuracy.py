@@ -270,6 +270,7 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
 
     models = list(dict.fromkeys(r["model"] for r in rows))
+    partial = {r["model"] for r in rows if not r["complete"]}
     by = {(r["model"], r["protocol"]): r for r in rows}
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(models) + 2.2))
     ypos = np.arange(len(models))
@@ -299,7 +300,7 @@ def plot(rows, path):
             capsize=2,
             label="nested grouped CV (3x2)" if i == nested[0] else None,
         )
-    ax.set_yticks(ypos, models)
+    ax.set_yticks(ypos, [m + (" [partial]" if m in partial else "") for m in models])
     ax.invert_yaxis()
     ax.set_xlim(0, 1.05)
     ax.set_xlabel("macro-F1 (mean ± std over seeds × folds)")
@@ -527,6 +528,43 @@ def main(argv=None):
     return rows
 
 
+def _fmt_time(row):
+    by = row.get("fit_predict_s_by_device", {})
+    if len(by) > 1:
+        return "; ".join(f"{v:.0f} ({d})" for d, v in by.items())
+    return f"{row['fit_predict_s']:.1f}"
+
+
+def paired_table(rows, metric="macro_f1"):
+    """CNN minus each baseline on the same (seed, fold) pairs (grouped CV)."""
+    grouped = [r for r in rows if r["protocol"] == "grouped"]
+    cnns = [r for r in grouped if r["model"].startswith("raman_sk")]
+    others = [r for r in grouped if not r["model"].startswith("raman_sk")]
+    out = []
+    for c in cnns:
+        cs = {(s["seed"], s["fold"]): s[metric] for s in c["scores"]}
+        for b in others:
+            bs = {(s["seed"], s["fold"]): s[metric] for s in b["scores"]}
+            keys = sorted(set(cs) & set(bs))
+            if not keys:
+                continue
+            d = np.array([cs[k] - bs[k] for k in keys])
+            out.append(
+                {
+                    "cnn": c["model"],
+                    "baseline": b["model"],
+                    "metric": metric,
+                    "mean_diff": float(d.mean()),
+                    "std_diff": float(d.std()),
+                    "wins": int((d > 1e-12).sum()),
+                    "ties": int((abs(d) <= 1e-12).sum()),
+                    "losses": int((d < -1e-12).sum()),
+                    "n_pairs": len(keys),
+                }
+            )
+    return out
+
+
 def fmt(mean, std):
     """``0.871 ± 0.034``."""
     return f"{mean:.3f} ± {std:.3f}"
@@ -552,7 +590,7 @@ def write_outputs(rows, args):
         ("accuracy", lambda r: fmt(r["accuracy_mean"], r["accuracy_std"])),
         ("macro-F1", lambda r: fmt(r["macro_f1_mean"], r["macro_f1_std"])),
         ("weighted-F1", lambda r: fmt(r["weighted_f1_mean"], r["weighted_f1_std"])),
-        ("fit+predict s", lambda r: f"{r['fit_predict_s']:.1f}"),
+        ("fit+predict s", _fmt_time),
         (
             "seeds × folds",
             lambda r: f"{r['n_seeds']} × {r['n_scores'] // max(r['n_seeds'], 1)}",
@@ -571,11 +609,42 @@ def write_outputs(rows, args):
         f"{' '.join(sys.argv[1:])}`.\n\n"
         "`grouped`: StratifiedGroupKFold(5, shuffle, seed) by molecule, mean ± std "
         "over seeds × folds; fit+predict s = one whole CV (all folds), mean over "
-        "seeds. `nested`: 3 outer × 2 inner grouped folds, GridSearchCV over "
+        "seeds (mixed devices: each device's mean fold time × folds). "
+        "`nested`: 3 outer × 2 inner grouped folds, GridSearchCV over "
         "kernel sizes inside. `leaky`: the SEED.md protocol (augment ×15, then "
         "split the augmented rows); inflated, not a measure of accuracy.\n\n"
     )
-    (args.out_dir / "accuracy.md").write_text(head + table + "\n", encoding="utf-8")
+    pairs = paired_table(rows)
+    ptable = _common.markdown_table(
+        pairs,
+        [
+            ("CNN", lambda p: p["cnn"]),
+            ("baseline", lambda p: p["baseline"]),
+            (
+                "macro-F1 difference (CNN − baseline)",
+                lambda p: f"{p['mean_diff']:+.3f} ± {p['std_diff']:.3f}",
+            ),
+            (
+                "CNN wins / ties / losses",
+                lambda p: (
+                    f"{p['wins']} / {p['ties']} / {p['losses']} of {p['n_pairs']}"
+                ),
+            ),
+        ],
+    )
+    if pairs:
+        print()
+        print(ptable)
+    paired_head = (
+        "\n\n## Paired comparison on the same grouped folds\n\n"
+        "Every model is scored on identical (seed, fold) splits, so differences "
+        "are paired: mean ± std over the common (seed, fold) pairs.\n\n"
+    )
+    _common.write_json(args.out_dir / "accuracy_paired.json", pairs)
+    (args.out_dir / "accuracy.md").write_text(
+        head + table + (paired_head + ptable if pairs else "") + "\n",
+        encoding="utf-8",
+    )
     if rows:
         plot(rows, args.out_dir / "accuracy.png")
     print(f"\nwrote {args.out_dir / 'accuracy.json'} (.md, .png)")
