@@ -386,7 +386,8 @@ def section_threads(args, X, y) -> dict:
     root = str(Path(__file__).resolve().parents[1])
     ncpu = os.cpu_count() or 1
     configs = [
-        (f"{ncpu} threads, OMP active", ncpu, "ACTIVE"),
+        (f"{ncpu} threads, OMP_WAIT_POLICY unset (libgomp default)", ncpu, None),
+        (f"{ncpu} threads, OMP_WAIT_POLICY=ACTIVE", ncpu, "ACTIVE"),
         (f"{ncpu} threads, OMP_WAIT_POLICY=PASSIVE", ncpu, "PASSIVE"),
         ("1 thread", 1, "PASSIVE"),
     ]
@@ -403,8 +404,10 @@ def section_threads(args, X, y) -> dict:
                     n=args.thread_samples,
                     bs=args.batch_size,
                 )
-                env = {**os.environ, "OMP_WAIT_POLICY": policy}
+                env = {**os.environ, "OMP_WAIT_POLICY": policy or ""}
                 env.pop("OMP_NUM_THREADS", None)
+                if policy is None:
+                    env.pop("OMP_WAIT_POLICY")
                 out = subprocess.run(
                     [sys.executable, "-c", code],
                     env=env,
@@ -589,7 +592,10 @@ def section_reproduce(args, X, y) -> dict:
             env = dict(os.environ)
             for kv in filter(None, env_s.split(",")):
                 k, v = kv.split("=", 1)
-                env[k] = v
+                if v:
+                    env[k] = v
+                else:  # "NAME=": unset
+                    env.pop(k, None)
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "out"
                 cmd = [sys.executable, "-m", "raman_sk.cli", "reproduce"]
@@ -667,8 +673,12 @@ def markdown(results: dict) -> str:
             "Machine: " + ", ".join(f"{k}={v}" for k, v in meta.items()),
             "",
         ]
+    if results.get("summary"):
+        lines += ["## Summary", "", *results["summary"], ""]
     for name, sec in results.get("sections", {}).items():
         lines += [f"## {name}", ""]
+        if sec.get("description"):
+            lines += [" ".join(sec["description"].split()), ""]
         if sec.get("data"):
             lines += [f"Data: {sec['data']}; settings: {sec.get('settings', {})}", ""]
         rows = sec.get("rows", [])
@@ -739,7 +749,8 @@ def main(argv=None) -> dict:
         "--reproduce-env",
         nargs="+",
         default=[""],
-        help="environment variants, e.g. 'OMP_WAIT_POLICY=PASSIVE' ('' = as is)",
+        help="environment variants, e.g. 'OMP_WAIT_POLICY=PASSIVE', "
+        "'OMP_WAIT_POLICY=' (unset) or '' (as is)",
     )
     parser.add_argument(
         "--reproduce-args",
