@@ -699,7 +699,9 @@ def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
 
     # 8. figures
     t = time.perf_counter()
-    _reproduce_figures(figures, y, history, held, ig, X_grid, classes)
+    _reproduce_figures(
+        figures, y, history, held, ig, X_grid, classes, clf.best_epoch_, args.monitor
+    )
     timings["figures_s"] = time.perf_counter() - t
 
     # 9. evaluation.json, REPORT.md, model_config.json
@@ -708,7 +710,7 @@ def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
         + (
             "lowest validation loss"
             if args.monitor == "valid_loss"
-            else "highest validation accuracy (earliest on ties)"
+            else "highest validation accuracy, earliest on ties"
         )
         + f" (epoch {clf.best_epoch_} of {settings['epochs']}), chosen on the "
         "validation molecules, never on the test part.",
@@ -821,15 +823,34 @@ def _grid_of(pre, X_grid):
     return grid if grid is not None and len(grid) == X_grid.shape[1] else None
 
 
-def _reproduce_figures(figures: Path, y, history, held, ig, X_grid, classes) -> None:
+def _reproduce_figures(
+    figures: Path,
+    y,
+    history,
+    held,
+    ig,
+    X_grid,
+    classes,
+    best_epoch=None,
+    monitor="valid_acc",
+) -> None:
     from raman_sk import plotting
 
     _save_figure(
         plotting.plot_class_distribution(y), figures / "class_distribution.png"
     )
-    _save_figure(
-        plotting.plot_training_curves(history), figures / "training_curves.png"
-    )
+    fig = plotting.plot_training_curves(history)
+    if best_epoch is not None:
+        for ax in fig.axes:
+            ax.axvline(
+                best_epoch,
+                color="tab:green",
+                ls=":",
+                lw=1.2,
+                label=f"best checkpoint (epoch {best_epoch}, {monitor})",
+            )
+            ax.legend(fontsize="small")
+    _save_figure(fig, figures / "training_curves.png")
     _save_figure(
         plotting.plot_confusion_matrix(
             np.asarray(held["confusion_matrix"]), labels=held["labels"]
