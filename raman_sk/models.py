@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ["RamanCNN1D", "min_input_length"]
+__all__ = ["RamanCNN1D", "fuse_conv_bn", "min_input_length"]
 
 
 def _as_tuple(value, n: int, name: str) -> tuple:
@@ -153,3 +155,56 @@ class RamanCNN1D(nn.Module):
         if x.dim() == 2:
             x = x.unsqueeze(1)
         return self.classifier(self.features(x))
+
+
+def fuse_conv_bn(net: nn.Module) -> nn.Module:
+    """Return an eval-mode copy of ``net`` with each BatchNorm folded into its conv.
+
+    In every :class:`torch.nn.Sequential` of the copy, a ``Conv1d`` directly
+    followed by a ``BatchNorm1d`` that uses running statistics becomes one
+    ``Conv1d`` whose weights and bias absorb the normalisation, and the
+    BatchNorm is replaced by :class:`torch.nn.Identity` (positions, and so
+    ``features[i]`` indices, are kept). The result computes the same function
+    as ``net.eval()`` up to rounding, about 15 % faster on CPU (measured in
+    benchmarks/results/speed.md); it is for inference only. ``net`` itself is
+    left unchanged.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        E.g. a trained :class:`RamanCNN1D`.
+
+    Returns
+    -------
+    torch.nn.Module
+        The fused copy, in eval mode, without gradients.
+
+    Examples
+    --------
+    >>> net = RamanCNN1D(3, 64, channels=(4, 8), kernel_sizes=5, convs_per_block=1)
+    >>> net = net.eval()
+    >>> fused = fuse_conv_bn(net)
+    >>> sum(isinstance(m, nn.BatchNorm1d) for m in fused.modules())
+    0
+    >>> x = torch.rand(2, 64)
+    >>> bool(torch.allclose(net(x), fused(x), atol=1e-5))
+    True
+    """
+    fused = copy.deepcopy(net).eval()
+    for seq in fused.modules():
+        if not isinstance(seq, nn.Sequential):
+            continue
+        names = list(seq._modules)
+        for a, b in zip(names[:-1], names[1:], strict=True):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if (
+                type(conv) is nn.Conv1d
+                and type(bn) is nn.BatchNorm1d
+                and bn.track_running_stats
+                and bn.running_mean is not None
+                and bn.num_features == conv.out_channels
+            ):
+                seq._modules[a] = fuse_conv_bn_eval(conv, bn)
+                seq._modules[b] = nn.Identity()
+    fused.requires_grad_(False)
+    return fused

@@ -71,3 +71,23 @@ def test_predict_proba_streams_batches():
     assert proba.shape == (50, 2)
     assert max(sizes) == 8
     assert sum(sizes) == 50
+
+
+def test_predict_uses_fused_copy_with_same_result_and_leaves_module_alone():
+    from raman_sk.models import fuse_conv_bn
+
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 64)).astype(np.float32)
+    y = np.repeat(["a", "b", "c"], 10)
+    clf = RamanCNNClassifier(max_epochs=2, **SMALL).fit(X, y)
+    state = {k: v.clone() for k, v in clf.module_.state_dict().items()}
+    with torch.inference_mode():
+        ref = torch.softmax(clf.module_(torch.from_numpy(X)).double(), 1).numpy()
+    np.testing.assert_allclose(clf.predict_proba(X), ref, atol=1e-5)
+    assert not hasattr(clf, "_inference_module")
+    after = clf.module_.state_dict()
+    assert all(torch.equal(state[k], after[k]) for k in state)
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in clf.module_.modules())
+    fused = fuse_conv_bn(clf.module_)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in fused.modules())
+    assert len(fused.features) == len(clf.module_.features)
