@@ -4,7 +4,14 @@ The heavy submodules (torch, skorch, captum) are imported lazily, so that
 ``import raman_sk.preprocessing`` or ``raman_sk.datasets`` stays light.
 """
 
+import os as _os
 from importlib import import_module
+
+# OpenMP's default busy-waiting makes torch 10x slower on a machine whose cores are
+# shared (measured in benchmarks/results/speed.md). Passive waiting costs nothing
+# measurable; it must be set before torch loads its OpenMP runtime, so it is set
+# here, and only when the user has not chosen a policy.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

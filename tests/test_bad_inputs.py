@@ -460,14 +460,7 @@ _BAD_FOR_CLF.update(
         "3d": (lambda X: X[None], ValueError, "Found array with dim 3"),
     }
 )
-_CLF_XFAIL = {
-    "ragged": "classifier.py: numpy's 'setting an array element with a sequence' "
-    "instead of 'X is ragged: its rows have different lengths'",
-    "strings": "classifier.py: numpy's 'could not convert string to float' does "
-    "not name X; want 'X must hold numbers ...'",
-    "objects": "classifier.py: numpy's 'could not convert string to float' does "
-    "not name X; want 'X must hold numbers ...'",
-}
+_CLF_XFAIL: dict = {}
 
 
 def _y_for(c, X):
@@ -536,25 +529,18 @@ add(
     ),
     ValueError,
     "(?i)y .*mix",
-    xfail="classifier.py: sklearn's 'Unknown label type: unknown' hides the cause; "
-    "want 'y mixes label types (int, str) ...'",
 )
 add(
     "RamanCNNClassifier.fit[1e30]",
     lambda c: RamanCNNClassifier(**SMALL).fit(c.X * 1e30, c.y),
     ValueError,
     r"(?i)X .*(too large|overflow|1e\+30)",
-    xfail="classifier.py: trains silently, but BatchNorm's variance overflows "
-    "float32 (x**2 > 3e38), the network ignores its input and predicts one "
-    "constant probability row; want a ValueError that names X's magnitude",
 )
 add(
     "RamanCNNClassifier.predict_proba[1e30]",
     lambda c: c.clf.predict_proba(c.X * 1e30),
     ValueError,
     r"(?i)X .*(too large|overflow|1e\+30)",
-    xfail="classifier.py: returns saturated one-hot rows (silently meaningless) "
-    "for spectra 1e30 times larger than any float32 network input can carry",
 )
 
 
