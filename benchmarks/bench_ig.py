@@ -442,8 +442,11 @@ def main(argv=None):
     )
     sp.add_argument("--methods", default="gausslegendre")
     sp.add_argument("--precisions", default="float32,bfloat16")
-    sp.add_argument("--no-plain", action="store_true",
-                    help="skip captum called one spectrum at a time")
+    sp.add_argument(
+        "--no-plain",
+        action="store_true",
+        help="skip captum called one spectrum at a time",
+    )
     sp.add_argument("--out", default=None)
     st = sub.add_parser("study")
     st.add_argument("--path", default=None)
