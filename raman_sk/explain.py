@@ -759,6 +759,9 @@ class IGExplainer(BaseEstimator):
             raise ValueError("X holds no spectra (0 rows).")
         if not np.all(np.isfinite(Xt)):
             raise ValueError("X contains NaN or inf after preprocessing.")
+        from .classifier import _check_magnitude
+
+        _check_magnitude(Xt, "X (after preprocessing)")
         return Xt
 
     def _resolve_wavenumbers(self, pre, X, n):

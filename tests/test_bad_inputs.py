@@ -654,9 +654,6 @@ add(
     lambda c: c.ig.explain(c.X[:2] * 1e30),
     ValueError,
     r"(?i)X .*(too large|overflow|1e\+30)",
-    xfail="explain.py (via classifier.py): returns finite attributions of order "
-    "1e27 for a saturated network, silently meaningless; want the classifier's "
-    "magnitude check (or its own) to refuse X",
 )
 
 
