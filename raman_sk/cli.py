@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata
+import io
 import json
 import os
 import platform
@@ -921,9 +922,15 @@ def _read(paths):
 def _read_labels(path: Path) -> pd.DataFrame:
     if not Path(path).is_file():
         raise FileNotFoundError(f"labels file {str(path)!r} does not exist.")
+    raw = Path(path).read_bytes()
+    # like read_spectra: UTF-8 (with or without BOM), else Latin-1 (never fails)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ValueError(f"labels file {str(path)!r} is not a readable CSV: {e}") from e
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "label" not in frame.columns or not ({"file", "source"} & set(frame.columns)):
