@@ -1108,6 +1108,13 @@ def _load_model(model_dir: Path, *, coverage=None, device=None):
         raise FileNotFoundError(f"model directory {str(model_dir)!r} does not exist.")
     pipe = load_pipeline(model_dir, device=device)
     checker = load_domain_checker(model_dir)
+    n_net = getattr(pipe[-1], "n_features_in_", None)
+    if checker is not None and n_net is not None and checker.n_features_in_ != n_net:
+        raise ValueError(
+            f"{str(model_dir / 'domain.npz')!r} holds reference spectra of "
+            f"{checker.n_features_in_} points, but the network takes {n_net}: the "
+            "out-of-domain checker does not belong to this model."
+        )
     if coverage is not None:
         step = find_step(pipe, WavenumberResampler)
         if step is None:

@@ -260,12 +260,6 @@ def test_weights_of_another_model(copy, synthetic, tmp_path):
         load_pipeline(copy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain.py/cli.py: a domain checker whose grid differs from the "
-    "pipeline's is accepted at load time and only fails inside predict with "
-    "sklearn's feature-count message; want load to refuse it, naming domain.npz",
-)
 def test_domain_checker_of_another_grid(copy, model, capsys):
     with np.load(copy / "domain.npz", allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
