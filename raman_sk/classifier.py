@@ -15,6 +15,8 @@ import inspect
 import math
 import numbers
 import os
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from os import PathLike
 from pathlib import Path
@@ -303,6 +305,49 @@ class BestWeights(Callback):
         self.best_state_ = None  # do not keep a second copy of the weights
 
 
+# -------------------------------------------------------------------- Ctrl-C
+class _CtrlC:
+    """Whether SIGINT arrived while :func:`_watch_ctrl_c` was active."""
+
+    pressed = False
+
+
+@contextlib.contextmanager
+def _watch_ctrl_c() -> Iterator[_CtrlC]:
+    """Record a Ctrl-C (SIGINT) during training, then handle it as before.
+
+    skorch's ``partial_fit`` swallows every ``KeyboardInterrupt`` because
+    callbacks raise one to stop early; this is how a real interrupt is told
+    apart from early stopping. The previous handler still runs (Python's
+    default raises ``KeyboardInterrupt``), so nothing else changes. Signal
+    handlers can only be set from the main thread; in other threads (joblib
+    threading backend, Dask workers) this does nothing: a Ctrl-C arrives in
+    the main thread there anyway.
+    """
+    state = _CtrlC()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN or previous is None:
+        # ignored, or installed from outside Python: leave it alone
+        yield state
+        return
+
+    def handler(signum, frame):
+        state.pressed = True
+        if callable(previous):
+            previous(signum, frame)
+        else:  # SIG_DFL
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # ------------------------------------------------------------------- classifier
 class RamanCNNClassifier(NeuralNetClassifier):
     """1D-CNN classifier for Raman spectra with the SEED.md training recipe.
@@ -435,6 +480,14 @@ class RamanCNNClassifier(NeuralNetClassifier):
     keep ``train_split=None`` there, otherwise noisy twins of a spectrum
     would land on both sides of the internal split. Prefer the
     ``augmenter=`` parameter, which splits first.
+
+    Ctrl-C during ``fit`` differs from plain skorch, which ends training
+    quietly and returns as if it had finished: here training ends, the net
+    is left usable (best weights restored, as after a normal fit) and the
+    ``KeyboardInterrupt`` is raised again, so a script, ``cross_validate``
+    or ``raman-sk reproduce`` stops instead of carrying on with a
+    half-trained model. Early stopping by callbacks (``patience``, skorch's
+    ``EarlyStopping``) is unaffected.
 
     Examples
     --------
@@ -813,12 +866,21 @@ class RamanCNNClassifier(NeuralNetClassifier):
             "split": int(seeds[2]),
             "augmenter": int(seeds[3]),
         }
-        with self._training_context(self._seeds_["torch"]):
+        with self._training_context(self._seeds_["torch"]), _watch_ctrl_c() as ctrl_c:
             if not warm:
                 self.initialize()
-            # skorch's own partial_fit: on_train_begin, fit_loop, on_train_end
+            # skorch's own partial_fit: on_train_begin, fit_loop, on_train_end.
+            # It catches KeyboardInterrupt, the exception callbacks (ours and
+            # skorch's EarlyStopping) raise to end training early; a real
+            # Ctrl-C is told apart by the SIGINT handler and raised again
+            # below, once on_train_end has left the net usable.
             NeuralNet.partial_fit(self, X, y_enc, **fit_params)
         self.module_.eval()
+        if ctrl_c.pressed:
+            raise KeyboardInterrupt(
+                f"training interrupted (Ctrl-C) after {len(self.history)} epoch(s); "
+                "the net holds the weights restore_best chose from those epochs."
+            )
         return self
 
     def check_data(self, X, y=None):

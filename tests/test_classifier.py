@@ -4,6 +4,7 @@ import hashlib
 import math
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import textwrap
@@ -486,6 +487,49 @@ def test_patience_stops_early(synthetic):
         min(clf.history[:, "valid_loss"])
         == clf.history[clf.best_epoch_ - 1]["valid_loss"]
     )
+
+
+class CtrlCAt(Callback):
+    """Send this process a real SIGINT (a user's Ctrl-C) at the end of an epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_is_raised_again_and_leaves_a_usable_net(synthetic):
+    X, y = synthetic.data, synthetic.target
+    handler = signal.getsignal(signal.SIGINT)
+    clf = small_clf(
+        max_epochs=6,
+        train_split=ValidSplit(0.25, stratified=True),
+        callbacks=[("ctrl_c", CtrlCAt(2))],
+    )
+    msg = r"interrupted \(Ctrl-C\) after 2 epoch"
+    with pytest.raises(KeyboardInterrupt, match=msg):
+        clf.fit(X, y)
+    assert signal.getsignal(signal.SIGINT) is handler  # handler put back
+    assert len(clf.history) == 2  # stopped where the user pressed Ctrl-C
+    assert clf.best_epoch_ in (1, 2)  # on_train_end ran: best weights restored
+    assert not clf.module_.training
+    assert clf.predict_proba(X).shape == (len(X), 3)
+
+
+def test_early_stopping_callbacks_still_end_training_quietly(synthetic):
+    """skorch's EarlyStopping raises KeyboardInterrupt too; that is not Ctrl-C."""
+    from skorch.callbacks import EarlyStopping
+
+    X, y = synthetic.data, synthetic.target
+    clf = small_clf(
+        max_epochs=40,
+        lr=5e-2,
+        train_split=ValidSplit(0.25, stratified=True),
+        callbacks=[("es", EarlyStopping(patience=1, sink=lambda *a: None))],
+    ).fit(X, y)
+    assert len(clf.history) < 40
 
 
 def test_predefined_split_with_original_labels(synthetic):
