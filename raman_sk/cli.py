@@ -405,7 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         help="classify spectra files with a saved model",
         description="Predict labels and probabilities, and check each spectrum "
-        "against the training spectra (similarity, out_of_domain).",
+        "against the training spectra: correlation with the nearest one "
+        "(similarity) and band widths (effective_width, peak_fwhm, in grid points); "
+        "out_of_domain and ood_reason say which limit a spectrum crossed.",
     )
     p.add_argument("model", type=Path, metavar="MODEL_DIR")
     p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
@@ -598,13 +600,16 @@ def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
     pre = best[:-1]
     X_grid = pre.transform(X)  # stateless steps: same for every part
     checker = NearestSpectrumChecker().fit(X_grid[tr], groups=groups[tr])
-    sim_test = checker.score_samples(X_grid[te])
+    check_test = checker.check(X_grid[te])
     domain_summary = {
         "reference": "training part on the network's input grid",
         "threshold": checker.threshold_,
-        "test_similarity_median": float(np.median(sim_test)),
-        "test_similarity_min": float(np.min(sim_test)),
-        "test_flagged": int(np.sum(sim_test < checker.threshold_)),
+        "min_effective_width": checker.min_effective_width_,
+        "min_peak_fwhm": checker.min_peak_fwhm_,
+        "test_similarity_median": float(check_test["similarity"].median()),
+        "test_similarity_min": float(check_test["similarity"].min()),
+        "test_flagged": int(check_test["out_of_domain"].sum()),
+        "test_n": len(check_test),
     }
     cleaning = cleaning_change(X, X_grid) if X.shape == X_grid.shape else None
     timings["evaluate_s"] = time.perf_counter() - t
@@ -1161,7 +1166,7 @@ def _cmd_predict(args) -> int:
     if checker is None:
         print(
             f"{PROG}: warning: {args.model} has no out-of-domain checker "
-            "(domain.npz); similarity and out_of_domain are left empty.",
+            "(domain.npz); the out-of-domain columns are left empty.",
             file=sys.stderr,
         )
     if args.out is None:

@@ -1,10 +1,21 @@
-"""Out-of-domain check: similarity of a spectrum to anything seen in training.
+"""Out-of-domain check: whether a spectrum is like anything seen in training.
 
 A classifier trained on six biomolecule classes answers confidently for any input,
 polystyrene or silicon included. :class:`NearestSpectrumChecker` keeps the training
-spectra (on the network's input grid) and reports, for each new spectrum, the
-Pearson correlation with its nearest training spectrum; spectra below a threshold
-learnt from the training set itself are flagged as out of domain.
+spectra (on the network's input grid) and flags a new spectrum when
+
+* its Pearson correlation with the nearest training spectrum is below a threshold
+  learnt from the training set itself (leave-one-molecule-out), or
+* its bands are narrower than any training spectrum's (band-shape checks): the
+  *effective width* (area over height, in grid points) or the median full width at
+  half maximum of its prominent peaks is below the smallest training value
+  divided by ``width_margin``.
+
+Correlation alone misses materials whose few sharp lines sit on a training
+molecule's strongest band (calcite's 1086 cm-1 line, silicon's 520 cm-1 line,
+polystyrene's 1001 cm-1 ring mode on L-phenylalanine's 1003 cm-1): their nearest
+correlation (0.4-0.9) is within the range of genuine but unseen molecules (down
+to about 0.2), while their spectra are far sparser than any training spectrum.
 """
 
 from __future__ import annotations
@@ -15,6 +26,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from scipy.signal import find_peaks, peak_widths
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -22,6 +35,7 @@ __all__ = [
     "DOMAIN_ARRAYS",
     "DOMAIN_CONFIG",
     "NearestSpectrumChecker",
+    "band_widths",
     "load_domain_checker",
     "nearest_similarity",
     "save_domain_checker",
@@ -78,8 +92,58 @@ def nearest_similarity(
     return sims, idx
 
 
+def band_widths(X, *, prominence: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Two band-shape statistics of each spectrum, in grid points.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_points)
+        Spectra on a common, evenly spaced grid.
+    prominence : float, default=0.1
+        Peaks count when their prominence is at least this fraction of the
+        spectrum's range (max - min).
+
+    Returns
+    -------
+    effective_width : ndarray of shape (n_samples,)
+        Area over height, ``sum(x - min) / (max - min)``: the width of a
+        rectangle with the spectrum's area and height. Broad, band-rich
+        spectra score high; one sharp line on a flat background scores low.
+        0 for a constant spectrum.
+    peak_fwhm : ndarray of shape (n_samples,)
+        Median full width at half maximum (``scipy.signal.peak_widths``,
+        half of each peak's prominence) of the prominent peaks; NaN when
+        there is none.
+
+    Examples
+    --------
+    >>> x = np.zeros(101)
+    >>> x[40:60] = 1.0  # a 20-point box
+    >>> width, fwhm = band_widths(x[None])
+    >>> float(width[0]), float(fwhm[0])
+    (20.0, 20.0)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    low = X.min(axis=1, keepdims=True)
+    span = X.max(axis=1, keepdims=True) - low
+    ok = span[:, 0] > 0
+    width = np.zeros(X.shape[0])
+    fwhm = np.full(X.shape[0], np.nan)
+    width[ok] = (X[ok] - low[ok]).sum(axis=1) / span[ok, 0]
+    for i in np.flatnonzero(ok):
+        peaks, _ = find_peaks(X[i], prominence=prominence * span[i, 0])
+        if peaks.size:
+            fwhm[i] = float(np.median(peak_widths(X[i], peaks, rel_height=0.5)[0]))
+    return width, fwhm
+
+
 class NearestSpectrumChecker(BaseEstimator):
     """Flag spectra unlike anything in the training set.
+
+    A spectrum is out of domain when its correlation with the nearest
+    training spectrum is below ``threshold_`` or (with ``band_checks``) its
+    bands are narrower than those of every training spectrum. See
+    :mod:`raman_sk.domain` for why both are needed.
 
     Parameters
     ----------
@@ -91,6 +155,12 @@ class NearestSpectrumChecker(BaseEstimator):
         Subtracted from that quantile to leave room for instrument differences.
     threshold : float or None, default=None
         Fixed threshold; overrides ``quantile``/``margin`` when given.
+    band_checks : bool, default=True
+        Also flag spectra whose effective width or median peak FWHM (see
+        :func:`band_widths`) is below the smallest training value divided by
+        ``width_margin``.
+    width_margin : float, default=1.1
+        Factor (>= 1) of tolerance on the band widths.
 
     Attributes
     ----------
@@ -100,6 +170,8 @@ class NearestSpectrumChecker(BaseEstimator):
         Correlation below which a spectrum is out of domain.
     loo_similarity_ : ndarray of shape (n_reference,)
         Leave-one-group-out nearest similarity of each training spectrum.
+    min_effective_width_, min_peak_fwhm_ : float or None
+        Band-width limits in grid points (None without ``band_checks``).
 
     Examples
     --------
@@ -113,13 +185,22 @@ class NearestSpectrumChecker(BaseEstimator):
     False
     """
 
-    def __init__(self, quantile=0.01, margin=0.05, threshold=None):
+    def __init__(
+        self,
+        quantile=0.01,
+        margin=0.05,
+        threshold=None,
+        band_checks=True,
+        width_margin=1.1,
+    ):
         self.quantile = quantile
         self.margin = margin
         self.threshold = threshold
+        self.band_checks = band_checks
+        self.width_margin = width_margin
 
     def fit(self, X, y=None, groups=None):
-        """Store the reference spectra and learn the threshold.
+        """Store the reference spectra and learn the thresholds.
 
         Parameters
         ----------
@@ -139,6 +220,8 @@ class NearestSpectrumChecker(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         if not 0 <= float(self.quantile) <= 1:
             raise ValueError(f"quantile must be in [0, 1], got {self.quantile!r}.")
+        if not float(self.width_margin) >= 1:
+            raise ValueError(f"width_margin must be >= 1, got {self.width_margin!r}.")
         groups = np.arange(X.shape[0]) if groups is None else np.asarray(groups)
         if groups.shape[0] != X.shape[0]:
             raise ValueError(
@@ -155,6 +238,13 @@ class NearestSpectrumChecker(BaseEstimator):
             self.threshold_ = float(self.threshold)
         else:
             self.threshold_ = float(np.quantile(loo, self.quantile) - self.margin)
+        self.min_effective_width_ = self.min_peak_fwhm_ = None
+        if self.band_checks:
+            width, fwhm = band_widths(X)
+            factor = float(self.width_margin)
+            self.min_effective_width_ = float(width.min() / factor)
+            if np.isfinite(fwhm).any():
+                self.min_peak_fwhm_ = float(np.nanmin(fwhm) / factor)
         return self
 
     def score_samples(self, X) -> np.ndarray:
@@ -163,9 +253,53 @@ class NearestSpectrumChecker(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return nearest_similarity(X, self.reference_)[0]
 
+    def check(self, X) -> pd.DataFrame:
+        """Every statistic behind the decision, one row per spectrum.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``similarity``, ``nearest`` (row of ``reference_``),
+            ``effective_width`` and ``peak_fwhm`` (grid points; NaN without
+            ``band_checks``), ``out_of_domain`` and ``reason`` (empty when in
+            domain, else which limits were crossed, e.g. ``"similarity 0.12 <
+            0.16; effective width 13 < 47 points"``).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        sim, nearest = nearest_similarity(X, self.reference_)
+        n = X.shape[0]
+        width = np.full(n, np.nan)
+        fwhm = np.full(n, np.nan)
+        limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}")]
+        if getattr(self, "min_effective_width_", None) is not None:
+            width, fwhm = band_widths(X)
+            unit = "{:.0f} < {:.0f} points"
+            limits.append(("effective width", width, self.min_effective_width_, unit))
+            if self.min_peak_fwhm_ is not None:
+                unit = "{:.1f} < {:.1f} points"
+                limits.append(("peak FWHM", fwhm, self.min_peak_fwhm_, unit))
+        reasons = [[] for _ in range(n)]
+        flagged = np.zeros(n, dtype=bool)
+        for name, values, limit, fmt in limits:
+            below = values < limit  # NaN (no prominent peak) is never below
+            flagged |= below
+            for i in np.flatnonzero(below):
+                reasons[i].append(f"{name} {fmt.format(values[i], limit)}")
+        return pd.DataFrame(
+            {
+                "similarity": sim,
+                "nearest": nearest,
+                "effective_width": width,
+                "peak_fwhm": fwhm,
+                "out_of_domain": flagged,
+                "reason": ["; ".join(r) for r in reasons],
+            }
+        )
+
     def predict(self, X) -> np.ndarray:
-        """Flag out-of-domain spectra (True where similarity < ``threshold_``)."""
-        return self.score_samples(X) < self.threshold_
+        """Flag out-of-domain spectra (True where any limit is crossed)."""
+        return self.check(X)["out_of_domain"].to_numpy()
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -226,8 +360,12 @@ def save_domain_checker(checker, directory, *, wavenumbers=None) -> Path:
             "threshold": None
             if checker.threshold is None
             else float(checker.threshold),
+            "band_checks": bool(checker.band_checks),
+            "width_margin": float(checker.width_margin),
         },
         "threshold_": float(checker.threshold_),
+        "min_effective_width_": getattr(checker, "min_effective_width_", None),
+        "min_peak_fwhm_": getattr(checker, "min_peak_fwhm_", None),
         "n_reference": int(arrays["reference"].shape[0]),
         "n_points": int(arrays["reference"].shape[1]),
     }
@@ -291,9 +429,20 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             f"{npz} is inconsistent: reference of shape {reference.shape} and "
             f"loo_similarity of shape {loo.shape}."
         )
-    checker = NearestSpectrumChecker(**config["params"])
+    params = dict(config["params"])
+    # files written before the band checks existed carry neither key
+    params.setdefault("band_checks", False)
+    checker = NearestSpectrumChecker(**params)
     checker.reference_ = reference
     checker.loo_similarity_ = loo
     checker.threshold_ = float(config["threshold_"])
+    limits = {}
+    for key in ("min_effective_width_", "min_peak_fwhm_"):
+        value = config.get(key)
+        if value is not None and not isinstance(value, (int, float)):
+            raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
+        limits[key] = None if value is None or not params["band_checks"] else value
+    checker.min_effective_width_ = limits["min_effective_width_"]
+    checker.min_peak_fwhm_ = limits["min_peak_fwhm_"]
     checker.n_features_in_ = int(reference.shape[1])
     return checker

@@ -556,10 +556,22 @@ def format_report(evaluation: dict) -> str:
             "`raman-sk predict` reports each spectrum's Pearson correlation with the "
             "nearest training spectrum on the network's input grid and flags it below "
             f"r = {_fmt(ood['threshold'])} (learnt from the training molecules, "
-            "leave-one-molecule-out). Held-out test molecules: median r "
-            f"{_fmt(ood['test_similarity_median'])}, lowest "
-            f"{_fmt(ood['test_similarity_min'])}, {ood['test_flagged']} flagged.",
+            "leave-one-molecule-out)",
         ]
+        if ood.get("min_effective_width") is not None:
+            lines[-1] += (
+                ", or when its bands are narrower than any training spectrum's "
+                "(effective width below "
+                f"{_fmt(ood['min_effective_width'], 1)} points or median peak FWHM "
+                f"below {_fmt(ood.get('min_peak_fwhm'), 1)} points)"
+            )
+        lines[-1] += (
+            ". Held-out test molecules: median r "
+            f"{_fmt(ood['test_similarity_median'])}, lowest "
+            f"{_fmt(ood['test_similarity_min'])}, {ood['test_flagged']}"
+            + (f" of {ood['test_n']}" if "test_n" in ood else "")
+            + " flagged."
+        )
     cleaning = evaluation.get("cleaning_change")
     if cleaning:
         lines += [

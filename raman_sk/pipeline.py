@@ -404,14 +404,16 @@ def predict_table(pipeline, X, sources=None, checker=None) -> pd.DataFrame:
         Name of each spectrum (e.g. ``read_spectra(...).sources``); default
         ``"0"``, ``"1"``...
     checker : NearestSpectrumChecker, default=None
-        Fitted out-of-domain checker; None leaves ``similarity`` NaN and
-        ``out_of_domain`` missing (``pd.NA``).
+        Fitted out-of-domain checker; None leaves its numeric columns NaN,
+        ``out_of_domain`` missing (``pd.NA``) and ``ood_reason`` empty.
 
     Returns
     -------
     DataFrame
         Columns ``source``, ``label``, ``prob_<class>`` for each class (in
-        ``classes_`` order), ``similarity`` and ``out_of_domain``.
+        ``classes_`` order), then the checker's ``similarity``,
+        ``effective_width``, ``peak_fwhm``, ``out_of_domain`` and
+        ``ood_reason`` (see :meth:`NearestSpectrumChecker.check`).
     """
     pre = preprocessing_part(pipeline)
     clf = _final(pipeline)
@@ -427,11 +429,16 @@ def predict_table(pipeline, X, sources=None, checker=None) -> pd.DataFrame:
     table["label"] = [classes[k] for k in proba.argmax(axis=1)]
     for k, c in enumerate(classes):
         table[f"prob_{c}"] = proba[:, k]
+    columns = ("similarity", "effective_width", "peak_fwhm")
     if checker is None:
-        table["similarity"] = np.nan
+        for name in columns:
+            table[name] = np.nan
         table["out_of_domain"] = pd.array([pd.NA] * n, dtype="boolean")
+        table["ood_reason"] = ""
     else:
-        sim = checker.score_samples(Xg)
-        table["similarity"] = sim
-        table["out_of_domain"] = sim < checker.threshold_
+        check = checker.check(Xg)
+        for name in columns:
+            table[name] = check[name].to_numpy()
+        table["out_of_domain"] = check["out_of_domain"].to_numpy()
+        table["ood_reason"] = check["reason"].to_numpy()
     return table

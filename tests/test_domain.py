@@ -40,3 +40,92 @@ def test_checker_errors(synthetic):
     c = NearestSpectrumChecker().fit(synthetic.data)
     with pytest.raises(ValueError, match="features"):
         c.predict(synthetic.data[:, :10])
+
+
+def test_band_widths_hand_computed():
+    from raman_sk.domain import band_widths
+
+    x = np.zeros((3, 201))
+    x[0, 90:110] = 1.0  # a 20-point box on a flat floor
+    g = np.exp(-0.5 * ((np.arange(201) - 100.0) / 5.0) ** 2)
+    x[1] = 3.0 * g + 7.0  # a Gaussian, sigma 5, offset and scaled
+    # x[2] constant: no shape at all
+    width, fwhm = band_widths(x)
+    assert width[0] == pytest.approx(20.0)
+    assert fwhm[0] == pytest.approx(20.0)
+    # area over height of a Gaussian: sigma * sqrt(2 pi); FWHM 2.3548 sigma
+    assert width[1] == pytest.approx(5.0 * np.sqrt(2 * np.pi), rel=1e-6)
+    assert fwhm[1] == pytest.approx(2 * np.sqrt(2 * np.log(2)) * 5.0, rel=1e-2)
+    assert width[2] == 0.0 and np.isnan(fwhm[2])
+
+
+def _gaussians(centres, sigma, n=300):
+    t = np.arange(n, dtype=float)
+    return sum(np.exp(-0.5 * ((t - c) / sigma) ** 2) for c in centres)
+
+
+def test_band_checks_flag_sharp_sparse_spectra_with_a_reason():
+    rng = np.random.default_rng(0)
+    # training: band-rich spectra of broad bands (sigma 6 points)
+    X = np.array(
+        [_gaussians(rng.uniform(20, 280, size=8), 6.0) for _ in range(30)]
+    )
+    checker = NearestSpectrumChecker().fit(X)
+    width, fwhm = checker.min_effective_width_, checker.min_peak_fwhm_
+    assert width == pytest.approx(min(np.sum(x - x.min()) / np.ptp(x) for x in X) / 1.1)
+    assert 10 < fwhm < 2.3548 * 6.0
+    # one sharp line on the strongest band of a training spectrum: correlated
+    # with it, but far sparser and narrower than anything seen in training
+    k = int(np.argmax(X[0]))
+    sharp = _gaussians([k], 1.5)[None]
+    table = checker.check(sharp)
+    assert table["similarity"].iloc[0] > checker.threshold_
+    assert bool(table["out_of_domain"].iloc[0])
+    reason = table["reason"].iloc[0]
+    assert "effective width" in reason and "peak FWHM" in reason
+    assert "similarity" not in reason
+    # the training spectra pass, with empty reasons
+    own = checker.check(X)
+    assert not own["out_of_domain"].any() and (own["reason"] == "").all()
+    # without band checks only the correlation counts
+    plain = NearestSpectrumChecker(band_checks=False).fit(X)
+    assert plain.min_effective_width_ is None and not plain.predict(sharp)[0]
+    assert np.isnan(plain.check(sharp)["effective_width"].iloc[0])
+    with pytest.raises(ValueError, match="width_margin must be >= 1, got 0.5"):
+        NearestSpectrumChecker(width_margin=0.5).fit(X)
+
+
+def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
+    import json
+
+    from raman_sk.domain import load_domain_checker, save_domain_checker
+
+    rng = np.random.default_rng(1)
+    X = np.array([_gaussians(rng.uniform(20, 280, size=6), 5.0) for _ in range(12)])
+    checker = NearestSpectrumChecker(width_margin=1.3).fit(X)
+    same = load_domain_checker(save_domain_checker(checker, tmp_path))
+    assert same.width_margin == 1.3
+    assert same.min_effective_width_ == checker.min_effective_width_
+    assert same.min_peak_fwhm_ == checker.min_peak_fwhm_
+    probe = np.vstack([X[:2], _gaussians([150], 1.0)[None]])
+    np.testing.assert_array_equal(same.predict(probe), checker.predict(probe))
+    # a file from before the band checks: correlation only, as it was saved
+    cfg = tmp_path / "domain.json"
+    old = json.loads(cfg.read_text())
+    for key in ("min_effective_width_", "min_peak_fwhm_"):
+        del old[key]
+    for key in ("band_checks", "width_margin"):
+        del old["params"][key]
+    cfg.write_text(json.dumps(old))
+    legacy = load_domain_checker(tmp_path)
+    assert legacy.band_checks is False and legacy.min_effective_width_ is None
+    sharp = _gaussians([150], 1.0)[None]
+    assert checker.check(sharp)["reason"].iloc[0].count("points") == 2
+    by_correlation = legacy.score_samples(sharp) < legacy.threshold_
+    np.testing.assert_array_equal(legacy.predict(sharp), by_correlation)
+    assert "points" not in legacy.check(sharp)["reason"].iloc[0]
+    old["min_effective_width_"] = "wide"
+    old["params"]["band_checks"] = True
+    cfg.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="min_effective_width_ must be a number"):
+        load_domain_checker(tmp_path)

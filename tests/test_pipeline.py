@@ -202,7 +202,10 @@ def test_predict_table(fitted, synthetic):
         "prob_beta",
         "prob_gamma",
         "similarity",
+        "effective_width",
+        "peak_fwhm",
         "out_of_domain",
+        "ood_reason",
     ]
     probs = table[["prob_alpha", "prob_beta", "prob_gamma"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
@@ -216,6 +219,7 @@ def test_predict_table(fitted, synthetic):
     flat = np.tile(np.sin(synthetic.wavenumbers / 3.0), (1, 1))
     t2 = predict_table(best, flat, ["noise"], checker)
     assert bool(t2["out_of_domain"].iloc[0]) is True
+    assert t2["ood_reason"].iloc[0].startswith("similarity ")
     with pytest.raises(ValueError, match="sources has 2 entries for 5 spectra"):
         predict_table(best, X, ["a", "b"])
 
