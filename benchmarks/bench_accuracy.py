@@ -19,7 +19,8 @@ Models
   augmenting only the training part of each fold. The database spectra are
   already on the 450-1800 cm-1 grid and cleaned by the database authors, so the
   pipeline's cleaning steps are left out (the resampler is the identity here).
-* ``raman_sk CNN fp32 nested-GS`` (``--nested``): nested grouped CV, 3 outer x
+* ``raman_sk CNN fp32 nested-GS`` / ``bf16 nested-GS`` (``--nested``, one
+  row per ``--precisions`` entry, first seed only): nested grouped CV, 3 outer x
   2 inner folds; the inner ``GridSearchCV`` (macro-F1) picks
   ``module__kernel_sizes`` among (15,11,7), (9,7,5), (21,15,9), (7,5,3).
 * Baselines: cosine 1-NN (library search), StandardScaler + logistic
@@ -478,12 +479,12 @@ def main(argv=None):
                             **extra,
                         )
                     )
-        if args.nested:
-            name = "raman_sk CNN fp32 nested-GS"
+        for precision in args.precisions if args.nested else ():
+            name = f"raman_sk CNN {PRECISION_TAG[precision]} nested-GS"
             settings, make = cnn_factory(
                 w,
                 epochs=args.epochs,
-                precision="float32",
+                precision=precision,
                 device=args.device,
                 quick=args.quick,
                 n_copies=n_copies,
@@ -518,7 +519,7 @@ def main(argv=None):
                         recs,
                         expected=outer,
                         epochs=args.epochs,
-                        precision="float32",
+                        precision=precision,
                         outer_folds=outer,
                         inner_folds=inner,
                         best_params=best,
