@@ -244,6 +244,21 @@ def _torch_threads(n_threads):
         torch.set_num_threads(old)
 
 
+#: Rows per gradient-free forward pass (predicted classes, completeness
+#: targets): bounds activation memory whatever the number of spectra.
+FORWARD_BATCH = 256
+
+
+def _forward_rows(fn, X, device, batch: int | None = None) -> torch.Tensor:
+    """``fn`` over the rows of ``X`` in batches, without gradients; outputs stacked."""
+    batch = FORWARD_BATCH if batch is None else batch
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(X), batch):
+            out.append(fn(torch.as_tensor(X[start : start + batch], device=device)))
+    return torch.cat(out)
+
+
 def _freeze(module: nn.Module) -> nn.Module:
     module.eval()
     for p in module.parameters():
@@ -908,12 +923,11 @@ class IGExplainer(BaseEstimator):
                         )
                 attrs.append(a.detach().float().cpu().numpy().astype(np.float64))
         A = np.concatenate(attrs, axis=0)
-        with torch.no_grad():
-            x = torch.as_tensor(Xt, device=device)
-            b = torch.as_tensor(B, device=device)
-            t = torch.as_tensor(targets, dtype=torch.long, device=device)
-            rows = torch.arange(n, device=device)
-            dF = (score_ref(x)[rows, t] - score_ref(b)[rows, t]).double().cpu().numpy()
+        t = torch.as_tensor(targets, dtype=torch.long, device=device)
+        rows = torch.arange(n, device=device)
+        fx = _forward_rows(score_ref, Xt, device)[rows, t]
+        fb = _forward_rows(score_ref, B, device)[rows, t]
+        dF = (fx - fb).double().cpu().numpy()
         if self.smoothgrad:
             delta = np.concatenate(nt_deltas).astype(np.float64)
         else:
@@ -1124,8 +1138,7 @@ class IGExplainer(BaseEstimator):
         if target is None:
             device = _device(module)
             ref = _freeze(copy.deepcopy(module))
-            with torch.no_grad():
-                logits = ref(torch.as_tensor(Xt, device=device))
+            logits = _forward_rows(ref, Xt, device)
             predicted = logits.argmax(dim=1).cpu().numpy().astype(np.int64)
         targets = self._target_indices(target, Xt.shape[0], predicted)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))

@@ -194,6 +194,30 @@ def test_batched_equals_one_by_one_and_plain_captum(cnn, synthetic):
         np.testing.assert_allclose(a2[i], ref, rtol=1e-3, atol=1e-5)
 
 
+def test_explain_streams_every_forward_pass_in_bounded_batches(
+    cnn, synthetic, monkeypatch
+):
+    """No forward pass sees all spectra at once (memory grows with the batch only)."""
+    import raman_sk.explain as explain_mod
+
+    X = synthetic.data
+    fit = {"n_steps": 4, "n_per_class": 1, "random_state": 0, "tolerance": 10.0}
+    ig = IGExplainer(cnn, internal_batch_size=8, **fit).fit(X, synthetic.target)
+    expected = ig.explain(X)
+    seen = []
+    hook = cnn[-1].module_.register_forward_pre_hook(
+        lambda mod, args: seen.append(args[0].shape[0])
+    )
+    monkeypatch.setattr(explain_mod, "FORWARD_BATCH", 5)
+    try:
+        got = ig.explain(X)
+    finally:
+        hook.remove()
+    assert len(X) == 36 and max(seen) <= 8  # internal_batch_size / FORWARD_BATCH
+    assert seen.count(5) >= 3 * (36 // 5)  # predicted class, F(x), F(baseline)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
 def test_train_mode_restored_and_eval_used(cnn, synthetic, monkeypatch):
     module = cnn[-1].module_
     X = synthetic.data[:3]
