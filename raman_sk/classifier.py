@@ -106,7 +106,8 @@ def _check_spectra(X, name: str = "X"):
 
 
 def _check_magnitude(X, name: str = "X") -> None:
-    peak = float(np.max(np.abs(X))) if X.size else 0.0
+    # max and -min instead of abs(X): no temporary copy of a large input
+    peak = max(float(np.max(X)), -float(np.min(X))) if X.size else 0.0
     if peak > MAX_ABS_INPUT:
         raise ValueError(
             f"{name} holds values up to {peak:.3g}, too large for the network "
