@@ -261,6 +261,38 @@ def _torch_threads(n):
         torch.set_num_threads(before)
 
 
+def auto_precision(device="cpu") -> str:
+    """Return the precision that ``--precision auto`` picks on ``device``.
+
+    ``"bfloat16"`` on a CPU with native bf16 arithmetic (AMX tiles or
+    AVX512-BF16), where the recipe trains 2.1-2.4x faster with the same
+    grouped-CV accuracy; ``"float32"`` on other CPUs (bf16 would be emulated,
+    slower) and on GPUs (already fast in float32).
+
+    Examples
+    --------
+    >>> auto_precision("cuda")
+    'float32'
+    >>> auto_precision("cpu") in ("float32", "bfloat16")
+    True
+    """
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"--device {device!r} is not a torch device: {exc}") from exc
+    if dev.type != "cpu":
+        return "float32"
+    cpu = torch.cpu
+    native = False
+    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        check = getattr(cpu, probe, None)  # private helpers; absent on old torch
+        if check is not None and check():
+            native = True
+    return "bfloat16" if native else "float32"
+
+
 def _table(rows: list[tuple[str, str]]) -> str:
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
@@ -277,10 +309,13 @@ def _add_training_options(p: argparse.ArgumentParser, *, epochs_default: int) ->
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--precision",
-        choices=("float32", "bfloat16"),
-        default="float32",
-        help="arithmetic of the network (bfloat16: autocast, fast on CPUs "
-        "with AMX/AVX512-BF16 and recent GPUs)",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="arithmetic of the network for training and prediction (bfloat16: "
+        "autocast). auto (default): bfloat16 on a CPU with native bf16 "
+        "(AMX or AVX512-BF16; 2.1-2.4x faster, same grouped-CV accuracy in "
+        "benchmarks/results/accuracy.md), float32 elsewhere. Integrated "
+        "Gradients always run in float32",
     )
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     p.add_argument(
@@ -691,6 +726,7 @@ def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
         best,
         n_steps=settings["ig_n_steps"],
         n_per_class=settings["ig_n_per_class"],
+        precision="float32",  # completeness within tolerance, whatever the training
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
     )
@@ -817,6 +853,8 @@ def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
         "cv": cv,
         "timings": timings,
         "split": split,
+        "precision": args.precision,
+        "device": args.device,
     }
 
 
@@ -907,7 +945,8 @@ def _print_summary(console: _Console, out: Path, s: dict) -> None:
         (
             "wall time",
             f"{s['total_s']:.0f} s (training {tm['train_s']:.0f} s, IG "
-            f"{tm['ig_s']:.0f} s, figures {tm['figures_s']:.0f} s)",
+            f"{tm['ig_s']:.0f} s, figures {tm['figures_s']:.0f} s; "
+            f"{s['precision']} on {s['device']})",
         )
     )
     console.say("")
@@ -1198,7 +1237,12 @@ def _cmd_explain(args) -> int:
     targets = pred if args.target is None else np.full(len(pred), args.target)
     with _quiet_context(args.quiet):
         ig = IGExplainer(
-            pipe, n_steps=args.n_steps, n_per_class=1, random_state=0, verbose=0
+            pipe,
+            n_steps=args.n_steps,
+            n_per_class=1,
+            precision="float32",
+            random_state=0,
+            verbose=0,
         ).fit(X, targets)
         attributions = ig.explain(X, target=targets)
     X_grid = pipe[:-1].transform(X) if len(pipe.steps) > 1 else np.asarray(X)
@@ -1258,6 +1302,8 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return int(exc.code or 0)
     try:
+        if getattr(args, "precision", None) == "auto":
+            args.precision = auto_precision(args.device)
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             return int(args.func(args) or 0)

@@ -604,3 +604,38 @@ def test_reproduce_with_cv_and_leaky_cnn(tmp_path, capsys):
     report = (out / "REPORT.md").read_text()
     assert "Grouped 2-fold cross-validation" in report
     assert "grouped 2-fold CV" in stdout and "1D CNN [leaky]" in stdout
+
+
+# ------------------------------------------------------------- precision auto
+@pytest.mark.parametrize(
+    ("amx", "avx512_bf16", "device", "expected"),
+    [
+        (True, False, "cpu", "bfloat16"),
+        (False, True, "cpu", "bfloat16"),
+        (False, False, "cpu", "float32"),  # bf16 would be emulated: slower
+        (True, True, "cuda", "float32"),  # GPUs are fast in float32 already
+    ],
+)
+def test_auto_precision(monkeypatch, amx, avx512_bf16, device, expected):
+    import torch
+
+    from raman_sk.cli import auto_precision
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    assert auto_precision(device) == expected
+
+
+def test_auto_precision_bad_device():
+    from raman_sk.cli import auto_precision
+
+    with pytest.raises(ValueError, match="--device 'gpu0' is not a torch device"):
+        auto_precision("gpu0")
+
+
+def test_reproduce_records_the_resolved_precision(quick_run):
+    from raman_sk.cli import auto_precision
+
+    config = json.loads((quick_run / "model" / "model_config.json").read_text())
+    assert config["recipe"]["precision"] == auto_precision("cpu")
+    assert "auto" not in json.dumps(config)
