@@ -432,7 +432,11 @@ class RamanCNNClassifier(NeuralNetClassifier):
         None leaves torch's setting: joblib's default (loky) workers already
         start with ``OMP_NUM_THREADS = cpu_count // n_jobs``, which torch
         follows, so ``GridSearchCV(n_jobs=k)`` does not oversubscribe. Set it
-        for Dask workers or threads, e.g. ``cores_per_worker``. Importing this
+        for Dask workers or threads, e.g. ``cores_per_worker``; Dask's nanny
+        also starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which made
+        training 1.3-1.5x slower per process here: drop that entry of the
+        ``distributed.nanny.pre-spawn-environ`` config before creating the
+        cluster (as ``benchmarks/bench_gridsearch.py`` does). Importing this
         module sets ``OMP_WAIT_POLICY=PASSIVE`` in the environment unless it
         is already set, so that worker processes started afterwards do not
         spin-wait: with other work on the cores, spinning OpenMP threads made
