@@ -284,12 +284,9 @@ def auto_precision(device="cpu") -> str:
         raise ValueError(f"--device {device!r} is not a torch device: {exc}") from exc
     if dev.type != "cpu":
         return "float32"
-    cpu = torch.cpu
-    native = False
-    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
-        check = getattr(cpu, probe, None)  # private helpers; absent on old torch
-        if check is not None and check():
-            native = True
+    # private torch helpers; absent on old torch versions (then: float32)
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    native = any(getattr(torch.cpu, p, lambda: False)() for p in probes)
     return "bfloat16" if native else "float32"
 
 

@@ -436,13 +436,10 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
     checker.reference_ = reference
     checker.loo_similarity_ = loo
     checker.threshold_ = float(config["threshold_"])
-    limits = {}
     for key in ("min_effective_width_", "min_peak_fwhm_"):
         value = config.get(key)
         if value is not None and not isinstance(value, (int, float)):
             raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
-        limits[key] = None if value is None or not params["band_checks"] else value
-    checker.min_effective_width_ = limits["min_effective_width_"]
-    checker.min_peak_fwhm_ = limits["min_peak_fwhm_"]
+        setattr(checker, key, value if params["band_checks"] else None)
     checker.n_features_in_ = int(reference.shape[1])
     return checker
