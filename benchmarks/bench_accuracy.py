@@ -56,12 +56,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from itertools import product
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402
 import numpy as np  # noqa: E402
+from torch import nn  # noqa: E402
+
+from raman_sk.models import FastDropout, RamanCNN1D  # noqa: E402
 
 CNN_GRID = [(15, 11, 7), (9, 7, 5), (21, 15, 9), (7, 5, 3)]
 TINY_NET = {
@@ -71,6 +75,7 @@ TINY_NET = {
     "module__hidden": 16,
 }
 PRECISION_TAG = {"float32": "fp32", "bfloat16": "bf16"}
+DROPOUT_TAG = {"fast": "", "torch": " nn.Dropout"}
 
 
 # ------------------------------------------------------------------- models
@@ -137,10 +142,38 @@ def baseline_factories(quick=False):
     }
 
 
+class TorchDropoutCNN1D(RamanCNN1D):
+    """RamanCNN1D with ``nn.Dropout`` layers: the network before FastDropout.
+
+    Kept so that the rows measured with torch's own dropout stay reproducible
+    next to the FastDropout ones.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for seq in (self.features, self.classifier):
+            for name, m in seq.named_children():
+                if isinstance(m, FastDropout):
+                    seq._modules[name] = nn.Dropout(m.p)
+
+
 def cnn_factory(
-    wavenumbers, *, epochs, precision, device, quick, n_copies, kernel_sizes=None
+    wavenumbers,
+    *,
+    epochs,
+    precision,
+    device,
+    quick,
+    n_copies,
+    kernel_sizes=None,
+    dropout="fast",
 ):
-    """Return the settings and ``make_estimator(seed)`` of the CNN pipeline."""
+    """Return the settings and ``make_estimator(seed)`` of the CNN pipeline.
+
+    ``dropout="fast"`` is the package's network (FastDropout layers);
+    ``"torch"`` swaps in ``nn.Dropout``, the network measured before
+    FastDropout existed (its cache keys are those of that time).
+    """
     from sklearn.pipeline import make_pipeline
 
     from raman_sk.classifier import RamanCNNClassifier
@@ -158,6 +191,12 @@ def cnn_factory(
         "scale_range": [0.9, 1.1],
         **{k: list(v) if isinstance(v, tuple) else v for k, v in extra.items()},
     }
+    if dropout == "fast":
+        settings["dropout"] = "FastDropout"
+    elif dropout == "torch":
+        extra["module"] = TorchDropoutCNN1D
+    else:
+        raise ValueError(f"dropout must be 'fast' or 'torch', got {dropout!r}.")
 
     def make(seed):
         return make_pipeline(
@@ -338,6 +377,14 @@ def parse_args(argv=None):
     )
     p.add_argument("--device", default="cpu", help="torch device for the CNN")
     p.add_argument(
+        "--dropouts",
+        nargs="+",
+        default=["fast"],
+        choices=["fast", "torch"],
+        help="CNN dropout layers: the package's FastDropout ('fast') and/or "
+        "nn.Dropout ('torch', the network of the earlier runs)",
+    )
+    p.add_argument(
         "--protocols",
         nargs="*",
         default=["grouped", "leaky"],
@@ -430,8 +477,8 @@ def main(argv=None):
                         _common.summarise(name + suffix, proto, recs, expected=n_exp)
                     )
     if args.only in ("all", "cnn"):
-        for precision in args.precisions:
-            name = f"raman_sk CNN {PRECISION_TAG[precision]}"
+        for precision, dropout in product(args.precisions, args.dropouts):
+            name = f"raman_sk CNN {PRECISION_TAG[precision]}"  # cache key part
             settings, make = cnn_factory(
                 w,
                 epochs=args.epochs,
@@ -439,6 +486,7 @@ def main(argv=None):
                 device=args.device,
                 quick=args.quick,
                 n_copies=n_copies,
+                dropout=dropout,
             )
             settings = {**settings, "quick": args.quick}
             extra = {"epochs": args.epochs, "precision": precision}
@@ -472,7 +520,7 @@ def main(argv=None):
                     n_exp = len(args.seeds) * args.n_splits if proto == "grouped" else 1
                     rows.append(
                         _common.summarise(
-                            f"{name} ({args.epochs} ep){suffix}",
+                            f"{name}{DROPOUT_TAG[dropout]} ({args.epochs} ep){suffix}",
                             proto,
                             recs,
                             expected=n_exp,

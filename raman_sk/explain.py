@@ -652,7 +652,7 @@ class IGExplainer(BaseEstimator):
     >>> records = top[["class", "start", "end"]].to_dict("records")
     >>> records  # doctest: +NORMALIZE_WHITESPACE
     [{'class': 'lipid', 'start': 1037.0, 'end': 1048.0},
-     {'class': 'protein', 'start': 1017.0, 'end': 1027.0}]
+     {'class': 'protein', 'start': 1018.0, 'end': 1029.0}]
     """
 
     def __init__(

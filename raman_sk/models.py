@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ["RamanCNN1D", "fuse_conv_bn", "min_input_length"]
+__all__ = ["FastDropout", "RamanCNN1D", "fuse_conv_bn", "min_input_length"]
 
 
 def _as_tuple(value, n: int, name: str) -> tuple:
@@ -48,6 +48,64 @@ def min_input_length(n_blocks: int = 3, pool: int = 4) -> int:
     return int(pool) ** int(n_blocks)
 
 
+_MASK_BITS = 31  # ``random_()`` on int32 draws uniformly from [0, 2**31 - 1]
+
+
+class FastDropout(nn.Dropout):
+    """:class:`torch.nn.Dropout` with a cheaper random mask.
+
+    The function is the same as ``nn.Dropout``: in training each element is
+    zeroed independently with probability ``p`` and the kept ones are scaled
+    so that the expectation is unchanged; in eval mode (or with ``p=0``) the
+    input passes through. Only the way the mask is drawn differs: one
+    uniform 31-bit integer per element (``Tensor.random_`` on int32), kept
+    where it is at least ``round(p * 2**31)``. torch's CPU ``bernoulli_``,
+    which ``nn.Dropout`` uses, draws slowly: on a 2-core Xeon the mask for a
+    (32, 32, 337) activation took 3.8-4.0 ms against 0.9-1.7 ms, and a
+    bf16 training step of :class:`RamanCNN1D` ran 12-19 % faster
+    (benchmarks/results/speed.md). Masks come from torch's default generator,
+    so ``torch.manual_seed`` makes them reproducible; they are not the same
+    masks as ``nn.Dropout`` draws for the same seed.
+
+    The keep probability is ``1 - round(p * 2**31) / 2**31`` (within
+    ``2**-32`` of ``1 - p``) and the scale is its exact inverse, so the output
+    is unbiased.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Probability of an element being zeroed.
+    inplace : bool, default=False
+        Multiply the input in place.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> drop = FastDropout(p=0.25)
+    >>> x = torch.ones(100_000)
+    >>> y = drop(x)
+    >>> round(float((y == 0).float().mean()), 2)
+    0.25
+    >>> round(float(y.mean()), 1)
+    1.0
+    >>> bool(torch.equal(drop.eval()(x), x))
+    True
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply dropout in training mode; identity in eval mode."""
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return x.mul_(0) if self.inplace else x * 0
+        threshold = int(round(self.p * 2**_MASK_BITS))
+        keep = 1.0 - threshold / 2**_MASK_BITS
+        with torch.no_grad():
+            bits = torch.empty(x.shape, dtype=torch.int32, device=x.device).random_()
+            noise = (bits >= threshold).to(x.dtype).mul_(1.0 / keep)
+        return x.mul_(noise) if self.inplace else x * noise
+
+
 class RamanCNN1D(nn.Module):
     """1D CNN for Raman spectra, the SEED.md architecture made configurable.
 
@@ -55,6 +113,8 @@ class RamanCNN1D(nn.Module):
     'same' padding, followed by ``MaxPool1d(pool)`` and ``Dropout(dropout)``.
     The head is ``Flatten -> Linear(hidden) -> ReLU -> Dropout(head_dropout)
     -> Linear(n_classes)``. The flatten size is derived from ``n_features``.
+    The dropout layers are :class:`FastDropout` (``nn.Dropout``'s function
+    with a cheaper mask).
 
     Parameters
     ----------
@@ -138,7 +198,7 @@ class RamanCNN1D(nn.Module):
                     nn.ReLU(),
                 ]
                 in_ch = out_ch
-            layers += [nn.MaxPool1d(int(pool)), nn.Dropout(float(dropout))]
+            layers += [nn.MaxPool1d(int(pool)), FastDropout(float(dropout))]
             length //= int(pool)
         self.features = nn.Sequential(*layers)
         self.flat_features = in_ch * length
@@ -146,7 +206,7 @@ class RamanCNN1D(nn.Module):
             nn.Flatten(),
             nn.Linear(self.flat_features, int(hidden)),
             nn.ReLU(),
-            nn.Dropout(float(head_dropout)),
+            FastDropout(float(head_dropout)),
             nn.Linear(int(hidden), self.n_classes),
         )
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from raman_sk.models import RamanCNN1D, min_input_length
+from raman_sk.models import FastDropout, RamanCNN1D, min_input_length
 
 
 def n_params(net):
@@ -130,3 +130,85 @@ def test_parameter_count_follows_configuration():
     # conv1 1*4*5+4, bn 8, conv2 4*8*3+8, bn 16, fc (8*4)*16+16, out 16*3+3
     expected = (20 + 4) + 8 + (96 + 8) + 16 + (32 * 16 + 16) + (16 * 3 + 3)
     assert n_params(net) == expected
+
+
+# ---------------------------------------------------------------- FastDropout
+def _keep_probability(p):
+    return 1.0 - round(p * 2**31) / 2**31
+
+
+@pytest.mark.parametrize("p", [0.1, 0.25, 0.4, 0.5])
+def test_fast_dropout_zeroes_fraction_p_and_scales_the_rest(p):
+    torch.manual_seed(0)
+    n = 400_000
+    y = FastDropout(p)(torch.ones(n))
+    zero = (y == 0).double().mean().item()
+    # binomial standard error sqrt(p (1 - p) / n) <= 0.00079: five of them
+    assert abs(zero - p) < 0.004
+    kept = y[y != 0]
+    assert torch.equal(kept, torch.full_like(kept, 1.0 / _keep_probability(p)))
+    # the expectation is kept: mean of the output within 5 standard errors of 1
+    se = (p / (1 - p) / n) ** 0.5
+    assert abs(y.double().mean().item() - 1.0) < 5 * se
+
+
+def test_fast_dropout_mask_has_no_position_pattern():
+    torch.manual_seed(1)
+    y = FastDropout(0.25)(torch.ones(64, 1000))
+    zero = (y == 0).double()
+    # every column and every row parity sees the same rate (no stride artefact)
+    for part in (zero[:, 0::2], zero[:, 1::2], zero[0::2], zero[1::2]):
+        assert abs(part.mean().item() - 0.25) < 0.01
+    # two draws are independent: overlap of their zeros ~ p**2
+    z2 = (FastDropout(0.25)(torch.ones(64, 1000)) == 0).double()
+    assert abs((zero * z2).mean().item() - 0.0625) < 0.005
+
+
+def test_fast_dropout_eval_p0_p1_and_dtype():
+    x = torch.randn(8, 3, 20)
+    drop = FastDropout(0.3).eval()
+    assert drop(x) is x
+    assert FastDropout(0.0)(x) is x
+    assert torch.equal(FastDropout(1.0)(x), torch.zeros_like(x))
+    xb = x.bfloat16()
+    yb = FastDropout(0.3)(xb)
+    assert yb.dtype == torch.bfloat16 and yb.shape == xb.shape
+    kept = (yb != 0) & (xb != 0)
+    scale = torch.tensor(1.0 / _keep_probability(0.3)).bfloat16()
+    assert torch.equal(yb[kept], xb[kept] * scale)
+    with pytest.raises(ValueError, match="dropout probability"):
+        FastDropout(1.5)
+
+
+def test_fast_dropout_is_seeded_by_torch_and_gradient_is_the_mask():
+    x = torch.randn(16, 50, requires_grad=True)
+    torch.manual_seed(7)
+    a = FastDropout(0.4)(x)
+    torch.manual_seed(7)
+    b = FastDropout(0.4)(x)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, FastDropout(0.4)(x))  # next draw differs
+    a.sum().backward()
+    mask = (a.detach() != 0).float() / _keep_probability(0.4)
+    assert torch.equal(x.grad, mask)
+    # inplace gives the same result for the same seed and writes into its input
+    y = x.detach().clone()
+    torch.manual_seed(7)
+    out = FastDropout(0.4, inplace=True)(y)
+    assert out.data_ptr() == y.data_ptr()
+    assert torch.equal(out, b.detach())
+
+
+def test_raman_cnn_uses_fast_dropout_with_its_rates():
+    net = RamanCNN1D(6, dropout=0.2, head_dropout=0.35)
+    drops = [m for m in net.modules() if isinstance(m, nn.Dropout)]
+    assert all(isinstance(m, FastDropout) for m in drops)
+    assert [m.p for m in drops] == [0.2, 0.2, 0.2, 0.35]
+    x = torch.randn(4, 1351)
+    net.eval()
+    assert torch.equal(net(x), net(x))  # eval: no dropout
+    net.train()
+    torch.manual_seed(3)
+    a = net(x)
+    torch.manual_seed(3)
+    assert torch.equal(a, net(x))
