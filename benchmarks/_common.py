@@ -1,7 +1,8 @@
 """Shared helpers of the raman_sk benchmark scripts.
 
-Loading the data, the per-fold result cache, the PLS-DA baseline, summaries and
-Markdown tables. Imported by ``bench_accuracy.py`` and ``bench_gridsearch.py``
+Loading the data, the per-fold result cache, the PLS-DA baseline, the network
+with torch's own dropout, summaries and Markdown tables. Imported by
+``bench_accuracy.py``, ``bench_gridsearch.py`` and ``bench_speed.py``
 (run from any directory: the scripts put their own folder on ``sys.path``).
 
 The cache holds one small JSON file per (model, settings, seed, fold). Its file
@@ -41,7 +42,10 @@ except ModuleNotFoundError:  # a checkout without `pip install -e .`
         p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p
     )
 
+from torch import nn  # noqa: E402
+
 from raman_sk.evaluation import SCORING, leaky_evaluation  # noqa: E402
+from raman_sk.models import FastDropout, RamanCNN1D  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
@@ -87,6 +91,22 @@ def load_data(path=None, quick=False, seed=0):
         keep = np.sort(np.asarray(keep))
         X, y, groups = X[keep], y[keep], groups[keep]
     return X, y, groups, np.asarray(bunch.wavenumbers, dtype=np.float64)
+
+
+class TorchDropoutCNN1D(RamanCNN1D):
+    """RamanCNN1D with ``nn.Dropout`` layers: the network before FastDropout.
+
+    The reference for the speed comparison (a plain PyTorch script uses
+    ``nn.Dropout``) and the network of the accuracy rows measured before
+    FastDropout, kept reproducible next to the FastDropout ones.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for seq in (self.features, self.classifier):
+            for name, m in seq.named_children():
+                if isinstance(m, FastDropout):
+                    seq._modules[name] = nn.Dropout(m.p)
 
 
 def data_fingerprint(X, y):

@@ -63,9 +63,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402
 import numpy as np  # noqa: E402
-from torch import nn  # noqa: E402
-
-from raman_sk.models import FastDropout, RamanCNN1D  # noqa: E402
 
 CNN_GRID = [(15, 11, 7), (9, 7, 5), (21, 15, 9), (7, 5, 3)]
 TINY_NET = {
@@ -142,21 +139,6 @@ def baseline_factories(quick=False):
     }
 
 
-class TorchDropoutCNN1D(RamanCNN1D):
-    """RamanCNN1D with ``nn.Dropout`` layers: the network before FastDropout.
-
-    Kept so that the rows measured with torch's own dropout stay reproducible
-    next to the FastDropout ones.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for seq in (self.features, self.classifier):
-            for name, m in seq.named_children():
-                if isinstance(m, FastDropout):
-                    seq._modules[name] = nn.Dropout(m.p)
-
-
 def cnn_factory(
     wavenumbers,
     *,
@@ -167,12 +149,15 @@ def cnn_factory(
     n_copies,
     kernel_sizes=None,
     dropout="fast",
+    batch_size=32,
 ):
     """Return the settings and ``make_estimator(seed)`` of the CNN pipeline.
 
     ``dropout="fast"`` is the package's network (FastDropout layers);
     ``"torch"`` swaps in ``nn.Dropout``, the network measured before
     FastDropout existed (its cache keys are those of that time).
+    ``batch_size`` other than the default 32 enters the settings (and so the
+    cache key and the row name).
     """
     from sklearn.pipeline import make_pipeline
 
@@ -191,10 +176,13 @@ def cnn_factory(
         "scale_range": [0.9, 1.1],
         **{k: list(v) if isinstance(v, tuple) else v for k, v in extra.items()},
     }
+    if batch_size != 32:
+        extra["batch_size"] = int(batch_size)
+        settings["batch_size"] = int(batch_size)
     if dropout == "fast":
         settings["dropout"] = "FastDropout"
     elif dropout == "torch":
-        extra["module"] = TorchDropoutCNN1D
+        extra["module"] = _common.TorchDropoutCNN1D
     else:
         raise ValueError(f"dropout must be 'fast' or 'torch', got {dropout!r}.")
 
@@ -385,6 +373,12 @@ def parse_args(argv=None):
         "nn.Dropout ('torch', the network of the earlier runs)",
     )
     p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="CNN training batch size (default 32, the SEED.md recipe)",
+    )
+    p.add_argument(
         "--protocols",
         nargs="*",
         default=["grouped", "leaky"],
@@ -477,6 +471,7 @@ def main(argv=None):
                         _common.summarise(name + suffix, proto, recs, expected=n_exp)
                     )
     if args.only in ("all", "cnn"):
+        batch_tag = "" if args.batch_size == 32 else f" batch {args.batch_size}"
         for precision, dropout in product(args.precisions, args.dropouts):
             name = f"raman_sk CNN {PRECISION_TAG[precision]}"  # cache key part
             settings, make = cnn_factory(
@@ -487,6 +482,7 @@ def main(argv=None):
                 quick=args.quick,
                 n_copies=n_copies,
                 dropout=dropout,
+                batch_size=args.batch_size,
             )
             settings = {**settings, "quick": args.quick}
             extra = {"epochs": args.epochs, "precision": precision}
@@ -520,7 +516,8 @@ def main(argv=None):
                     n_exp = len(args.seeds) * args.n_splits if proto == "grouped" else 1
                     rows.append(
                         _common.summarise(
-                            f"{name}{DROPOUT_TAG[dropout]} ({args.epochs} ep){suffix}",
+                            f"{name}{DROPOUT_TAG[dropout]}{batch_tag} "
+                            f"({args.epochs} ep){suffix}",
                             proto,
                             recs,
                             expected=n_exp,

@@ -8,7 +8,9 @@ same seed:
 
 * ``plain fp32``: a hand-written PyTorch loop over in-memory tensors (the
   reference): per epoch one ``torch.multinomial`` draw of balanced indices,
-  then index, forward, loss, backward, step.
+  then index, forward, loss, backward, step. Its network has torch's own
+  ``nn.Dropout`` layers, as a plain PyTorch script would; the classifier's
+  network has raman_sk's :class:`~raman_sk.models.FastDropout`.
 * ``plain bf16``: the same loop with the forward pass under
   ``torch.autocast(dtype=torch.bfloat16)``.
 * ``plain fp32 DataLoader``: the reference script's style (``TensorDataset`` +
@@ -60,6 +62,10 @@ try:
     import raman_sk  # noqa: F401
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402
 
 from raman_sk import RamanCNNClassifier, __version__  # noqa: E402
 from raman_sk.models import RamanCNN1D  # noqa: E402
@@ -122,7 +128,8 @@ def plain_loop(
     """Train and predict with a hand-written loop; return timings."""
     n_classes, y_enc = _encode(y)
     torch.manual_seed(seed)
-    model = RamanCNN1D(n_classes=n_classes, n_features=X.shape[1]).to(device)
+    model = _common.TorchDropoutCNN1D(n_classes=n_classes, n_features=X.shape[1])
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gen = torch.Generator().manual_seed(seed)
@@ -575,6 +582,82 @@ def section_ig(args, X, y) -> dict:
     }
 
 
+def section_levers(args, X, y) -> dict:
+    """Train-step throughput of the levers, interleaved, median of rounds.
+
+    One network and Adam optimiser per configuration (dropout layers x batch
+    size), built once; then ``--lever-rounds`` rounds, each training every
+    configuration on the same 640 rows in turn (forward under bf16 autocast
+    unless ``--lever-precision float32``, cross-entropy, backward, fused Adam
+    step). The median samples/s over the rounds and its ratio to torch's
+    ``nn.Dropout`` at batch 32 are reported: on a shared 2-core machine the
+    speed of one configuration drifts by +-30 % within minutes, so only
+    interleaved medians compare.
+    """
+    import statistics
+
+    bf16 = args.lever_precision == "bfloat16"
+    n_classes, y_enc = _encode(y)
+    Xt = torch.from_numpy(np.ascontiguousarray(X[:640], dtype=np.float32))
+    yt = torch.from_numpy(y_enc[:640].astype(np.int64))
+    Xt, yt = Xt.to(args.device), yt.to(args.device)
+    configs = {}
+    for name, cls in (
+        ("nn.Dropout", _common.TorchDropoutCNN1D),
+        ("FastDropout", RamanCNN1D),
+    ):
+        for batch in args.lever_batch_sizes:
+            torch.manual_seed(args.seed)
+            net = cls(n_classes=n_classes, n_features=X.shape[1]).to(args.device)
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+            configs[(name, batch)] = (net.train(), opt)
+
+    def train(key, n_rows):
+        (net, opt), batch = configs[key], key[1]
+        t0 = time.perf_counter()
+        for s in range(0, n_rows - batch + 1, batch):
+            opt.zero_grad(set_to_none=True)
+            with _autocast(args.device, bf16):
+                out = net(Xt[s : s + batch])
+            F.cross_entropy(out.float(), yt[s : s + batch]).backward()
+            opt.step()
+        _sync(args.device)
+        return (n_rows // batch) * batch / (time.perf_counter() - t0)
+
+    for key in configs:
+        train(key, 128)  # warm-up: kernel selection, allocator
+    speeds = {key: [] for key in configs}
+    for _ in range(args.lever_rounds):
+        for key in configs:
+            speeds[key].append(train(key, len(Xt)))
+    ref = statistics.median(speeds[("nn.Dropout", args.lever_batch_sizes[0])])
+    rows = []
+    for (name, batch), v in speeds.items():
+        med = statistics.median(v)
+        rows.append(
+            {
+                "dropout": name,
+                "batch_size": batch,
+                "median_samples_per_s": round(med, 1),
+                "min": round(min(v), 1),
+                "max": round(max(v), 1),
+                "vs_nn_dropout_first_batch": round(med / ref, 3),
+                "load_avg_1min": round(os.getloadavg()[0], 2),
+            }
+        )
+        print(f"  {rows[-1]}", flush=True)
+    return {
+        "description": section_levers.__doc__,
+        "settings": {
+            "precision": args.lever_precision,
+            "rounds": args.lever_rounds,
+            "rows_per_round": int(len(Xt)),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "rows": rows,
+    }
+
+
 def section_reproduce(args, X, y) -> dict:
     """Wall time of ``raman-sk reproduce`` (default recipe) per precision.
 
@@ -629,6 +712,7 @@ SECTIONS: dict[str, Callable] = {
     "overhead": section_overhead,
     "threads": section_threads,
     "ig": section_ig,
+    "levers": section_levers,
     "scaling": section_scaling,
     "reproduce": section_reproduce,
 }
@@ -725,6 +809,13 @@ def main(argv=None) -> dict:
         choices=list(SECTIONS),
     )
     parser.add_argument("--thread-samples", type=int, default=320)
+    parser.add_argument("--lever-rounds", type=int, default=8)
+    parser.add_argument(
+        "--lever-batch-sizes", type=int, nargs="+", default=[32, 64, 128]
+    )
+    parser.add_argument(
+        "--lever-precision", default="bfloat16", choices=["bfloat16", "float32"]
+    )
     parser.add_argument(
         "--thread-precisions", nargs="+", default=["bf16"], choices=["fp32", "bf16"]
     )

@@ -104,3 +104,27 @@ def test_bench_gridsearch_quick(tmp_path, ramanbiolib_available):
         .read_text()
         .startswith("# bench_gridsearch (QUICK setting)")
     )
+
+
+def test_bench_speed_levers_section(tmp_path):
+    bench = _load("bench_speed")
+    argv = [
+        "--data", "synthetic", "--n-samples", "48",
+        "--sections", "levers", "--lever-rounds", "2",
+        "--lever-batch-sizes", "8", "16", "--lever-precision", "float32",
+        "--threads", "1", "--out", str(tmp_path),
+    ]  # fmt: skip
+    results = bench.main(argv)
+    rows = results["sections"]["levers"]["rows"]
+    assert [(r["dropout"], r["batch_size"]) for r in rows] == [
+        ("nn.Dropout", 8),
+        ("nn.Dropout", 16),
+        ("FastDropout", 8),
+        ("FastDropout", 16),
+    ]
+    assert rows[0]["vs_nn_dropout_first_batch"] == 1.0
+    for r in rows:
+        assert 0 < r["min"] <= r["median_samples_per_s"] <= r["max"]
+    saved = json.loads((tmp_path / "speed.json").read_text())
+    assert saved["sections"]["levers"]["settings"]["rounds"] == 2
+    assert "## levers" in (tmp_path / "speed.md").read_text()
