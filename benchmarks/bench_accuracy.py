@@ -373,10 +373,11 @@ def parse_args(argv=None):
         "nn.Dropout ('torch', the network of the earlier runs)",
     )
     p.add_argument(
-        "--batch-size",
+        "--batch-sizes",
         type=int,
-        default=32,
-        help="CNN training batch size (default 32, the SEED.md recipe)",
+        nargs="+",
+        default=[32],
+        help="CNN training batch sizes (default 32, the SEED.md recipe)",
     )
     p.add_argument(
         "--protocols",
@@ -471,8 +472,10 @@ def main(argv=None):
                         _common.summarise(name + suffix, proto, recs, expected=n_exp)
                     )
     if args.only in ("all", "cnn"):
-        batch_tag = "" if args.batch_size == 32 else f" batch {args.batch_size}"
-        for precision, dropout in product(args.precisions, args.dropouts):
+        for precision, dropout, batch_size in product(
+            args.precisions, args.dropouts, args.batch_sizes
+        ):
+            batch_tag = "" if batch_size == 32 else f" batch {batch_size}"
             name = f"raman_sk CNN {PRECISION_TAG[precision]}"  # cache key part
             settings, make = cnn_factory(
                 w,
@@ -482,7 +485,7 @@ def main(argv=None):
                 quick=args.quick,
                 n_copies=n_copies,
                 dropout=dropout,
-                batch_size=args.batch_size,
+                batch_size=batch_size,
             )
             settings = {**settings, "quick": args.quick}
             extra = {"epochs": args.epochs, "precision": precision}
@@ -524,7 +527,8 @@ def main(argv=None):
                             **extra,
                         )
                     )
-        for precision in args.precisions if args.nested else ():
+        nested = product(args.precisions, args.dropouts) if args.nested else ()
+        for precision, dropout in nested:
             name = f"raman_sk CNN {PRECISION_TAG[precision]} nested-GS"
             settings, make = cnn_factory(
                 w,
@@ -533,6 +537,7 @@ def main(argv=None):
                 device=args.device,
                 quick=args.quick,
                 n_copies=n_copies,
+                dropout=dropout,
             )
             settings = {**settings, "quick": args.quick}
             grid = {
@@ -559,7 +564,7 @@ def main(argv=None):
                 best = [r["best_params"] for r in recs]
                 rows.append(
                     _common.summarise(
-                        f"{name} ({args.epochs} ep){suffix}",
+                        f"{name}{DROPOUT_TAG[dropout]} ({args.epochs} ep){suffix}",
                         "nested",
                         recs,
                         expected=outer,
