@@ -305,6 +305,14 @@ def _add_training_options(p: argparse.ArgumentParser, *, epochs_default: int) ->
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="training batch size (default 32, SEED.md's recipe; 64 trains "
+        "about 10 %% faster on a 2-core CPU, see benchmarks/results/speed.md "
+        "for its grouped-CV accuracy)",
+    )
+    p.add_argument(
         "--precision",
         choices=("auto", "float32", "bfloat16"),
         default="auto",
@@ -499,10 +507,12 @@ def _settings(args) -> dict:
 def _classifier_params(args, settings, *, n_copies=None) -> dict:
     from raman_sk.preprocessing import SpectralAugmenter
 
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}.")
     n = settings["n_copies"] if n_copies is None else n_copies
     params = {
         "max_epochs": settings["epochs"],
-        "batch_size": 32,
+        "batch_size": args.batch_size,
         "augmenter": SpectralAugmenter(n_copies=n, random_state=args.seed)
         if n
         else None,

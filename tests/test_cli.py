@@ -215,6 +215,7 @@ def test_staging_replaces_only_at_the_end(tmp_path):
         (["--epochs", "0"], "--epochs must be >= 1, got 0"),
         (["--cv", "1"], "--cv must be 0 \\(off\\) or >= 2, got 1"),
         (["--threads", "0"], "--threads must be >= 1, got 0"),
+        (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
         (["--data", "no/such/dir"], "not an existing directory"),
     ],
 )
@@ -224,6 +225,19 @@ def test_reproduce_bad_options(tmp_path, capsys, argv, message):
     assert err.startswith("raman-sk: error: ")
     assert re.search(message, err)
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+@pytest.mark.parametrize("command", ["reproduce", "train"])
+def test_batch_size_option_reaches_the_classifier(command):
+    extra = ["--labels", "l.csv"] if command == "train" else []
+    argv = [command, "--out", "o", *extra]
+    if command == "train":
+        argv.append("s.csv")
+    args = cli.build_parser().parse_args(argv)
+    assert args.batch_size == 32  # SEED.md's recipe by default
+    args = cli.build_parser().parse_args([*argv, "--batch-size", "64"])
+    params = cli._classifier_params(args, {**cli.FULL, "epochs": 80})
+    assert params["batch_size"] == 64 and params["max_epochs"] == 80
 
 
 def test_usage_errors_exit_2(capsys):
