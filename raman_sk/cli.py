@@ -308,9 +308,9 @@ def _add_training_options(p: argparse.ArgumentParser, *, epochs_default: int) ->
         "--batch-size",
         type=int,
         default=32,
-        help="training batch size (default 32, SEED.md's recipe; 64 trains "
-        "about 10 %% faster on a 2-core CPU, see benchmarks/results/speed.md "
-        "for its grouped-CV accuracy)",
+        help="training batch size (default 32, SEED.md's recipe; 64 trained "
+        "about 10 %% faster on a 2-core CPU with a slightly lower grouped-CV "
+        "macro-F1, see the README)",
     )
     p.add_argument(
         "--precision",

@@ -61,8 +61,9 @@ class FastDropout(nn.Dropout):
     uniform 31-bit integer per element (``Tensor.random_`` on int32), kept
     where it is at least ``round(p * 2**31)``. torch's CPU ``bernoulli_``,
     which ``nn.Dropout`` uses, draws slowly: on a 2-core Xeon the mask for a
-    (32, 32, 337) activation took 3.8-4.0 ms against 0.9-1.7 ms, and a
-    bf16 training step of :class:`RamanCNN1D` ran 12-19 % faster
+    (32, 32, 337) activation took 3.8-4.0 ms against 0.9-1.7 ms (``bernoulli_``
+    was 13 % of a bf16 training step of :class:`RamanCNN1D`), and interleaved
+    runs of that step gave +2 % to +19 % samples/s
     (benchmarks/results/speed.md). Masks come from torch's default generator,
     so ``torch.manual_seed`` makes them reproducible; they are not the same
     masks as ``nn.Dropout`` draws for the same seed.
