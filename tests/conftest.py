@@ -1,5 +1,6 @@
 """Shared fixtures: seeded synthetic spectra (Lorentzian peaks, short axis)."""
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "ramanbiolib" in item.name and "doctest" in type(item).__name__.lower():
             item.add_marker(skip)
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own Ctrl-C handler for the test, whatever the runner inherited.
+
+    A shell starts background jobs (``cmd &``) with SIGINT ignored, and the
+    package rightly leaves an ignored SIGINT alone; tests that send a real
+    SIGINT need Python's default handler, as in an interactive session.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -500,7 +500,7 @@ class CtrlCAt(Callback):
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def test_ctrl_c_is_raised_again_and_leaves_a_usable_net(synthetic):
+def test_ctrl_c_is_raised_again_and_leaves_a_usable_net(synthetic, python_sigint):
     X, y = synthetic.data, synthetic.target
     handler = signal.getsignal(signal.SIGINT)
     clf = small_clf(

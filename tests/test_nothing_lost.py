@@ -320,7 +320,7 @@ def test_interrupt_while_writing_outputs_keeps_the_earlier_run(
 
 @pytest.mark.parametrize("epoch", [1, 2], ids=["in_epoch_1", "in_epoch_2"])
 def test_interrupt_during_training_keeps_the_earlier_run(
-    tmp_path, monkeypatch, capsys, epoch
+    tmp_path, monkeypatch, capsys, epoch, python_sigint
 ):
     import raman_sk.domain
     from raman_sk.pipeline import EpochProgress
