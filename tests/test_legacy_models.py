@@ -67,7 +67,10 @@ def test_legacy_model_predicts_through_cli(expected, tmp_path):
     x = expected["pipeline_X"][0]
     path.write_text("".join(f"{a:g}\t{v:.9g}\n" for a, v in zip(axis, x, strict=True)))
     out = tmp_path / "pred.csv"
-    assert main(["predict", str(LEGACY / "train_model"), str(path), "--out", str(out)]) == 0
+    assert (
+        main(["predict", str(LEGACY / "train_model"), str(path), "--out", str(out)])
+        == 0
+    )
     table = pd.read_csv(out)
     assert table["label"].tolist() == [expected["pipeline_pred"][0]]
     np.testing.assert_allclose(
