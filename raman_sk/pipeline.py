@@ -35,7 +35,7 @@ __all__ = [
     "history_frame",
     "make_raman_pipeline",
     "predict_table",
-    "preprocessing_part",
+    "split_pipeline",
 ]
 
 
@@ -129,8 +129,8 @@ def make_raman_pipeline(
     return make_pipeline(*steps, classifier)
 
 
-def preprocessing_part(pipeline):
-    """Return the steps before the classifier (a Pipeline, or None if there are none).
+def split_pipeline(pipeline):
+    """Split ``pipeline`` into its preprocessing part and its final estimator.
 
     Parameters
     ----------
@@ -139,16 +139,33 @@ def preprocessing_part(pipeline):
 
     Returns
     -------
-    Pipeline or None
-        ``pipeline[:-1]``; None for a bare classifier or a one-step pipeline.
+    preprocessing : Pipeline or None
+        ``pipeline[:-1]``; None for a bare estimator or a one-step pipeline.
+    final : estimator
+        The last step (the estimator itself when it is not a Pipeline).
+
+    Raises
+    ------
+    ValueError
+        If ``pipeline`` is a Pipeline without steps.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> pre, final = split_pipeline(pipe)
+    >>> [name for name, _ in pre.steps], type(final).__name__
+    (['standardscaler'], 'LogisticRegression')
+    >>> split_pipeline(LogisticRegression())[0] is None
+    True
     """
-    if isinstance(pipeline, Pipeline) and len(pipeline.steps) > 1:
-        return pipeline[:-1]
-    return None
-
-
-def _final(pipeline):
-    return pipeline.steps[-1][1] if isinstance(pipeline, Pipeline) else pipeline
+    if not isinstance(pipeline, Pipeline):
+        return None, pipeline
+    if len(pipeline.steps) == 0:
+        raise ValueError("pipeline has no steps; give a fitted pipeline.")
+    pre = pipeline[:-1] if len(pipeline.steps) > 1 else None
+    return pre, pipeline.steps[-1][1]
 
 
 def find_step(pipeline, cls):
@@ -311,8 +328,7 @@ def fit_with_validation(
     if len(y_valid) == 0:
         raise ValueError("X_valid is empty: give at least one validation spectrum.")
     pipe = clone(pipeline)
-    clf = _final(pipe)
-    pre = preprocessing_part(pipe)
+    pre, clf = split_pipeline(pipe)
     Xv = (
         np.asarray(X_valid)
         if pre is None
@@ -334,11 +350,11 @@ def fit_with_validation(
     if keep_final:
         state = dict(clf.callbacks_)["final_weights"].state_dict_
         final = copy.deepcopy(pipe)
-        _final(final).module_.load_state_dict(state)
-        _final(final).module_.eval()
+        split_pipeline(final)[1].module_.load_state_dict(state)
+        split_pipeline(final)[1].module_.eval()
     for p in (pipe, final):
         if p is not None:
-            _reset_params(_final(p), original)
+            _reset_params(split_pipeline(p)[1], original)
     return pipe, final
 
 
@@ -365,7 +381,7 @@ def history_frame(clf) -> pd.DataFrame:
         ``valid_acc``, ``lr`` and ``dur`` (seconds); NaN where a value was not
         recorded (no validation part).
     """
-    clf = _final(clf)
+    clf = split_pipeline(clf)[1]
     check_is_fitted(clf)
     rows = []
     for i, h in enumerate(clf.history, start=1):
@@ -415,8 +431,7 @@ def predict_table(pipeline, X, sources=None, checker=None) -> pd.DataFrame:
         ``effective_width``, ``peak_fwhm``, ``out_of_domain`` and
         ``ood_reason`` (see :meth:`NearestSpectrumChecker.check`).
     """
-    pre = preprocessing_part(pipeline)
-    clf = _final(pipeline)
+    pre, clf = split_pipeline(pipeline)
     Xg = np.asarray(X if pre is None else pre.transform(X), dtype=np.float64)
     proba = clf.predict_proba(Xg)
     classes = [str(c) for c in clf.classes_]

@@ -29,13 +29,11 @@ from skorch.helper import predefined_split
 from raman_sk import RamanCNNClassifier
 from raman_sk.models import RamanCNN1D
 from raman_sk.preprocessing import SpectralAugmenter, WavenumberResampler
+from tests._helpers import TINY_NET
 from tests.conftest import make_spectra
 
 SMALL = {
-    "module__channels": (4, 8),
-    "module__kernel_sizes": (5, 3),
-    "module__convs_per_block": 1,
-    "module__hidden": 16,
+    **TINY_NET,
 }
 FAST = {
     "max_epochs": 10,

@@ -43,16 +43,14 @@ import torch
 from raman_sk import RamanCNNClassifier
 from raman_sk.explain import IGExplainer
 from raman_sk.preprocessing import SpectralAugmenter
+from tests._helpers import TINY_NET
 from tests.conftest import make_spectra
 
 # cuBLAS needs this before CUDA starts for deterministic algorithms
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 PARAMS = {
-    "module__channels": (4, 8),
-    "module__kernel_sizes": (5, 3),
-    "module__convs_per_block": 1,
-    "module__hidden": 16,
+    **TINY_NET,
     "max_epochs": 2,
     "batch_size": 8,
 }

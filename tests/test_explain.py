@@ -25,12 +25,10 @@ from raman_sk.explain import (
     smooth_background,
 )
 from raman_sk.preprocessing import WavenumberResampler
+from tests._helpers import TINY_NET
 
 SMALL = {
-    "module__channels": (4, 8),
-    "module__kernel_sizes": (5, 3),
-    "module__convs_per_block": 1,
-    "module__hidden": 16,
+    **TINY_NET,
 }
 TRAIN = {"max_epochs": 25, "lr": 1e-2, "batch_size": 8, "n_threads": 1, **SMALL}
 
@@ -52,6 +50,7 @@ W = np.array(
      [2.0, 0.0, 0.0, -1.0, 1.0, 0.25]],
     dtype=np.float32,
 )
+
 BIAS = np.array([0.1, -0.2, 0.3], dtype=np.float32)
 
 

@@ -24,13 +24,11 @@ from raman_sk.preprocessing import (
     SpectrumNormalizer,
     WavenumberResampler,
 )
+from tests._helpers import TINY_NET
 from tests.conftest import make_spectra
 
 SMALL = {
-    "module__channels": (4, 8),
-    "module__kernel_sizes": (5, 3),
-    "module__convs_per_block": 1,
-    "module__hidden": 16,
+    **TINY_NET,
     "lr": 1e-2,
     "batch_size": 8,
     "random_state": 0,

@@ -41,12 +41,10 @@ from raman_sk.preprocessing import (
     resample_spectra,
     savgol_smooth,
 )
+from tests._helpers import TINY_NET
 
 SMALL = {
-    "module__channels": (4, 8),
-    "module__kernel_sizes": (5, 3),
-    "module__convs_per_block": 1,
-    "module__hidden": 16,
+    **TINY_NET,
     "max_epochs": 1,
     "batch_size": 8,
     "random_state": 0,

@@ -7,6 +7,7 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
 
 from raman_sk.classifier import RamanCNNClassifier
 from raman_sk.domain import NearestSpectrumChecker
@@ -19,7 +20,7 @@ from raman_sk.pipeline import (
     history_frame,
     make_raman_pipeline,
     predict_table,
-    preprocessing_part,
+    split_pipeline,
 )
 from raman_sk.preprocessing import (
     BaselineRemover,
@@ -28,12 +29,10 @@ from raman_sk.preprocessing import (
     SpectrumNormalizer,
     WavenumberResampler,
 )
+from tests._helpers import TINY_NET
 
 TINY = {
-    "module__channels": (4, 8),
-    "module__kernel_sizes": (5, 3),
-    "module__convs_per_block": 1,
-    "module__hidden": 16,
+    **TINY_NET,
     "n_threads": 1,
 }
 GRID = np.arange(600.0, 1110.0, 2.0)  # inside the synthetic axis 600..1110
@@ -90,10 +89,14 @@ def test_pipeline_without_cleaning_and_custom_classifier():
         make_raman_pipeline(classifier=LogisticRegression(), max_epochs=3)
 
 
-def test_preprocessing_part_and_find_step():
+def test_split_pipeline_and_find_step():
     pipe = make_raman_pipeline()
-    assert len(preprocessing_part(pipe).steps) == 4
-    assert preprocessing_part(pipe[-1]) is None
+    pre, final = split_pipeline(pipe)
+    assert len(pre.steps) == 4 and final is pipe.steps[-1][1]
+    assert split_pipeline(pipe[-1]) == (None, pipe[-1])
+    assert split_pipeline(pipe[-1:])[0] is None
+    with pytest.raises(ValueError, match="no steps"):
+        split_pipeline(Pipeline([]))
     assert find_step(pipe, BaselineRemover) is pipe.steps[2][1]
     assert find_step(pipe, LogisticRegression) is None
 

@@ -1,4 +1,4 @@
-"""Validators shared by the package: wavenumber axes and the default grid."""
+"""Validators shared by the package: wavenumber axes, the default grid, spectra."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from collections.abc import Iterable
 from numbers import Real
 
 import numpy as np
+from scipy import sparse
 
 __all__ = [
+    "MAX_ABS_INPUT",
+    "check_label_types",
+    "check_magnitude",
+    "check_spectra",
     "check_wavenumbers",
     "default_grid",
     "format_wavenumber",
@@ -221,3 +226,75 @@ def wavenumbers_from_feature_names(
                 "wavenumbers= instead, or rename the columns."
             )
     return values
+
+
+#: Largest magnitude accepted in X: beyond it, squares in BatchNorm's variance
+#: overflow float32 and the network's output no longer depends on its input.
+MAX_ABS_INPUT = 1e15
+
+
+def check_spectra(X, name: str = "X"):
+    """Turn lists/object arrays into a numeric array, with clear errors."""
+    if sparse.issparse(X):
+        return X  # validate_data gives sklearn's own message for sparse input
+    if not hasattr(X, "__array__") or getattr(X, "dtype", None) is np.dtype(object):
+        try:
+            arr = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} is ragged: its rows have different lengths; resample the "
+                "spectra onto one grid first (raman_sk.preprocessing."
+                "WavenumberResampler)."
+            ) from exc
+        if arr.dtype == object and arr.ndim == 1:
+            lengths = {len(r) for r in arr if hasattr(r, "__len__")}
+            if len(lengths) > 1:
+                raise ValueError(
+                    f"{name} is ragged: its rows have different lengths "
+                    f"{sorted(lengths)[:5]}; resample the spectra onto one grid "
+                    "first (raman_sk.preprocessing.WavenumberResampler)."
+                )
+        X = arr
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and dtype.kind in "OUSV":
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            # keep the exception type (sklearn's checks expect TypeError for
+            # non-number objects) and numpy's reason, with X named first
+            raise type(exc)(
+                f"{name} must hold numbers (intensities), got {dtype} values that "
+                f"are not numeric: {exc}"
+            ) from exc
+    return X
+
+
+def check_magnitude(X, name: str = "X") -> None:
+    # max and -min instead of abs(X): no temporary copy of a large input
+    peak = max(float(np.max(X)), -float(np.min(X))) if X.size else 0.0
+    if peak > MAX_ABS_INPUT:
+        raise ValueError(
+            f"{name} holds values up to {peak:.3g}, too large for the network "
+            f"(limit {MAX_ABS_INPUT:.0e}): float32 batch statistics would "
+            "overflow. Normalise the spectra first (e.g. "
+            "raman_sk.preprocessing.SpectrumNormalizer)."
+        )
+
+
+def check_label_types(y) -> None:
+    arr = np.asarray(y, dtype=object).ravel()
+    kinds = {
+        "str" if isinstance(v, str) else "number"
+        for v in arr
+        if isinstance(v, (str, int, float, np.integer, np.floating))
+        and not isinstance(v, bool)
+    }
+    if len(kinds) > 1:
+        found = sorted({type(v).__name__ for v in arr})
+        raise ValueError(
+            f"y mixes label types ({', '.join(found)}); use one type for all "
+            "labels, e.g. strings."
+        )
+
+
+# --------------------------------------------------------------------------- data
