@@ -57,7 +57,7 @@ def bunch():
 @pytest.fixture(scope="module")
 def db_tables():
     _skip_without_db()
-    root = datasets._ramanbiolib_db_root()
+    root = datasets._ramanbiolib._ramanbiolib_db_root()
     return {
         name: pd.read_csv(root / name)
         for name in ("metadata_db.csv", "raman_spectra_db.csv", "raman_peaks_db.csv")
@@ -216,7 +216,7 @@ def test_missing_package_error_names_path(monkeypatch):
     def no_package():
         raise ModuleNotFoundError("No module named 'ramanbiolib'")
 
-    monkeypatch.setattr(datasets, "_ramanbiolib_db_root", no_package)
+    monkeypatch.setattr(datasets._ramanbiolib, "_ramanbiolib_db_root", no_package)
     with pytest.raises(
         ModuleNotFoundError,
         match=r"not installed.*pass the "
