@@ -568,3 +568,24 @@ def test_warnings_are_not_raised_on_clean_files(data_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_spectra(data_dir / "arcadia_chlamy" / "CC-124-MN-1.txt")
+
+
+def test_a_new_reader_joins_the_dispatch_table(tmp_path, monkeypatch):
+    from raman_sk.datasets import _read
+    from raman_sk.datasets._base import record
+
+    def detect(file):
+        return file.raw.startswith(b"FAKE")  # content, not the extension
+
+    def read(file, options):
+        meta = {"format": "fake", "header": {"Laser (nm)": "785"}, "axis_unit": "nm"}
+        return [record([800.0, 810.0], [1.0, 2.0], file.path.name, meta)]
+
+    monkeypatch.setattr(_read, "READERS", (("fake", detect, read), *_read.READERS))
+    fake = _write(tmp_path, "a.txt", b"FAKE\x00\x01")
+    text = _write(tmp_path, "b.fake", "400\t1\n401\t2\n")
+    s = read_spectra([fake, text])
+    assert [m["format"] for m in s.metadata] == ["fake", "two-column"]
+    # every reader's records are finished alike: nm converted with the excitation
+    np.testing.assert_allclose(s.spectra[0][0], 1e7 / 785 - 1e7 / np.array([800, 810]))
+    assert s.metadata[0]["converted_from_nm"] and s.metadata[0]["path"] == str(fake)
