@@ -1,17 +1,17 @@
-"""Raman band assignments: the SEED.md tables per class and the database's peaks.
+"""Raman band assignments: the reference recipe's tables and the database's peaks.
 
 Two sources are combined in one table (:func:`band_table`):
 
-* the band assignments of SEED.md, per top-level molecular class (region in
-  cm-1, assignment, notes), kept verbatim as data in this module;
+* the band assignments of the reference recipe, per top-level molecular class
+  (region in cm-1, assignment, notes), kept verbatim as data in this module;
 * the peak positions of ramanbiolib's ``raman_peaks_db.csv`` (one row per
   component and peak), which say which database spectra have a band near a
   given wavenumber.
 
 :func:`assign_band` turns a wavenumber (e.g. the peak of a saliency region) into
-a short text: the SEED.md assignment(s) within a tolerance, preferring the given
-class; otherwise a summary of the database peaks found there; otherwise
-``"unassigned"``.
+a short text: the reference recipe's assignment(s) within a tolerance,
+preferring the given class; otherwise a summary of the database peaks found
+there; otherwise ``"unassigned"``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import warnings
 from numbers import Real
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,8 +38,8 @@ BAND_COLUMNS = (
     "intensity",
 )
 
-# (class, low, high, assignment, notes): SEED.md, "Spectral windows consistently
-# used per class". A single value "~1650" is stored as low == high == 1650.
+# (class, low, high, assignment, notes): the reference recipe's "Spectral windows
+# consistently used per class". A single value "~1650" is stored as low == high.
 SEED_BANDS: tuple[tuple[str, float, float, str, str], ...] = (
     ("Proteins", 1650, 1650, "Amide I (C=O stretch)",
      "Dominant protein marker; secondary structure sensitive"),
@@ -83,9 +82,8 @@ SEED_BANDS: tuple[tuple[str, float, float, str, str], ...] = (
     ("NucleicAcids", 668, 668, "Thymine ring breathing", "DNA-specific"),
 )
 
-_SEED_SOURCE = "SEED.md"
+_REFERENCE_SOURCE = "reference recipe"
 _DB_SOURCE = "ramanbiolib raman_peaks_db.csv"
-_PEAK_COLUMNS = ["id", "component", "type", "peak", "intensity"]
 
 
 def _class_key(name) -> str:
@@ -94,59 +92,11 @@ def _class_key(name) -> str:
     return re.sub(r"[^0-9a-z]", "", top.lower())
 
 
-def _parse_list(text) -> list[float]:
-    if isinstance(text, str):
-        text = text.strip().strip("[]")
-        return [float(v) for v in text.split(",") if v.strip()]
-    return [float(v) for v in np.atleast_1d(text)]
-
-
-def _read_peaks_csv(path=None) -> pd.DataFrame:
-    """Read ramanbiolib's peak table as a long DataFrame (fallback reader).
-
-    ``path`` is the ``raman_peaks_db.csv`` file or the folder holding it (with
-    ``metadata_db.csv`` beside it for the class of each component); None reads
-    the copy installed with the ``ramanbiolib`` package.
-    """
-    if path is None:
-        from importlib.resources import files
-
-        folder = files("ramanbiolib") / "db"
-        peaks_file = folder / "raman_peaks_db.csv"
-        meta_file = folder / "metadata_db.csv"
-    else:
-        path = Path(path)
-        folder = path if path.is_dir() else path.parent
-        peaks_file = path if path.is_file() else folder / "raman_peaks_db.csv"
-        meta_file = folder / "metadata_db.csv"
-    with peaks_file.open("r", encoding="utf-8") as fh:
-        wide = pd.read_csv(fh)
-    types = {}
-    try:
-        with meta_file.open("r", encoding="utf-8") as fh:
-            meta = pd.read_csv(fh, usecols=["id", "type"])
-        types = dict(
-            zip(meta["id"].tolist(), meta["type"].astype(str).tolist(), strict=True)
-        )
-    except (FileNotFoundError, OSError, ValueError):
-        pass
-    rows = []
-    for rec in wide.itertuples(index=False):
-        peaks = _parse_list(rec.peaks)
-        intens = _parse_list(rec.intensity)
-        if len(intens) != len(peaks):
-            intens = [np.nan] * len(peaks)
-        for peak, inten in zip(peaks, intens, strict=True):
-            rows.append((int(rec.id), str(rec.component),
-                         types.get(int(rec.id), ""), peak, inten))
-    return pd.DataFrame(rows, columns=_PEAK_COLUMNS)
-
-
 def _load_peaks(path=None) -> pd.DataFrame:
-    try:
-        from raman_sk.datasets import load_ramanbiolib_peaks
-    except ImportError:  # the datasets module predates the peaks loader
-        return _read_peaks_csv(path)
+    # imported here: datasets pulls in scikit-learn, which the reference rows
+    # alone (band_table(database=False), assign_band) do not need
+    from raman_sk.datasets import load_ramanbiolib_peaks
+
     with warnings.catch_warnings():
         # The released table has one row whose intensities do not match its
         # peaks; only the positions are used here, so that warning is noise.
@@ -157,17 +107,17 @@ def _load_peaks(path=None) -> pd.DataFrame:
 
 
 def band_table(*, database: bool = True, path=None) -> pd.DataFrame:
-    """Return the band-assignment table (SEED.md bands plus database peaks).
+    """Return the band-assignment table (reference recipe bands plus database peaks).
 
     Parameters
     ----------
     database : bool, default=True
         Append one row per peak of ramanbiolib's ``raman_peaks_db.csv``. If the
-        database cannot be found, a ``UserWarning`` says so and only the SEED.md
-        rows are returned.
+        database cannot be found, a ``UserWarning`` says so and only the
+        reference recipe's rows are returned.
     path : str or path-like, default=None
-        Where the database's peak table is (``raman_peaks_db.csv`` or its
-        folder); None uses the installed ``ramanbiolib`` package.
+        The folder holding ``raman_peaks_db.csv`` and ``metadata_db.csv``; None
+        uses the installed ``ramanbiolib`` package.
 
     Returns
     -------
@@ -175,8 +125,9 @@ def band_table(*, database: bool = True, path=None) -> pd.DataFrame:
         Columns ``class, center, low, high, assignment, notes, source,
         component, intensity``. ``class`` is the top-level molecular class
         ("Proteins", "Lipids", ...); ``low``/``high`` bound the band in cm-1
-        (equal for a single position) and ``center`` is their mean. SEED.md rows
-        have ``source == "SEED.md"`` and no component; database rows have the
+        (equal for a single position) and ``center`` is their mean. The
+        reference recipe's rows have ``source == "reference recipe"`` and no
+        component; database rows have the
         component's name, its peak's relative intensity and the assignment
         ``"<component> peak"``.
 
@@ -194,27 +145,27 @@ def band_table(*, database: bool = True, path=None) -> pd.DataFrame:
     >>> row["class"], float(row["center"]), row["assignment"]
     ('Proteins', 1650.0, 'Amide I (C=O stretch)')
     """
-    seed = pd.DataFrame(
+    reference = pd.DataFrame(
         [
-            (cls, (lo + hi) / 2.0, float(lo), float(hi), text, notes, _SEED_SOURCE,
-             None, np.nan)
+            (cls, (lo + hi) / 2.0, float(lo), float(hi), text, notes,
+             _REFERENCE_SOURCE, None, np.nan)
             for cls, lo, hi, text, notes in SEED_BANDS
         ],
         columns=list(BAND_COLUMNS),
     )
     if not database:
-        return seed
+        return reference
     try:
         peaks = _load_peaks(path)
     except (ImportError, ModuleNotFoundError, FileNotFoundError, OSError) as exc:
         warnings.warn(
             f"the ramanbiolib peak table could not be read ({exc}); the band "
-            "table holds only the SEED.md assignments. Install ramanbiolib or "
-            "pass path= to raman_peaks_db.csv.",
+            "table holds only the reference recipe's assignments. Install "
+            "ramanbiolib or pass path= to the folder of raman_peaks_db.csv.",
             UserWarning,
             stacklevel=2,
         )
-        return seed
+        return reference
     peak = peaks["peak"].to_numpy(dtype=np.float64)
     types = ["" if pd.isna(t) else str(t) for t in peaks["type"]]
     db = pd.DataFrame(
@@ -230,7 +181,7 @@ def band_table(*, database: bool = True, path=None) -> pd.DataFrame:
             "intensity": peaks["intensity"].to_numpy(dtype=np.float64),
         }
     )
-    return pd.concat([seed, db], ignore_index=True)
+    return pd.concat([reference, db], ignore_index=True)
 
 
 def _check_wavenumber(wavenumber) -> float:
@@ -262,11 +213,11 @@ def assign_band(
 
     Rules, in order:
 
-    1. SEED.md bands of class ``cls`` whose region lies within ``tolerance``
-       cm-1 of ``wavenumber`` (distance 0 inside the region), closest first,
-       joined with ``"; "``.
-    2. Otherwise SEED.md bands of any class within the tolerance, each followed
-       by its class in brackets, e.g. ``"C–O–C ring breathing [Saccharides]"``.
+    1. The reference recipe's bands of class ``cls`` whose region lies within
+       ``tolerance`` cm-1 of ``wavenumber`` (distance 0 inside the region),
+       closest first, joined with ``"; "``.
+    2. Otherwise its bands of any class within the tolerance, each followed by
+       its class in brackets, e.g. ``"C–O–C ring breathing [Saccharides]"``.
     3. Otherwise the database peaks within the tolerance, summarised as
        ``"db peak ~1452 cm⁻¹: 40 Lipids spectra (e.g. ...)"`` (restricted to
        ``cls`` when it has such peaks).
@@ -281,7 +232,7 @@ def assign_band(
     cls : str, default=None
         Class whose bands are preferred. Matched on the top level,
         case-insensitively ("Lipids/FattyAcids" matches "Lipids"). A class
-        without SEED.md bands (e.g. a synthetic one) falls through to rule 2.
+        without reference bands (e.g. a synthetic one) falls through to rule 2.
     table : DataFrame, default=None
         A table as returned by :func:`band_table`; None builds one (reading the
         database each time: pass a table when assigning many wavenumbers).
@@ -335,7 +286,7 @@ def assign_band(
         value, table["low"].to_numpy(np.float64), table["high"].to_numpy(np.float64)
     )
     near = dist <= float(tolerance)
-    is_seed = (table["source"] == _SEED_SOURCE).to_numpy(dtype=bool)
+    is_reference = (table["source"] == _REFERENCE_SOURCE).to_numpy(dtype=bool)
     if cls is not None:
         keys = (
             table["class"].astype(str).str.split("/").str[0].str.lower()
@@ -357,11 +308,11 @@ def assign_band(
                 out.append(text)
         return "; ".join(out)
 
-    if cls is not None and np.any(near & is_seed & same):
-        return _texts(near & is_seed & same, with_class=False)
-    if np.any(near & is_seed):
-        return _texts(near & is_seed, with_class=True)
-    db = near & ~is_seed
+    if cls is not None and np.any(near & is_reference & same):
+        return _texts(near & is_reference & same, with_class=False)
+    if np.any(near & is_reference):
+        return _texts(near & is_reference, with_class=True)
+    db = near & ~is_reference
     if cls is not None and np.any(db & same):
         db = db & same
     if np.any(db):

@@ -1,4 +1,4 @@
-"""Band-assignment table (SEED.md + ramanbiolib peaks) and assign_band."""
+"""Band-assignment table (reference recipe + ramanbiolib peaks) and assign_band."""
 
 import shutil
 
@@ -29,13 +29,13 @@ def test_seed_table_content(seed_table):
     row = seed_table[seed_table["assignment"] == "CH₂ scissoring"].iloc[0]
     assert (row["class"], row["low"], row["high"], row["center"]) == (
         "Lipids", 1440.0, 1460.0, 1450.0)
-    assert set(seed_table["source"]) == {"SEED.md"}
+    assert set(seed_table["source"]) == {"reference recipe"}
     assert seed_table["component"].isna().all()
     assert (seed_table["low"] <= seed_table["high"]).all()
 
 
 def test_database_rows(full_table, seed_table):
-    db = full_table[full_table["source"] != "SEED.md"]
+    db = full_table[full_table["source"] != "reference recipe"]
     assert len(full_table) == len(seed_table) + len(db)
     assert len(db) == 3250
     first = db.iloc[0]
@@ -48,18 +48,16 @@ def test_database_rows(full_table, seed_table):
     assert db["center"].between(100, 3500).all()
 
 
-def test_fallback_reader_matches_dataset_loader(full_table):
-    from raman_sk.bands import _read_peaks_csv
+def test_database_rows_come_from_the_dataset_loader(full_table):
     from raman_sk.datasets import load_ramanbiolib_peaks
 
     with pytest.warns(UserWarning, match="id=182"):
         loaded = load_ramanbiolib_peaks()
-    mine = _read_peaks_csv()
-    assert list(mine.columns) == list(loaded.columns)
-    np.testing.assert_array_equal(mine["peak"], loaded["peak"])
-    np.testing.assert_array_equal(mine["id"], loaded["id"])
-    assert mine["component"].tolist() == loaded["component"].tolist()
-    assert mine["type"].tolist() == loaded["type"].astype(str).tolist()
+    db = full_table[full_table["source"] != "reference recipe"]
+    np.testing.assert_array_equal(db["center"], loaded["peak"])
+    np.testing.assert_array_equal(db["intensity"], loaded["intensity"])
+    assert db["component"].tolist() == loaded["component"].tolist()
+    assert db["notes"].tolist() == loaded["type"].astype(str).tolist()
 
 
 def test_path_parameter_and_missing_database(full_table, tmp_path):
@@ -71,7 +69,7 @@ def test_path_parameter_and_missing_database(full_table, tmp_path):
             shutil.copyfileobj(fh, out)
     copy = band_table(path=tmp_path)
     pd.testing.assert_frame_equal(copy, full_table)
-    with pytest.warns(UserWarning, match="only the SEED.md assignments"):
+    with pytest.warns(UserWarning, match="only the reference recipe's assignments"):
         only_seed = band_table(path=tmp_path / "missing")
     assert len(only_seed) == 26
 
@@ -129,7 +127,7 @@ def test_assign_band_database_summary():
 def test_assign_band_real_database(full_table):
     text = assign_band(1236, cls="NucleicAcids", table=full_table)
     assert text.startswith("db peak ~") and "NucleicAcids spectra" in text
-    # SEED.md bands win over database peaks
+    # the reference recipe's bands win over database peaks
     assert assign_band(1003, cls="Proteins", table=full_table) == (
         "Phenylalanine ring breathing")
 
