@@ -1,64 +1,13 @@
-"""Private helpers shared by the preprocessing steps: parameter and input checks."""
+"""The template base of the preprocessing steps and their shared input checks."""
 
 from __future__ import annotations
-
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from raman_sk.utils import check_wavenumbers, wavenumbers_from_feature_names
-
-
-def check_choice(value, name: str, allowed) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise a ValueError."""
-    if not isinstance(value, str) or value not in allowed:
-        options = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name} must be one of {options}; got {value!r}.")
-    return value
-
-
-def check_real(
-    value,
-    name: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_inclusive: bool = True,
-    allow_nan: bool = False,
-) -> float:
-    """Return ``value`` as a float after checking its type and range."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if np.isnan(value):
-        if allow_nan:
-            return value
-        raise ValueError(f"{name} must be a number, got NaN.")
-    if low is not None and (value < low or (not low_inclusive and value == low)):
-        sign = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {sign} {low:g}; got {value!r}.")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high:g}; got {value!r}.")
-    return value
-
-
-def check_int(value, name: str, *, low: int | None = None) -> int:
-    """Return ``value`` as an int after checking its type and lower bound."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    value = int(value)
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}; got {value}.")
-    return value
-
-
-def check_bool(value, name: str) -> bool:
-    """Return ``value`` as a bool; only True/False are accepted."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False; got {value!r}.")
-    return bool(value)
+from raman_sk.utils._sklearn_compat import validate_parameter_constraints
 
 
 def reject_bad_shape(X, name: str = "X") -> None:
@@ -199,18 +148,54 @@ def axis_from_input(X, wavenumbers, n_points: int) -> np.ndarray | None:
     return None
 
 
-class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Base of the one-to-one cleaning steps (one output column per input column).
+class PreprocessingStep(BaseEstimator):
+    """Base of every preprocessing step: parameters checked once, in one place.
 
-    Subclasses define ``__init__``, ``_check_params()`` (returns the validated
-    options), ``_transform(X, options)`` (returns a new float64 array) and
-    optionally ``_fit(X_raw, X, options)`` (learns e.g. the axis).
-    ``get_feature_names_out`` passes the input names through, so wavenumber
-    column names survive ``set_output(transform="pandas")`` in a Pipeline.
+    Subclasses declare their parameters in ``_parameter_constraints`` (checked
+    by scikit-learn) and put the rules that constraints cannot express
+    (between parameters, or defaults that depend on another parameter) in
+    ``_options()``, which returns what the maths takes. The function API
+    builds the step and calls ``_check_params`` with its own name, so both
+    raise the same errors.
     """
 
-    def _check_params(self) -> dict:  # pragma: no cover - overridden
+    _parameter_constraints: dict = {}
+
+    def _check_params(self, caller: str | None = None) -> dict:
+        """Validate the parameters; return the options of the maths.
+
+        Parameters
+        ----------
+        caller : str, default=None
+            The name in error messages; default: the class name.
+
+        Returns
+        -------
+        options : dict
+            The output of ``_options()``.
+        """
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=caller or type(self).__name__,
+        )
+        return self._options()
+
+    def _options(self) -> dict:
+        """Check what the constraints cannot and return the options; none here."""
         return {}
+
+
+class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, PreprocessingStep):
+    """Base of the one-to-one cleaning steps (one output column per input column).
+
+    Subclasses define ``__init__``, ``_parameter_constraints``, optionally
+    ``_options()`` (see :class:`PreprocessingStep`), ``_transform(X, options)``
+    (returns a new float64 array) and optionally ``_fit(X_raw, X, options)``
+    (learns e.g. the axis). ``get_feature_names_out`` passes the input names
+    through, so wavenumber column names survive
+    ``set_output(transform="pandas")`` in a Pipeline.
+    """
 
     def _fit(self, X_raw, X, options) -> None:
         """Learn what transform needs; nothing by default."""

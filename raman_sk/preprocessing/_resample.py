@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Real
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from raman_sk.preprocessing._base import (
+    PreprocessingStep,
     axis_from_input,
-    check_bool,
-    check_choice,
     check_finite_result,
-    check_real,
     check_spectra,
     extreme_row_scales,
     quiet_sum,
     reject_bad_shape,
 )
 from raman_sk.utils import check_wavenumbers, default_grid, format_wavenumber
+from raman_sk.utils._sklearn_compat import StrOptions
 
 __all__ = ["WavenumberResampler", "resample_spectra"]
 
@@ -292,15 +292,6 @@ def _resample_pairs(pairs, sources, target, **options):
     return out
 
 
-def _check_options(method, coverage, fill_value, bin_average) -> dict:
-    return {
-        "method": check_choice(method, "method", _METHODS),
-        "coverage": check_choice(coverage, "coverage", _COVERAGE),
-        "fill_value": check_real(fill_value, "fill_value", allow_nan=True),
-        "bin_average": check_bool(bin_average, "bin_average"),
-    }
-
-
 def _coverage_message(what, lo, hi, target, below, above) -> str:
     return (
         f"{what} covers {lo:g}-{hi:g} cm-1 but the target grid spans "
@@ -385,7 +376,15 @@ def resample_spectra(
     array([[0., 2.],
            [5., 5.]])
     """
-    options = _check_options(method, coverage, fill_value, bin_average)
+    step = WavenumberResampler(
+        wavenumbers,
+        target_wavenumbers,
+        method=method,
+        coverage=coverage,
+        fill_value=fill_value,
+        bin_average=bin_average,
+    )
+    options = step._check_params(caller="resample_spectra")
     target = _check_target(target_wavenumbers)
     if _is_pairs(spectra_or_X):
         pairs, sources = _check_pairs(spectra_or_X)
@@ -398,7 +397,7 @@ def resample_spectra(
     return _resample_block(X, axis, target, what=what, **options)
 
 
-class WavenumberResampler(TransformerMixin, BaseEstimator):
+class WavenumberResampler(TransformerMixin, PreprocessingStep):
     """Resample spectra from any wavenumber axis onto one common grid.
 
     A scikit-learn transformer around :func:`resample_spectra`: it sorts each
@@ -459,6 +458,15 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
     (1, 1351)
     """
 
+    _parameter_constraints: dict = {
+        "wavenumbers": ["array-like", None],
+        "target_wavenumbers": ["array-like", None],
+        "method": [StrOptions(set(_METHODS))],
+        "coverage": [StrOptions(set(_COVERAGE))],
+        "fill_value": [Real],  # NaN and inf included
+        "bin_average": ["boolean"],
+    }
+
     def __init__(
         self,
         wavenumbers=None,
@@ -477,9 +485,12 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
         self.bin_average = bin_average
 
     def _options(self) -> dict:
-        return _check_options(
-            self.method, self.coverage, self.fill_value, self.bin_average
-        )
+        return {
+            "method": self.method,
+            "coverage": self.coverage,
+            "fill_value": float(self.fill_value),
+            "bin_average": bool(self.bin_average),
+        }
 
     def _check_axes(self, axes_and_labels, target):
         """Cheap fit-time checks: 2 distinct points and, if raising, coverage."""
@@ -510,7 +521,7 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
         self : WavenumberResampler
             The fitted resampler.
         """
-        self._options()
+        self._check_params()
         target = _check_target(self.target_wavenumbers)
         if _is_pairs(X):
             pairs, sources = _check_pairs(X)
@@ -548,7 +559,7 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
             The spectra on the grid.
         """
         check_is_fitted(self)
-        options = self._options()
+        options = self._check_params()
         target = self.wavenumbers_out_
         if _is_pairs(X):
             pairs, sources = _check_pairs(X)
