@@ -158,11 +158,11 @@ def test_savgol_bad_parameters(kwargs, exc, match):
 @pytest.mark.parametrize(
     ("method", "kwargs", "tol"),
     [
-        ("airpls", {}, 0.04),  # measured max errors: 0.024
-        ("arpls", {}, 0.04),  # 0.019
-        ("asls", {}, 0.04),  # 0.026
-        ("modpoly", {"poly_order": 2}, 0.04),  # 0.025
-        ("imodpoly", {"poly_order": 2}, 0.04),  # 0.019
+        ("airpls", {}, 0.04),
+        ("arpls", {}, 0.04),
+        ("asls", {}, 0.04),
+        ("modpoly", {"poly_order": 2}, 0.04),
+        ("imodpoly", {"poly_order": 2}, 0.04),
     ],
 )
 def test_baseline_recovers_peaks(peaks_on_background, method, kwargs, tol):

@@ -7,9 +7,8 @@ from numbers import Integral, Real
 import numpy as np
 from numpy.polynomial import legendre
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, validate_data
 
-from raman_sk.preprocessing._base import PreprocessingStep, reject_bad_shape
+from raman_sk.preprocessing._base import PreprocessingStep, validate_spectra
 from raman_sk.utils._sklearn_compat import Interval
 
 __all__ = ["SpectralAugmenter", "augment_spectra"]
@@ -191,8 +190,7 @@ def augment_spectra(
         random_state=random_state,
     )
     params = step._check_params(caller="augment_spectra")
-    reject_bad_shape(X)
-    X = check_array(X, dtype=_DTYPES, input_name="X")
+    X = validate_spectra(X, dtype=_DTYPES)
     if y is not None:
         y = _check_y(y, X.shape[0])
     elif params["balance_classes"]:
@@ -363,16 +361,13 @@ class SpectralAugmenter(PreprocessingStep):
 
     def _validate(self, X, y):
         params = self._check_params()
-        reject_bad_shape(X)
+        Xv = self._validate_spectra(X, dtype=_DTYPES)
         if y is None:
             if params["balance_classes"]:
                 raise ValueError("balance_classes=True needs the labels y; got y=None.")
-            Xv = validate_data(self, X, dtype=_DTYPES)
-            yv = None
-        else:
-            Xv = validate_data(self, X, dtype=_DTYPES)
-            yv = _check_y(y, Xv.shape[0])
-            self.classes_ = np.unique(yv)
+            return Xv, None, params
+        yv = _check_y(y, Xv.shape[0])
+        self.classes_ = np.unique(yv)
         return Xv, yv, params
 
     def fit(self, X, y=None):

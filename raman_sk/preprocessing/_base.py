@@ -10,7 +10,7 @@ from raman_sk.utils import check_wavenumbers, wavenumbers_from_feature_names
 from raman_sk.utils._sklearn_compat import validate_parameter_constraints
 
 
-def reject_bad_shape(X, name: str = "X") -> None:
+def _reject_bad_shape(X, name: str = "X") -> None:
     """Raise a clear error for 1-D or >2-D input, ragged rows or non-numbers.
 
     ValueError for the shape problems; for values that are not numbers the
@@ -93,7 +93,7 @@ _EXTREME = 1e100
 # sklearn's finiteness check sums X first: +1e308 and -1e308 make that sum NaN
 # (a numpy RuntimeWarning) although every value is finite; it then checks each
 # value, so silencing the warning hides nothing
-def quiet_sum():
+def _quiet_sum():
     """Context silencing that check's floating-point warnings (a new one per use)."""
     return np.errstate(over="ignore", invalid="ignore")
 
@@ -124,14 +124,15 @@ def check_finite_result(out: np.ndarray, step: str) -> np.ndarray:
     return out
 
 
-def check_spectra(X, name: str = "X") -> np.ndarray:
+def validate_spectra(X, name: str = "X", *, dtype=np.float64) -> np.ndarray:
     """Validate spectra given as a 2-D array (n_spectra, n_points) of finite floats.
 
-    Returns a float64 array; callers never write into it.
+    Returns an array of ``dtype`` (float64 by default); callers never write
+    into it.
     """
-    reject_bad_shape(X, name)
-    with quiet_sum():
-        return check_array(X, dtype=np.float64, input_name=name)
+    _reject_bad_shape(X, name)
+    with _quiet_sum():
+        return check_array(X, dtype=dtype, input_name=name)
 
 
 def axis_from_input(X, wavenumbers, n_points: int) -> np.ndarray | None:
@@ -185,6 +186,12 @@ class PreprocessingStep(BaseEstimator):
         """Check what the constraints cannot and return the options; none here."""
         return {}
 
+    def _validate_spectra(self, X, *, dtype=np.float64, **kwargs):
+        """``validate_data`` with clear errors for bad shapes and non-numbers."""
+        _reject_bad_shape(X)
+        with _quiet_sum():
+            return validate_data(self, X, dtype=dtype, **kwargs)
+
 
 class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, PreprocessingStep):
     """Base of the one-to-one cleaning steps (one output column per input column).
@@ -216,9 +223,7 @@ class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, PreprocessingSt
             The fitted transformer.
         """
         options = self._check_params()
-        reject_bad_shape(X)
-        with quiet_sum():
-            Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
+        Xv = self._validate_spectra(X, ensure_min_features=2)
         self._fit(X, Xv, options)
         return self
 
@@ -237,11 +242,9 @@ class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, PreprocessingSt
         """
         check_is_fitted(self)
         options = self._check_params()
-        reject_bad_shape(X)
         # no ensure_min_features here: validate_data reports a wrong number of
         # points against n_features_in_ (which fit made >= 2)
-        with quiet_sum():
-            Xv = validate_data(self, X, dtype=np.float64, reset=False)
+        Xv = self._validate_spectra(X, reset=False)
         return self._transform(Xv, options)
 
     def __sklearn_tags__(self):

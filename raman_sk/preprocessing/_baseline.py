@@ -11,7 +11,7 @@ from raman_sk.preprocessing._base import (
     SpectraTransformer,
     axis_from_input,
     check_finite_result,
-    check_spectra,
+    validate_spectra,
 )
 from raman_sk.utils._sklearn_compat import Interval, StrOptions
 
@@ -127,7 +127,7 @@ def remove_baseline(
         method, lam=lam, poly_order=poly_order, wavenumbers=wavenumbers
     )
     options = step._check_params(caller="remove_baseline")
-    Xv = check_spectra(X)
+    Xv = validate_spectra(X)
     axis = axis_from_input(X, wavenumbers, Xv.shape[1])
     baselines = _baselines(Xv, axis, **options)
     X_new = check_finite_result(Xv - baselines, "baseline removal")

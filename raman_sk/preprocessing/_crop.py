@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
     axis_from_input,
-    check_spectra,
+    validate_spectra,
 )
 from raman_sk.utils import format_wavenumber
 from raman_sk.utils._sklearn_compat import Interval
@@ -78,7 +78,7 @@ def crop_spectra(
     """
     step = WavenumberCropper(low, high, wavenumbers=wavenumbers)
     options = step._check_params(caller="crop_spectra")
-    Xv = check_spectra(X)
+    Xv = validate_spectra(X)
     axis = axis_from_input(X, wavenumbers, Xv.shape[1])
     if axis is None:
         raise ValueError(_NO_AXIS.format(owner="crop_spectra"))

@@ -9,8 +9,8 @@ import numpy as np
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
     check_finite_result,
-    check_spectra,
     extreme_row_scales,
+    validate_spectra,
 )
 from raman_sk.utils._sklearn_compat import StrOptions
 
@@ -61,7 +61,7 @@ def normalize_spectra(X, method: str = "minmax") -> np.ndarray:
     array([[ 0.25, -0.75]])
     """
     options = SpectrumNormalizer(method)._check_params(caller="normalize_spectra")
-    X = check_spectra(X)
+    X = validate_spectra(X)
     return _normalize(X, **options)
 
 

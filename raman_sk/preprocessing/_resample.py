@@ -8,16 +8,14 @@ from numbers import Real
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 from sklearn.base import TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from raman_sk.preprocessing._base import (
     PreprocessingStep,
     axis_from_input,
     check_finite_result,
-    check_spectra,
     extreme_row_scales,
-    quiet_sum,
-    reject_bad_shape,
+    validate_spectra,
 )
 from raman_sk.utils import check_wavenumbers, default_grid, format_wavenumber
 from raman_sk.utils._sklearn_compat import StrOptions
@@ -389,7 +387,7 @@ def resample_spectra(
     if _is_pairs(spectra_or_X):
         pairs, sources = _check_pairs(spectra_or_X)
         return _resample_pairs(pairs, sources, target, **options)
-    X = check_spectra(spectra_or_X)
+    X = validate_spectra(spectra_or_X)
     axis = axis_from_input(spectra_or_X, wavenumbers, X.shape[1])
     if axis is None:
         raise ValueError(NO_AXIS_MESSAGE.format(owner="resample_spectra"))
@@ -532,9 +530,7 @@ class WavenumberResampler(TransformerMixin, PreprocessingStep):
                 ((w, _label(i, sources)) for i, (w, _) in enumerate(pairs)), target
             )
         else:
-            reject_bad_shape(X)
-            with quiet_sum():
-                Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
+            Xv = self._validate_spectra(X, ensure_min_features=2)
             axis = axis_from_input(X, self.wavenumbers, Xv.shape[1])
             if axis is None:
                 raise ValueError(NO_AXIS_MESSAGE.format(owner="WavenumberResampler"))
@@ -564,12 +560,10 @@ class WavenumberResampler(TransformerMixin, PreprocessingStep):
         if _is_pairs(X):
             pairs, sources = _check_pairs(X)
             return _resample_pairs(pairs, sources, target, **options)
-        reject_bad_shape(X)
         if hasattr(self, "n_features_in_"):
-            with quiet_sum():
-                Xv = validate_data(self, X, dtype=np.float64, reset=False)
+            Xv = self._validate_spectra(X, reset=False)
         else:
-            Xv = check_spectra(X)
+            Xv = validate_spectra(X)
         axis = axis_from_input(X, self.wavenumbers, Xv.shape[1])
         if axis is None:
             axis = getattr(self, "wavenumbers_in_", None)

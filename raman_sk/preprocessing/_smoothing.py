@@ -10,8 +10,8 @@ from scipy.signal import savgol_filter
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
     check_finite_result,
-    check_spectra,
     extreme_row_scales,
+    validate_spectra,
 )
 from raman_sk.utils._sklearn_compat import Interval, StrOptions
 
@@ -85,7 +85,7 @@ def savgol_smooth(
     """
     step = SavitzkyGolay(window_length, polyorder, deriv, delta=delta, mode=mode)
     options = step._check_params(caller="savgol_smooth")
-    X = check_spectra(X)
+    X = validate_spectra(X)
     return _savgol(X, **options)
 
 

@@ -9,8 +9,8 @@ import numpy as np
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
     check_finite_result,
-    check_spectra,
     extreme_row_scales,
+    validate_spectra,
 )
 from raman_sk.utils._sklearn_compat import Interval
 
@@ -124,7 +124,7 @@ def remove_spikes(
     """
     step = SpikeRemover(threshold=threshold, window=window)
     options = step._check_params(caller="remove_spikes")
-    X = check_spectra(X)
+    X = validate_spectra(X)
     return _despike(X, return_mask=return_mask, **options)
 
 
