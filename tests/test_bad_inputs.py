@@ -306,7 +306,8 @@ add(
     "WavenumberResampler[string_axis]",
     lambda c: WavenumberResampler(wavenumbers="600-1110").fit(c.X),
     TypeError,
-    "wavenumbers must be a 1-D array of numbers, got the string",
+    "The 'wavenumbers' parameter of WavenumberResampler must be an array-like or "
+    "None. Got '600-1110' instead",
 )
 add(
     "WavenumberResampler[descending_target]",

@@ -129,8 +129,18 @@ def test_savgol_smoothing_reduces_noise():
             ValueError,
             r"polyorder must be less than window_length \(5\); got 5",
         ),
-        ({"deriv": -1}, ValueError, "deriv must be >= 0; got -1"),
-        ({"mode": "reflect"}, ValueError, "mode must be one of"),
+        (
+            {"deriv": -1},
+            ValueError,
+            r"The 'deriv' parameter of SavitzkyGolay must be an int in the range "
+            r"\[0, inf\)\. Got -1 instead",
+        ),
+        (
+            {"mode": "reflect"},
+            ValueError,
+            r"The 'mode' parameter of SavitzkyGolay must be a str among "
+            r"\{'\w+', '\w+', '\w+', '\w+', '\w+'\}\. Got 'reflect' instead",
+        ),
         (
             {"window_length": 21},
             ValueError,
@@ -148,11 +158,11 @@ def test_savgol_bad_parameters(kwargs, exc, match):
 @pytest.mark.parametrize(
     ("method", "kwargs", "tol"),
     [
-        ("airpls", {}, 0.04),  # measured max errors: 0.024
-        ("arpls", {}, 0.04),  # 0.019
-        ("asls", {}, 0.04),  # 0.026
-        ("modpoly", {"poly_order": 2}, 0.04),  # 0.025
-        ("imodpoly", {"poly_order": 2}, 0.04),  # 0.019
+        ("airpls", {}, 0.04),
+        ("arpls", {}, 0.04),
+        ("asls", {}, 0.04),
+        ("modpoly", {"poly_order": 2}, 0.04),
+        ("imodpoly", {"poly_order": 2}, 0.04),
     ],
 )
 def test_baseline_recovers_peaks(peaks_on_background, method, kwargs, tol):
@@ -197,10 +207,23 @@ def test_baseline_constant_spectrum_becomes_zero():
             {"method": "als"},
             np.ones((1, 10)),
             ValueError,
-            "method must be one of 'airpls', 'arpls', 'asls', 'modpoly', 'imodpoly'",
+            r"The 'method' parameter of BaselineRemover must be a str among "
+            r"\{'\w+', '\w+', '\w+', '\w+', '\w+'\}\. Got 'als' instead",
         ),
-        ({"lam": 0}, np.ones((1, 10)), ValueError, "lam must be > 0; got 0"),
-        ({"poly_order": -1}, np.ones((1, 10)), ValueError, "poly_order must be >= 0"),
+        (
+            {"lam": 0},
+            np.ones((1, 10)),
+            ValueError,
+            r"The 'lam' parameter of BaselineRemover must be a float in the range "
+            r"\(0.0, inf\) or None\. Got 0 instead",
+        ),
+        (
+            {"poly_order": -1},
+            np.ones((1, 10)),
+            ValueError,
+            r"The 'poly_order' parameter of BaselineRemover must be an int in the "
+            r"range \[0, inf\)\. Got -1 instead",
+        ),
         (
             {},
             np.ones((1, 2)),
@@ -264,7 +287,12 @@ def test_cropper_names_and_dataframe_axis():
             r"no wavenumber of X lies in \[2000.0, None\]; X covers 450-1800 cm-1",
         ),
         ({"low": 500}, ValueError, "WavenumberCropper needs the wavenumber axis"),
-        ({"low": "500", "wavenumbers": W}, TypeError, "low must be a real number"),
+        (
+            {"low": "500", "wavenumbers": W},
+            TypeError,
+            r"The 'low' parameter of WavenumberCropper must be a float in the range "
+            r"\[-inf, inf\] or None\. Got '500' instead",
+        ),
         ({"wavenumbers": W[:-1]}, ValueError, "wavenumbers has 1350 values"),
     ],
 )
@@ -337,9 +365,24 @@ def test_spike_remover_estimator_equals_function():
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"threshold": 0}, ValueError, "threshold must be > 0; got 0"),
-        ({"window": 0}, ValueError, "window must be >= 1; got 0"),
-        ({"window": 2.5}, TypeError, "window must be an integer; got 2.5"),
+        (
+            {"threshold": 0},
+            ValueError,
+            r"The 'threshold' parameter of SpikeRemover must be a float in the "
+            r"range \(0.0, inf\)\. Got 0 instead",
+        ),
+        (
+            {"window": 0},
+            ValueError,
+            r"The 'window' parameter of SpikeRemover must be an int in the range "
+            r"\[1, inf\)\. Got 0 instead",
+        ),
+        (
+            {"window": 2.5},
+            TypeError,
+            r"The 'window' parameter of SpikeRemover must be an int in the range "
+            r"\[1, inf\)\. Got 2.5 instead",
+        ),
     ],
 )
 def test_spike_bad_parameters(kwargs, exc, match):

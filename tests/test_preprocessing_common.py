@@ -1,8 +1,9 @@
 """scikit-learn's estimator checks over every class of raman_sk.preprocessing.
 
 Two classes never guess a wavenumber axis, so sklearn's checks (which feed plain
-arrays) fail on them by design (DESIGN.md "Decisions"); they are listed as
-expected failures with that reason. So that the rest of their sklearn contract is
+arrays) fail on them by design: a plain 2-D array without ``wavenumbers=`` is
+refused with an error saying how to give the axis. They are listed as expected
+failures with that reason. So that the rest of their sklearn contract is
 still checked, test-only subclasses that read the axis from the column index
 (0, 1, ..., p-1) run the full check suite without expected failures.
 """
@@ -14,7 +15,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_param_validation,
+    parametrize_with_checks,
+)
 
 from raman_sk.preprocessing import (
     BaselineRemover,
@@ -24,6 +28,13 @@ from raman_sk.preprocessing import (
     SpikeRemover,
     WavenumberCropper,
     WavenumberResampler,
+    augment_spectra,
+    crop_spectra,
+    normalize_spectra,
+    remove_baseline,
+    remove_spikes,
+    resample_spectra,
+    savgol_smooth,
 )
 
 
@@ -62,7 +73,8 @@ class IndexAxisCropper(WavenumberCropper):
 
 NO_AXIS = (
     "plain arrays carry no wavenumber axis and {name} never guesses one "
-    "(DESIGN.md Decisions); the check runs on {proxy} instead"
+    "(a plain array without wavenumbers= is refused with an error saying how to "
+    "give the axis); the check runs on {proxy} instead"
 )
 PLAIN_ARRAY_CHECKS = [
     "check_dict_unchanged",
@@ -139,6 +151,51 @@ def test_every_public_class_is_checked():
         IndexAxisResampler,
         IndexAxisCropper,
     }
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [e for e in ESTIMATORS if type(e) not in (IndexAxisResampler, IndexAxisCropper)],
+    ids=lambda e: type(e).__name__,
+)
+def test_parameters_are_declared_as_sklearn_constraints(estimator):
+    """Every parameter has a constraint and fit refuses values outside it."""
+    check_param_validation(type(estimator).__name__, estimator)
+
+
+# each function and its class: one bad parameter, the same check
+FUNCTIONS = [
+    (augment_spectra, SpectralAugmenter, {"n_copies": -1}),
+    (remove_baseline, BaselineRemover, {"lam": -1.0}),
+    (crop_spectra, WavenumberCropper, {"low": "500"}),
+    (normalize_spectra, SpectrumNormalizer, {"method": "max"}),
+    (resample_spectra, WavenumberResampler, {"coverage": "ignore"}),
+    (savgol_smooth, SavitzkyGolay, {"deriv": 1.5}),
+    (remove_spikes, SpikeRemover, {"threshold": 0.0}),
+]
+
+
+@pytest.mark.parametrize(
+    ("function", "cls", "bad"), FUNCTIONS, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_functions_validate_like_their_class(function, cls, bad):
+    (name, value), X = next(iter(bad.items())), np.ones((2, 5))
+    for caller, call in (
+        (function.__name__, lambda: function(X, **bad)),
+        (cls.__name__, lambda: cls(**bad).fit(X)),
+    ):
+        pattern = rf"The '{name}' parameter of {caller} must be .* Got {value!r}"
+        # sklearn's InvalidParameterError is both a ValueError and a TypeError
+        with pytest.raises(ValueError, match=pattern) as info:
+            call()
+        assert isinstance(info.value, TypeError)
+
+
+def test_functions_cover_every_class():
+    import raman_sk.preprocessing as pp
+
+    classes = {getattr(pp, n) for n in pp.__all__ if isinstance(getattr(pp, n), type)}
+    assert classes == {cls for _, cls, _ in FUNCTIONS}
 
 
 def test_no_axis_is_the_reason_of_the_expected_failures():

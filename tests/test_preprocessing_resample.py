@@ -279,25 +279,29 @@ W3 = np.array([1000.0, 1001.0, 1002.0])
             {"wavenumbers": W3, "method": "cubic"},
             np.ones((1, 3)),
             ValueError,
-            "method must be one of 'linear', 'pchip'; got 'cubic'",
+            r"The 'method' parameter of WavenumberResampler must be a str among "
+            r"\{'(linear|pchip)', '(linear|pchip)'\}\. Got 'cubic' instead",
         ),
         (
             {"wavenumbers": W3, "coverage": "ignore"},
             np.ones((1, 3)),
             ValueError,
-            "coverage must be one of 'raise', 'fill', 'edge'; got 'ignore'",
+            r"The 'coverage' parameter of WavenumberResampler must be a str among "
+            r"\{'\w+', '\w+', '\w+'\}\. Got 'ignore' instead",
         ),
         (
             {"wavenumbers": W3, "bin_average": "yes"},
             np.ones((1, 3)),
             TypeError,
-            "bin_average must be True or False",
+            r"The 'bin_average' parameter of WavenumberResampler must be an "
+            r"instance of 'bool' or an instance of 'numpy.bool'\. Got 'yes' instead",
         ),
         (
             {"wavenumbers": W3, "fill_value": "zero"},
             np.ones((1, 3)),
             TypeError,
-            "fill_value must be a real number",
+            r"The 'fill_value' parameter of WavenumberResampler must be an "
+            r"instance of 'float'\. Got 'zero' instead",
         ),
         (
             {"wavenumbers": [1000.0, 1000.0, 1000.0]},

@@ -2,63 +2,18 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from numpy.polynomial import legendre
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, validate_data
 
-from raman_sk.preprocessing._base import (
-    check_bool,
-    check_int,
-    check_real,
-    reject_bad_shape,
-)
+from raman_sk.preprocessing._base import PreprocessingStep, validate_spectra
+from raman_sk.utils._sklearn_compat import Interval
 
 __all__ = ["SpectralAugmenter", "augment_spectra"]
 
 _DTYPES = (np.float64, np.float32)  # float32 stays float32 (network input)
-
-
-def _check_params(
-    n_copies,
-    noise_std,
-    scale_range,
-    shift_max,
-    baseline_drift,
-    baseline_order,
-    balance_classes,
-) -> dict:
-    n_copies = check_int(n_copies, "n_copies", low=0)
-    noise_std = check_real(noise_std, "noise_std", low=0.0)
-    try:
-        low, high = scale_range
-    except (TypeError, ValueError):
-        raise TypeError(
-            "scale_range must be a pair (low, high) of positive numbers; got "
-            f"{scale_range!r}."
-        ) from None
-    low = check_real(low, "scale_range[0]", low=0.0, low_inclusive=False)
-    high = check_real(high, "scale_range[1]", low=0.0, low_inclusive=False)
-    if low > high:
-        raise ValueError(
-            f"scale_range must be (low, high) with low <= high; got {scale_range!r}."
-        )
-    if isinstance(shift_max, Integral) and not isinstance(shift_max, bool | np.bool_):
-        shift_max = check_int(shift_max, "shift_max", low=0)
-    else:
-        shift_max = check_real(shift_max, "shift_max", low=0.0)
-    return {
-        "n_copies": n_copies,
-        "noise_std": noise_std,
-        "scale_range": (low, high),
-        "shift_max": shift_max,
-        "baseline_drift": check_real(baseline_drift, "baseline_drift", low=0.0),
-        "baseline_order": check_int(baseline_order, "baseline_order", low=0),
-        "balance_classes": check_bool(balance_classes, "balance_classes"),
-    }
 
 
 def _copies_per_sample(y, n_copies, rng) -> np.ndarray:
@@ -224,17 +179,18 @@ def augment_spectra(
     >>> X_aug.tolist()
     [[0.0, 1.0, 0.0], [0.0, 2.0, 0.0]]
     """
-    params = _check_params(
+    step = SpectralAugmenter(
         n_copies,
         noise_std,
         scale_range,
-        shift_max,
-        baseline_drift,
-        baseline_order,
-        balance_classes,
+        shift_max=shift_max,
+        baseline_drift=baseline_drift,
+        baseline_order=baseline_order,
+        balance_classes=balance_classes,
+        random_state=random_state,
     )
-    reject_bad_shape(X)
-    X = check_array(X, dtype=_DTYPES, input_name="X")
+    params = step._check_params(caller="augment_spectra")
+    X = validate_spectra(X, dtype=_DTYPES)
     if y is not None:
         y = _check_y(y, X.shape[0])
     elif params["balance_classes"]:
@@ -274,7 +230,7 @@ def _fit_resample_arrays(X, y, params, rng):
     return X_aug, y_aug, indices
 
 
-class SpectralAugmenter(BaseEstimator):
+class SpectralAugmenter(PreprocessingStep):
     """Augment spectra with noisy, scaled, shifted and drifting copies.
 
     A sampler in the imbalanced-learn sense: ``fit_resample(X, y)`` returns the
@@ -345,6 +301,17 @@ class SpectralAugmenter(BaseEstimator):
     [16, 16]
     """
 
+    _parameter_constraints: dict = {
+        "n_copies": [Interval(Integral, 0, None, closed="left")],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "scale_range": ["array-like"],
+        "shift_max": [Interval(Real, 0, None, closed="left")],
+        "baseline_drift": [Interval(Real, 0, None, closed="left")],
+        "baseline_order": [Interval(Integral, 0, None, closed="left")],
+        "balance_classes": ["boolean"],
+        "random_state": ["random_state", np.random.Generator],
+    }
+
     def __init__(
         self,
         n_copies=15,
@@ -366,26 +333,41 @@ class SpectralAugmenter(BaseEstimator):
         self.balance_classes = balance_classes
         self.random_state = random_state
 
+    def _options(self) -> dict:
+        try:
+            scale = np.asarray(self.scale_range)
+        except ValueError:  # nested or ragged: not a pair
+            scale = np.empty(0)
+        if (
+            scale.shape != (2,)
+            or scale.dtype.kind not in "iuf"
+            or not np.all(np.isfinite(scale))
+            or not 0 < scale[0] <= scale[1]
+        ):
+            raise ValueError(
+                "scale_range must be a pair (low, high) of numbers with "
+                f"0 < low <= high; got {self.scale_range!r}."
+            )
+        shift = self.shift_max  # an int gives whole-step (exact) shifts
+        return {
+            "n_copies": int(self.n_copies),
+            "noise_std": float(self.noise_std),
+            "scale_range": (float(scale[0]), float(scale[1])),
+            "shift_max": int(shift) if isinstance(shift, Integral) else float(shift),
+            "baseline_drift": float(self.baseline_drift),
+            "baseline_order": int(self.baseline_order),
+            "balance_classes": bool(self.balance_classes),
+        }
+
     def _validate(self, X, y):
-        params = _check_params(
-            self.n_copies,
-            self.noise_std,
-            self.scale_range,
-            self.shift_max,
-            self.baseline_drift,
-            self.baseline_order,
-            self.balance_classes,
-        )
-        reject_bad_shape(X)
+        params = self._check_params()
+        Xv = self._validate_spectra(X, dtype=_DTYPES)
         if y is None:
             if params["balance_classes"]:
                 raise ValueError("balance_classes=True needs the labels y; got y=None.")
-            Xv = validate_data(self, X, dtype=_DTYPES)
-            yv = None
-        else:
-            Xv = validate_data(self, X, dtype=_DTYPES)
-            yv = _check_y(y, Xv.shape[0])
-            self.classes_ = np.unique(yv)
+            return Xv, None, params
+        yv = _check_y(y, Xv.shape[0])
+        self.classes_ = np.unique(yv)
         return Xv, yv, params
 
     def fit(self, X, y=None):

@@ -1,67 +1,16 @@
-"""Private helpers shared by the preprocessing steps: parameter and input checks."""
+"""The template base of the preprocessing steps and their shared input checks."""
 
 from __future__ import annotations
-
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from raman_sk.utils import check_wavenumbers, wavenumbers_from_feature_names
+from raman_sk.utils._sklearn_compat import validate_parameter_constraints
 
 
-def check_choice(value, name: str, allowed) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise a ValueError."""
-    if not isinstance(value, str) or value not in allowed:
-        options = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name} must be one of {options}; got {value!r}.")
-    return value
-
-
-def check_real(
-    value,
-    name: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_inclusive: bool = True,
-    allow_nan: bool = False,
-) -> float:
-    """Return ``value`` as a float after checking its type and range."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if np.isnan(value):
-        if allow_nan:
-            return value
-        raise ValueError(f"{name} must be a number, got NaN.")
-    if low is not None and (value < low or (not low_inclusive and value == low)):
-        sign = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {sign} {low:g}; got {value!r}.")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high:g}; got {value!r}.")
-    return value
-
-
-def check_int(value, name: str, *, low: int | None = None) -> int:
-    """Return ``value`` as an int after checking its type and lower bound."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    value = int(value)
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}; got {value}.")
-    return value
-
-
-def check_bool(value, name: str) -> bool:
-    """Return ``value`` as a bool; only True/False are accepted."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False; got {value!r}.")
-    return bool(value)
-
-
-def reject_bad_shape(X, name: str = "X") -> None:
+def _reject_bad_shape(X, name: str = "X") -> None:
     """Raise a clear error for 1-D or >2-D input, ragged rows or non-numbers.
 
     ValueError for the shape problems; for values that are not numbers the
@@ -144,7 +93,7 @@ _EXTREME = 1e100
 # sklearn's finiteness check sums X first: +1e308 and -1e308 make that sum NaN
 # (a numpy RuntimeWarning) although every value is finite; it then checks each
 # value, so silencing the warning hides nothing
-def quiet_sum():
+def _quiet_sum():
     """Context silencing that check's floating-point warnings (a new one per use)."""
     return np.errstate(over="ignore", invalid="ignore")
 
@@ -175,14 +124,15 @@ def check_finite_result(out: np.ndarray, step: str) -> np.ndarray:
     return out
 
 
-def check_spectra(X, name: str = "X") -> np.ndarray:
+def validate_spectra(X, name: str = "X", *, dtype=np.float64) -> np.ndarray:
     """Validate spectra given as a 2-D array (n_spectra, n_points) of finite floats.
 
-    Returns a float64 array; callers never write into it.
+    Returns an array of ``dtype`` (float64 by default); callers never write
+    into it.
     """
-    reject_bad_shape(X, name)
-    with quiet_sum():
-        return check_array(X, dtype=np.float64, input_name=name)
+    _reject_bad_shape(X, name)
+    with _quiet_sum():
+        return check_array(X, dtype=dtype, input_name=name)
 
 
 def axis_from_input(X, wavenumbers, n_points: int) -> np.ndarray | None:
@@ -199,18 +149,60 @@ def axis_from_input(X, wavenumbers, n_points: int) -> np.ndarray | None:
     return None
 
 
-class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Base of the one-to-one cleaning steps (one output column per input column).
+class PreprocessingStep(BaseEstimator):
+    """Base of every preprocessing step: parameters checked once, in one place.
 
-    Subclasses define ``__init__``, ``_check_params()`` (returns the validated
-    options), ``_transform(X, options)`` (returns a new float64 array) and
-    optionally ``_fit(X_raw, X, options)`` (learns e.g. the axis).
-    ``get_feature_names_out`` passes the input names through, so wavenumber
-    column names survive ``set_output(transform="pandas")`` in a Pipeline.
+    Subclasses declare their parameters in ``_parameter_constraints`` (checked
+    by scikit-learn) and put the rules that constraints cannot express
+    (between parameters, or defaults that depend on another parameter) in
+    ``_options()``, which returns what the maths takes. The function API
+    builds the step and calls ``_check_params`` with its own name, so both
+    raise the same errors.
     """
 
-    def _check_params(self) -> dict:  # pragma: no cover - overridden
+    _parameter_constraints: dict = {}
+
+    def _check_params(self, caller: str | None = None) -> dict:
+        """Validate the parameters; return the options of the maths.
+
+        Parameters
+        ----------
+        caller : str, default=None
+            The name in error messages; default: the class name.
+
+        Returns
+        -------
+        options : dict
+            The output of ``_options()``.
+        """
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=caller or type(self).__name__,
+        )
+        return self._options()
+
+    def _options(self) -> dict:
+        """Check what the constraints cannot and return the options; none here."""
         return {}
+
+    def _validate_spectra(self, X, *, dtype=np.float64, **kwargs):
+        """``validate_data`` with clear errors for bad shapes and non-numbers."""
+        _reject_bad_shape(X)
+        with _quiet_sum():
+            return validate_data(self, X, dtype=dtype, **kwargs)
+
+
+class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, PreprocessingStep):
+    """Base of the one-to-one cleaning steps (one output column per input column).
+
+    Subclasses define ``__init__``, ``_parameter_constraints``, optionally
+    ``_options()`` (see :class:`PreprocessingStep`), ``_transform(X, options)``
+    (returns a new float64 array) and optionally ``_fit(X_raw, X, options)``
+    (learns e.g. the axis). ``get_feature_names_out`` passes the input names
+    through, so wavenumber column names survive
+    ``set_output(transform="pandas")`` in a Pipeline.
+    """
 
     def _fit(self, X_raw, X, options) -> None:
         """Learn what transform needs; nothing by default."""
@@ -231,9 +223,7 @@ class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         options = self._check_params()
-        reject_bad_shape(X)
-        with quiet_sum():
-            Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
+        Xv = self._validate_spectra(X, ensure_min_features=2)
         self._fit(X, Xv, options)
         return self
 
@@ -252,11 +242,9 @@ class SpectraTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         options = self._check_params()
-        reject_bad_shape(X)
         # no ensure_min_features here: validate_data reports a wrong number of
         # points against n_features_in_ (which fit made >= 2)
-        with quiet_sum():
-            Xv = validate_data(self, X, dtype=np.float64, reset=False)
+        Xv = self._validate_spectra(X, reset=False)
         return self._transform(Xv, options)
 
     def __sklearn_tags__(self):

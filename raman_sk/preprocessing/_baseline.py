@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from pybaselines import Baseline
 
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
     axis_from_input,
-    check_choice,
     check_finite_result,
-    check_int,
-    check_real,
-    check_spectra,
+    validate_spectra,
 )
+from raman_sk.utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["BaselineRemover", "remove_baseline"]
 
@@ -22,17 +22,6 @@ _POLYNOMIAL = ("modpoly", "imodpoly")
 _METHODS = _WHITTAKER + _POLYNOMIAL
 # pybaselines' own defaults, suited to about 1000-2000 points (a 1 cm-1 grid)
 DEFAULT_LAM = {"airpls": 1e6, "arpls": 1e5, "asls": 1e6}
-
-
-def _check_baseline(method, lam, poly_order) -> dict:
-    method = check_choice(method, "method", _METHODS)
-    if lam is None:
-        lam = DEFAULT_LAM.get(method, 1.0)
-    return {
-        "method": method,
-        "lam": check_real(lam, "lam", low=0.0, low_inclusive=False),
-        "poly_order": check_int(poly_order, "poly_order", low=0),
-    }
 
 
 def _baselines(X, axis, method, lam, poly_order) -> np.ndarray:
@@ -134,8 +123,11 @@ def remove_baseline(
     >>> bool(np.abs(X_new[0] - peak).max() < 0.02)
     True
     """
-    options = _check_baseline(method, lam, poly_order)
-    Xv = check_spectra(X)
+    step = BaselineRemover(
+        method, lam=lam, poly_order=poly_order, wavenumbers=wavenumbers
+    )
+    options = step._check_params(caller="remove_baseline")
+    Xv = validate_spectra(X)
     axis = axis_from_input(X, wavenumbers, Xv.shape[1])
     baselines = _baselines(Xv, axis, **options)
     X_new = check_finite_result(Xv - baselines, "baseline removal")
@@ -186,14 +178,26 @@ class BaselineRemover(SpectraTransformer):
     ((2, 1351), True, True)
     """
 
+    _parameter_constraints: dict = {
+        "method": [StrOptions(set(_METHODS))],
+        "lam": [Interval(Real, 0, None, closed="neither"), None],
+        "poly_order": [Interval(Integral, 0, None, closed="left")],
+        "wavenumbers": ["array-like", None],
+    }
+
     def __init__(self, method="airpls", *, lam=None, poly_order=2, wavenumbers=None):
         self.method = method
         self.lam = lam
         self.poly_order = poly_order
         self.wavenumbers = wavenumbers
 
-    def _check_params(self) -> dict:
-        return _check_baseline(self.method, self.lam, self.poly_order)
+    def _options(self) -> dict:
+        lam = DEFAULT_LAM.get(self.method, 1.0) if self.lam is None else self.lam
+        return {
+            "method": self.method,
+            "lam": float(lam),
+            "poly_order": int(self.poly_order),
+        }
 
     def _fit(self, X_raw, X, options):
         self.wavenumbers_in_ = axis_from_input(X_raw, self.wavenumbers, X.shape[1])

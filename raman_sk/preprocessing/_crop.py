@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
     axis_from_input,
-    check_real,
-    check_spectra,
+    validate_spectra,
 )
 from raman_sk.utils import format_wavenumber
+from raman_sk.utils._sklearn_compat import Interval
 
 __all__ = ["WavenumberCropper", "crop_spectra"]
 
@@ -20,14 +22,6 @@ _NO_AXIS = (
     "DataFrame whose column names are the wavenumbers (e.g. from "
     "WavenumberResampler().set_output(transform='pandas'))."
 )
-
-
-def _check_bounds(low, high):
-    low = None if low is None else check_real(low, "low")
-    high = None if high is None else check_real(high, "high")
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"low must be <= high; got low={low!r}, high={high!r}.")
-    return low, high
 
 
 def _support(axis, low, high) -> np.ndarray:
@@ -82,12 +76,13 @@ def crop_spectra(
     >>> X_new, w_new
     (array([[2., 3.]]), array([500., 600.]))
     """
-    low, high = _check_bounds(low, high)
-    Xv = check_spectra(X)
+    step = WavenumberCropper(low, high, wavenumbers=wavenumbers)
+    options = step._check_params(caller="crop_spectra")
+    Xv = validate_spectra(X)
     axis = axis_from_input(X, wavenumbers, Xv.shape[1])
     if axis is None:
         raise ValueError(_NO_AXIS.format(owner="crop_spectra"))
-    keep = _support(axis, low, high)
+    keep = _support(axis, **options)
     return Xv[:, keep], axis[keep]
 
 
@@ -133,20 +128,30 @@ class WavenumberCropper(SpectraTransformer):
     ((2, 1101), array(['600', '1700'], dtype=object))
     """
 
+    # [-inf, inf]: an infinite bound is an open side, like None
+    _parameter_constraints: dict = {
+        "low": [Interval(Real, None, None, closed="both"), None],
+        "high": [Interval(Real, None, None, closed="both"), None],
+        "wavenumbers": ["array-like", None],
+    }
+
     def __init__(self, low=None, high=None, *, wavenumbers=None):
         self.low = low
         self.high = high
         self.wavenumbers = wavenumbers
 
-    def _check_params(self) -> dict:
-        low, high = _check_bounds(self.low, self.high)
+    def _options(self) -> dict:
+        low = None if self.low is None else float(self.low)
+        high = None if self.high is None else float(self.high)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"low must be <= high; got low={low!r}, high={high!r}.")
         return {"low": low, "high": high}
 
     def _fit(self, X_raw, X, options):
         axis = axis_from_input(X_raw, self.wavenumbers, X.shape[1])
         if axis is None:
             raise ValueError(_NO_AXIS.format(owner="WavenumberCropper"))
-        self.support_ = _support(axis, options["low"], options["high"])
+        self.support_ = _support(axis, **options)
         self.wavenumbers_in_ = axis
         self.wavenumbers_out_ = axis[self.support_]
 

@@ -8,11 +8,11 @@ import numpy as np
 
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
-    check_choice,
     check_finite_result,
-    check_spectra,
     extreme_row_scales,
+    validate_spectra,
 )
+from raman_sk.utils._sklearn_compat import StrOptions
 
 __all__ = ["SpectrumNormalizer", "normalize_spectra"]
 
@@ -60,9 +60,9 @@ def normalize_spectra(X, method: str = "minmax") -> np.ndarray:
     >>> normalize_spectra([[1.0, -3.0]], method="area")
     array([[ 0.25, -0.75]])
     """
-    method = check_choice(method, "method", _METHODS)
-    X = check_spectra(X)
-    return _normalize(X, method)
+    options = SpectrumNormalizer(method)._check_params(caller="normalize_spectra")
+    X = validate_spectra(X)
+    return _normalize(X, **options)
 
 
 def _normalize(X: np.ndarray, method: str) -> np.ndarray:
@@ -132,11 +132,13 @@ class SpectrumNormalizer(SpectraTransformer):
            [0. , 1. , 0.5]])
     """
 
+    _parameter_constraints: dict = {"method": [StrOptions(set(_METHODS))]}
+
     def __init__(self, method="minmax"):
         self.method = method
 
-    def _check_params(self) -> dict:
-        return {"method": check_choice(self.method, "method", _METHODS)}
+    def _options(self) -> dict:
+        return {"method": self.method}
 
     def _transform(self, X, options):
-        return _normalize(X, options["method"])
+        return _normalize(X, **options)

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Real
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from raman_sk.preprocessing._base import (
+    PreprocessingStep,
     axis_from_input,
-    check_bool,
-    check_choice,
     check_finite_result,
-    check_real,
-    check_spectra,
     extreme_row_scales,
-    quiet_sum,
-    reject_bad_shape,
+    validate_spectra,
 )
 from raman_sk.utils import check_wavenumbers, default_grid, format_wavenumber
+from raman_sk.utils._sklearn_compat import StrOptions
 
 __all__ = ["WavenumberResampler", "resample_spectra"]
 
@@ -292,15 +290,6 @@ def _resample_pairs(pairs, sources, target, **options):
     return out
 
 
-def _check_options(method, coverage, fill_value, bin_average) -> dict:
-    return {
-        "method": check_choice(method, "method", _METHODS),
-        "coverage": check_choice(coverage, "coverage", _COVERAGE),
-        "fill_value": check_real(fill_value, "fill_value", allow_nan=True),
-        "bin_average": check_bool(bin_average, "bin_average"),
-    }
-
-
 def _coverage_message(what, lo, hi, target, below, above) -> str:
     return (
         f"{what} covers {lo:g}-{hi:g} cm-1 but the target grid spans "
@@ -385,12 +374,20 @@ def resample_spectra(
     array([[0., 2.],
            [5., 5.]])
     """
-    options = _check_options(method, coverage, fill_value, bin_average)
+    step = WavenumberResampler(
+        wavenumbers,
+        target_wavenumbers,
+        method=method,
+        coverage=coverage,
+        fill_value=fill_value,
+        bin_average=bin_average,
+    )
+    options = step._check_params(caller="resample_spectra")
     target = _check_target(target_wavenumbers)
     if _is_pairs(spectra_or_X):
         pairs, sources = _check_pairs(spectra_or_X)
         return _resample_pairs(pairs, sources, target, **options)
-    X = check_spectra(spectra_or_X)
+    X = validate_spectra(spectra_or_X)
     axis = axis_from_input(spectra_or_X, wavenumbers, X.shape[1])
     if axis is None:
         raise ValueError(NO_AXIS_MESSAGE.format(owner="resample_spectra"))
@@ -398,7 +395,7 @@ def resample_spectra(
     return _resample_block(X, axis, target, what=what, **options)
 
 
-class WavenumberResampler(TransformerMixin, BaseEstimator):
+class WavenumberResampler(TransformerMixin, PreprocessingStep):
     """Resample spectra from any wavenumber axis onto one common grid.
 
     A scikit-learn transformer around :func:`resample_spectra`: it sorts each
@@ -459,6 +456,15 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
     (1, 1351)
     """
 
+    _parameter_constraints: dict = {
+        "wavenumbers": ["array-like", None],
+        "target_wavenumbers": ["array-like", None],
+        "method": [StrOptions(set(_METHODS))],
+        "coverage": [StrOptions(set(_COVERAGE))],
+        "fill_value": [Real],  # NaN and inf included
+        "bin_average": ["boolean"],
+    }
+
     def __init__(
         self,
         wavenumbers=None,
@@ -477,9 +483,12 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
         self.bin_average = bin_average
 
     def _options(self) -> dict:
-        return _check_options(
-            self.method, self.coverage, self.fill_value, self.bin_average
-        )
+        return {
+            "method": self.method,
+            "coverage": self.coverage,
+            "fill_value": float(self.fill_value),
+            "bin_average": bool(self.bin_average),
+        }
 
     def _check_axes(self, axes_and_labels, target):
         """Cheap fit-time checks: 2 distinct points and, if raising, coverage."""
@@ -510,7 +519,7 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
         self : WavenumberResampler
             The fitted resampler.
         """
-        self._options()
+        self._check_params()
         target = _check_target(self.target_wavenumbers)
         if _is_pairs(X):
             pairs, sources = _check_pairs(X)
@@ -521,9 +530,7 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
                 ((w, _label(i, sources)) for i, (w, _) in enumerate(pairs)), target
             )
         else:
-            reject_bad_shape(X)
-            with quiet_sum():
-                Xv = validate_data(self, X, dtype=np.float64, ensure_min_features=2)
+            Xv = self._validate_spectra(X, ensure_min_features=2)
             axis = axis_from_input(X, self.wavenumbers, Xv.shape[1])
             if axis is None:
                 raise ValueError(NO_AXIS_MESSAGE.format(owner="WavenumberResampler"))
@@ -548,17 +555,15 @@ class WavenumberResampler(TransformerMixin, BaseEstimator):
             The spectra on the grid.
         """
         check_is_fitted(self)
-        options = self._options()
+        options = self._check_params()
         target = self.wavenumbers_out_
         if _is_pairs(X):
             pairs, sources = _check_pairs(X)
             return _resample_pairs(pairs, sources, target, **options)
-        reject_bad_shape(X)
         if hasattr(self, "n_features_in_"):
-            with quiet_sum():
-                Xv = validate_data(self, X, dtype=np.float64, reset=False)
+            Xv = self._validate_spectra(X, reset=False)
         else:
-            Xv = check_spectra(X)
+            Xv = validate_spectra(X)
         axis = axis_from_input(X, self.wavenumbers, Xv.shape[1])
         if axis is None:
             axis = getattr(self, "wavenumbers_in_", None)

@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.signal import savgol_filter
 
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
-    check_choice,
     check_finite_result,
-    check_int,
-    check_real,
-    check_spectra,
     extreme_row_scales,
+    validate_spectra,
 )
+from raman_sk.utils._sklearn_compat import Interval, StrOptions
 
 __all__ = ["SavitzkyGolay", "savgol_smooth"]
 
 _MODES = ("interp", "nearest", "mirror", "constant", "wrap")
-
-
-def _check_savgol(window_length, polyorder, deriv, delta, mode) -> dict:
-    window_length = check_int(window_length, "window_length", low=1)
-    if window_length % 2 == 0:
-        raise ValueError(
-            f"window_length must be a positive odd integer; got {window_length}."
-        )
-    polyorder = check_int(polyorder, "polyorder", low=0)
-    if polyorder >= window_length:
-        raise ValueError(
-            f"polyorder must be less than window_length ({window_length}); "
-            f"got {polyorder}."
-        )
-    return {
-        "window_length": window_length,
-        "polyorder": polyorder,
-        "deriv": check_int(deriv, "deriv", low=0),
-        "delta": check_real(delta, "delta", low=0.0, low_inclusive=False),
-        "mode": check_choice(mode, "mode", _MODES),
-    }
 
 
 def _savgol(X, window_length, polyorder, deriv, delta, mode):
@@ -104,8 +83,9 @@ def savgol_smooth(
     >>> savgol_smooth([x], 5, 2, deriv=1).round(6) + 0.0  # and its slope is 2 x
     array([[ 0.,  2.,  4.,  6.,  8., 10., 12.]])
     """
-    options = _check_savgol(window_length, polyorder, deriv, delta, mode)
-    X = check_spectra(X)
+    step = SavitzkyGolay(window_length, polyorder, deriv, delta=delta, mode=mode)
+    options = step._check_params(caller="savgol_smooth")
+    X = validate_spectra(X)
     return _savgol(X, **options)
 
 
@@ -147,6 +127,14 @@ class SavitzkyGolay(SpectraTransformer):
     True
     """
 
+    _parameter_constraints: dict = {
+        "window_length": [Interval(Integral, 1, None, closed="left")],
+        "polyorder": [Interval(Integral, 0, None, closed="left")],
+        "deriv": [Interval(Integral, 0, None, closed="left")],
+        "delta": [Interval(Real, 0, None, closed="neither")],
+        "mode": [StrOptions(set(_MODES))],
+    }
+
     def __init__(
         self, window_length=11, polyorder=3, deriv=0, *, delta=1.0, mode="interp"
     ):
@@ -156,10 +144,24 @@ class SavitzkyGolay(SpectraTransformer):
         self.delta = delta
         self.mode = mode
 
-    def _check_params(self) -> dict:
-        return _check_savgol(
-            self.window_length, self.polyorder, self.deriv, self.delta, self.mode
-        )
+    def _options(self) -> dict:
+        window_length, polyorder = int(self.window_length), int(self.polyorder)
+        if window_length % 2 == 0:
+            raise ValueError(
+                f"window_length must be a positive odd integer; got {window_length}."
+            )
+        if polyorder >= window_length:
+            raise ValueError(
+                f"polyorder must be less than window_length ({window_length}); "
+                f"got {polyorder}."
+            )
+        return {
+            "window_length": window_length,
+            "polyorder": polyorder,
+            "deriv": int(self.deriv),
+            "delta": float(self.delta),
+            "mode": self.mode,
+        }
 
     def _transform(self, X, options):
         return _savgol(X, **options)

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 
 from raman_sk.preprocessing._base import (
     SpectraTransformer,
     check_finite_result,
-    check_int,
-    check_real,
-    check_spectra,
     extreme_row_scales,
+    validate_spectra,
 )
+from raman_sk.utils._sklearn_compat import Interval
 
 __all__ = ["SpikeRemover", "remove_spikes"]
-
-
-def _check_spikes(threshold, window) -> dict:
-    return {
-        "threshold": check_real(threshold, "threshold", low=0.0, low_inclusive=False),
-        "window": check_int(window, "window", low=1),
-    }
 
 
 def _modified_z(d: np.ndarray) -> np.ndarray | None:
@@ -128,8 +122,9 @@ def remove_spikes(
     >>> np.flatnonzero(mask[0]).tolist(), bool(abs(X_new[0, 20] - x[20]) < 0.02)
     ([20], True)
     """
-    options = _check_spikes(threshold, window)
-    X = check_spectra(X)
+    step = SpikeRemover(threshold=threshold, window=window)
+    options = step._check_params(caller="remove_spikes")
+    X = validate_spectra(X)
     return _despike(X, return_mask=return_mask, **options)
 
 
@@ -169,12 +164,17 @@ class SpikeRemover(SpectraTransformer):
     np.True_
     """
 
+    _parameter_constraints: dict = {
+        "threshold": [Interval(Real, 0, None, closed="neither")],
+        "window": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(self, threshold=6.0, window=3):
         self.threshold = threshold
         self.window = window
 
-    def _check_params(self) -> dict:
-        return _check_spikes(self.threshold, self.window)
+    def _options(self) -> dict:
+        return {"threshold": float(self.threshold), "window": int(self.window)}
 
     def _transform(self, X, options):
         return _despike(X, **options)
