@@ -278,7 +278,20 @@ def _notes(results, settings) -> list[str]:
 
 
 def evaluation_record(data, results, settings) -> dict:
-    """Return the content of ``evaluation.json`` (REPORT.md renders it)."""
+    """Return the content of ``evaluation.json`` (REPORT.md renders it).
+
+    Parameters
+    ----------
+    data : Bunch
+        From :func:`raman_sk.reproduce.load_data`.
+    results : Bunch
+        The steps' results gathered by :func:`raman_sk.reproduce.run_experiment`
+        (``held``, ``held_final``, ``best``, ``best_epoch``, ``history``,
+        ``comparison``, ``leaky_cnn``, ``cv``, ``ig``, ``ig_warnings``,
+        ``out_of_domain``, ``cleaning_change``, ``timings``).
+    settings : Settings
+        The run's options.
+    """
     return {
         "protocol": "grouped train/valid/test split by molecule, before augmentation",
         "seed": settings.seed,
@@ -356,6 +369,18 @@ def model_config(data, results, settings) -> dict:
 
     Architecture, recipe, classes, test and validation metrics, seed, split,
     explainer settings, what each model directory holds, versions and timings.
+
+    Parameters
+    ----------
+    data : Bunch
+        From :func:`raman_sk.reproduce.load_data`.
+    results : Bunch
+        The steps' results gathered by :func:`raman_sk.reproduce.run_experiment`
+        (``held``, ``held_final``, ``best``, ``best_epoch``, ``history``,
+        ``comparison``, ``leaky_cnn``, ``cv``, ``ig``, ``ig_warnings``,
+        ``out_of_domain``, ``cleaning_change``, ``timings``).
+    settings : Settings
+        The run's options.
     """
     from raman_sk.utils._versions import versions
 

@@ -644,6 +644,12 @@ def reproduce(
     ------
     FileExistsError
         If ``out`` is a file, or a non-empty directory and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> from raman_sk.reproduce import Settings, format_summary, reproduce
+    >>> summary = reproduce("outputs", Settings.recipe(quick=True))  # doctest: +SKIP
+    >>> print(format_summary(summary))  # doctest: +SKIP
     """
     settings = Settings.recipe() if settings is None else settings
     out = check_output_dir(out, overwrite)
