@@ -1,41 +1,25 @@
-"""The ``raman-sk`` command line: orchestration only, no maths.
+"""The ``raman-sk`` command line: argparse and thin commands, no maths.
 
-Subcommands
------------
-``reproduce``
-    The whole SEED.md job on the bundled ramanbiolib database, done honestly
-    (a test part split by molecule before any augmentation), with every
-    artefact SEED.md lists plus ``evaluation.json`` and ``REPORT.md``.
-``train``
-    Fit the standard pipeline on the user's spectra files and a labels CSV.
-``evaluate``
-    Grouped K-fold cross-validation report on the user's spectra.
-``predict``
-    Labels, probabilities and the out-of-domain check of new spectra files.
-``explain``
-    Integrated Gradients attributions (CSV + one figure per spectrum).
+Subcommands: ``reproduce`` (the main job of :mod:`raman_sk.reproduce` on the
+bundled ramanbiolib database), ``train`` (fit the standard pipeline on the
+user's spectra files and a labels CSV), ``evaluate`` (grouped K-fold
+cross-validation report), ``predict`` (labels, probabilities and the
+out-of-domain check of new spectra files) and ``explain`` (Integrated Gradients
+attributions: a CSV and one figure per spectrum).
 
-Every computation lives in the library (:mod:`raman_sk.pipeline`,
-:mod:`raman_sk.evaluation`, :mod:`raman_sk.domain`, :mod:`raman_sk.explain`,
-:mod:`raman_sk.plotting`); this module reads arguments, calls them, writes
-files atomically and reports. ``ValueError``, ``TypeError`` and ``OSError``
-(missing files included) become one line ``raman-sk: error: ...`` on stderr
-and exit status 2.
+Every computation lives in the library; this module reads arguments, calls it,
+writes files atomically and reports. ``ValueError``, ``TypeError`` and
+``OSError`` (missing files included) become one line ``raman-sk: error: ...``
+on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import io
-import json
-import os
-import platform
 import re
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -43,199 +27,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from raman_sk.utils._files import (
+    check_output_dir,
+    staged_directory,
+    write_csv,
+    write_json,
+    write_png,
+)
+
 __all__ = ["build_parser", "main"]
 
 PROG = "raman-sk"
-#: Settings of the full reproduce run (SEED.md's recipe) and of ``--quick``.
-FULL = {
-    "n_copies": 15,
-    "ig_n_per_class": 15,
-    "ig_n_steps": 50,
-    "module_params": {},
-}
-QUICK = {
-    "epochs": 2,
-    "n_copies": 1,
-    "ig_n_per_class": 2,
-    "ig_n_steps": 8,
-    "module_params": {
-        "module__channels": (4, 8),
-        "module__kernel_sizes": (5, 3),
-        "module__convs_per_block": 1,
-        "module__hidden": 16,
-    },
-}
-MODEL_DIRS = ("best_model", "final_model")
+COVERAGES = ("raise", "fill", "edge")
 
 
-# ---------------------------------------------------------------- utilities
-class _Console:
-    """User-facing output of the command (stdout), silenced by ``--quiet``."""
+def _console(quiet: bool):
+    """Return the command's ``say(text)``: a line on stdout, nothing under --quiet."""
 
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-
-    def say(self, text: str = "") -> None:
-        if not self.quiet:
+    def say(text: str = "") -> None:
+        if not quiet:
             print(text, flush=True)
 
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_text(path: Path, text: str) -> None:
-    _atomic_bytes(path, text.encode("utf-8"))
-
-
-def _write_json(path: Path, obj) -> None:
-    _write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
-
-
-def _write_csv(path: Path, frame: pd.DataFrame) -> None:
-    _write_text(path, frame.to_csv(index=False))
-
-
-def _write_npz(path: Path, arrays: dict) -> None:
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    _atomic_bytes(path, buf.getvalue())
-
-
-def _save_figure(obj, path: Path) -> None:
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-
-    if isinstance(obj, Figure):
-        fig = obj
-    elif isinstance(obj, np.ndarray):  # an array of Axes
-        fig = obj.flat[0].figure
-    else:
-        fig = obj.figure
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=150, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(fig)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def _short_params(params: dict) -> dict:
-    """JSON-able parameters, long arrays (e.g. an axis) summarised."""
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, np.ndarray) and value.size > 8:
-            out[key] = (
-                f"{value.size} values, {float(np.min(value)):g}.."
-                f"{float(np.max(value)):g}"
-            )
-        else:
-            out[key] = _jsonable(value)
-    return out
-
-
-def _versions() -> dict:
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in (
-        "raman-sk",
-        "torch",
-        "skorch",
-        "captum",
-        "scikit-learn",
-        "numpy",
-        "scipy",
-        "pandas",
-        "pybaselines",
-        "ramanbiolib",
-    ):
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[dist] = None
-    import raman_sk
-
-    out["raman_sk"] = raman_sk.__version__
-    return out
+    return say
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).lower()).strip("_") or "class"
 
 
-def _check_output_dir(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {str(out)!r} exists and is not a directory.")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(
-            f"--out {str(out)!r} is not empty; refusing to overwrite an earlier run "
-            "(give --overwrite to replace it, or choose another directory)."
-        )
-
-
-@contextlib.contextmanager
-def _staging(out: Path):
-    """Build a run in a temporary sibling directory, move it into place at the end.
-
-    On an error or an interrupt the temporary directory is removed and ``out``
-    (an earlier run included) is left as it was.
-    """
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-        os.replace(out, old / "previous")
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old / "previous", out)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 def _quiet_context(quiet: bool):
-    """Silence library warnings and tqdm bars under ``--quiet``."""
+    """Silence library warnings under ``--quiet``."""
     stack = contextlib.ExitStack()
     if quiet:
         stack.enter_context(warnings.catch_warnings())
@@ -244,83 +65,54 @@ def _quiet_context(quiet: bool):
 
 
 @contextlib.contextmanager
-def _torch_threads(n):
-    """Use ``n`` torch threads inside the block (None: leave torch's setting)."""
-    if n is None:
-        yield
-        return
-    if n < 1:
-        raise ValueError(f"--threads must be >= 1, got {n}.")
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
+def _option_hint(exc_type, marker: str, hint: str):
+    """Add the command-line spelling to a library error that names ``marker``."""
     try:
         yield
-    finally:
-        torch.set_num_threads(before)
+    except exc_type as exc:
+        if marker in str(exc):
+            raise exc_type(f"{exc} {hint}") from exc
+        raise
 
 
-def auto_precision(device="cpu") -> str:
-    """Return the precision that ``--precision auto`` picks on ``device``.
-
-    ``"bfloat16"`` on a CPU with native bf16 arithmetic (AMX tiles or
-    AVX512-BF16), where the recipe trains 2.1-2.4x faster with the same
-    grouped-CV accuracy; ``"float32"`` on other CPUs (bf16 would be emulated,
-    slower) and on GPUs (already fast in float32).
-
-    Examples
-    --------
-    >>> auto_precision("cuda")
-    'float32'
-    >>> auto_precision("cpu") in ("float32", "bfloat16")
-    True
-    """
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"--device {device!r} is not a torch device: {exc}") from exc
-    if dev.type != "cpu":
-        return "float32"
-    # private torch helpers; absent on old torch versions (then: float32)
-    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    native = any(getattr(torch.cpu, p, lambda: False)() for p in probes)
-    return "bfloat16" if native else "float32"
-
-
-def _table(rows: list[tuple[str, str]]) -> str:
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+def _coverage_hint():
+    hint = "On the command line: --coverage fill (or edge)."
+    return _option_hint(ValueError, "coverage=", hint)
 
 
 # ------------------------------------------------------------------- parser
-def _add_training_options(p: argparse.ArgumentParser, *, epochs_default: int) -> None:
+def _parent(*adders) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    for add in adders:
+        add(parent)
+    return parent
+
+
+def _training_options(p: argparse.ArgumentParser) -> None:
+    from raman_sk.utils._torch import PRECISIONS
+
     p.add_argument(
         "--epochs",
         type=int,
         default=None,
-        help=f"training epochs (default {epochs_default}; 2 with --quick)",
+        help="training epochs (default 80; 2 with --quick)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--batch-size",
         type=int,
         default=32,
-        help="training batch size (default 32, SEED.md's recipe; 64 trained "
-        "about 10 %% faster on a 2-core CPU with a slightly lower grouped-CV "
-        "macro-F1, see the README)",
+        help="training batch size (default 32, the reference recipe; see "
+        "benchmarks/README.md for other sizes)",
     )
     p.add_argument(
         "--precision",
-        choices=("auto", "float32", "bfloat16"),
+        choices=("auto", *PRECISIONS),
         default="auto",
         help="arithmetic of the network for training and prediction (bfloat16: "
         "autocast). auto (default): bfloat16 on a CPU with native bf16 "
-        "(AMX or AVX512-BF16; 2.1-2.4x faster, same grouped-CV accuracy in "
-        "benchmarks/results/accuracy.md), float32 elsewhere. Integrated "
-        "Gradients always run in float32",
+        "(AMX or AVX512-BF16), float32 elsewhere; see benchmarks/README.md. "
+        "Integrated Gradients always run in float32",
     )
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     p.add_argument(
@@ -328,9 +120,44 @@ def _add_training_options(p: argparse.ArgumentParser, *, epochs_default: int) ->
         type=int,
         default=None,
         help="torch CPU threads for training and inference (default: torch's "
-        "setting; 1 is faster on a machine busy with other jobs)",
+        "setting; 1 suits a machine busy with other jobs)",
     )
+
+
+def _quiet_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+
+
+def _overwrite_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+
+
+def _labelled_spectra(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
+    p.add_argument("--labels", type=Path, required=True, help="labels CSV")
+    p.add_argument("--n-copies", type=int, default=15, help="augmented copies")
+    p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
+
+
+def _model_and_spectra(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", type=Path, metavar="MODEL_DIR")
+    p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
+
+
+def _coverage_option(default):
+    """``--coverage``; ``default=None`` keeps the saved model's setting."""
+    keeps = " (default: the model's setting, normally raise)" if default is None else ""
+
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--coverage",
+            choices=COVERAGES,
+            default=default,
+            help="what to do where a spectrum does not cover the network's grid"
+            + (keeps or f" (default {default})"),
+        )
+
+    return add
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -342,21 +169,26 @@ def build_parser() -> argparse.ArgumentParser:
         The parser with the ``reproduce``, ``train``, ``evaluate``,
         ``predict`` and ``explain`` subcommands.
     """
+    from raman_sk import __version__
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Classify Raman spectra with a 1D CNN and explain it with "
         "Integrated Gradients.",
     )
-    from raman_sk import __version__
-
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    training, quiet = _parent(_training_options), _parent(_quiet_option)
+    overwrite = _parent(_overwrite_option)
+    own_data = _parent(_labelled_spectra, _coverage_option("raise"))
+    saved_model = _parent(_model_and_spectra, _coverage_option(None))
 
     p = sub.add_parser(
         "reproduce",
-        help="run the whole SEED.md job on the bundled ramanbiolib database",
+        parents=[training, quiet, overwrite],
+        help="run the reference recipe on the bundled ramanbiolib database",
         description="Train, evaluate (held-out molecules) and explain the CNN on "
         "the ramanbiolib database; write figures/, model/, logs/, "
         "evaluation.json and REPORT.md under --out.",
@@ -368,7 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="output directory (default: outputs); must be empty or absent "
         "unless --overwrite",
     )
-    _add_training_options(p, epochs_default=80)
     p.add_argument(
         "--cv",
         type=int,
@@ -381,22 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--leaky-cnn",
         action="store_true",
         help="also train the CNN under the leaky augment-then-split protocol "
-        "(doubles the training time)",
+        "(a second training run)",
     )
     p.add_argument(
         "--monitor",
         choices=("valid_loss", "valid_acc"),
         default="valid_acc",
         help="score that picks the best checkpoint: highest validation accuracy "
-        "(SEED.md's best_model; earliest epoch on ties, the default) or lowest "
-        "validation loss",
+        "(the reference recipe's best_model; earliest epoch on ties, the default) "
+        "or lowest validation loss",
     )
     p.add_argument(
         "--quick",
         action="store_true",
         help="tiny smoke-test run (small net, 2 epochs) producing every artefact",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     p.add_argument(
         "--data",
         type=Path,
@@ -409,56 +239,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train",
+        parents=[own_data, training, quiet, overwrite],
         help="train the pipeline on your spectra files",
         description="Fit resampling + cleaning + CNN on spectra files labelled by "
         "a CSV (columns file or source, label, optional group); save the pipeline "
         "and its out-of-domain checker under --out.",
     )
-    p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
-    p.add_argument("--labels", type=Path, required=True, help="labels CSV")
     p.add_argument("--out", type=Path, required=True, help="model directory")
-    _add_training_options(p, epochs_default=80)
-    p.add_argument("--n-copies", type=int, default=15, help="augmented copies")
-    p.add_argument("--coverage", choices=("raise", "fill", "edge"), default="raise")
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
-    p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(
         "evaluate",
+        parents=[own_data, training, quiet],
         help="grouped cross-validation report on your spectra",
         description="Grouped, stratified K-fold cross-validation of the pipeline "
         "on labelled spectra files (mean and std of accuracy, macro-F1, "
         "weighted-F1).",
     )
-    p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
-    p.add_argument("--labels", type=Path, required=True, help="labels CSV")
     p.add_argument("--cv", type=int, default=5, metavar="K", help="folds (default 5)")
-    _add_training_options(p, epochs_default=80)
-    p.add_argument("--n-copies", type=int, default=15, help="augmented copies")
-    p.add_argument("--coverage", choices=("raise", "fill", "edge"), default="raise")
     p.add_argument("--out", type=Path, default=None, help="write the report as JSON")
-    p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser(
         "predict",
+        parents=[saved_model],
         help="classify spectra files with a saved model",
         description="Predict labels and probabilities, and check each spectrum "
         "against the training spectra: correlation with the nearest one "
         "(similarity) and band widths (effective_width, peak_fwhm, in grid points); "
         "out_of_domain and ood_reason say which limit a spectrum crossed.",
     )
-    p.add_argument("model", type=Path, metavar="MODEL_DIR")
-    p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
     p.add_argument("--out", type=Path, default=None, help="CSV file (default stdout)")
-    p.add_argument(
-        "--coverage",
-        choices=("raise", "fill", "edge"),
-        default=None,
-        help="what to do where a spectrum does not cover the model's grid "
-        "(default: the model's setting, normally raise)",
-    )
     p.add_argument(
         "--ood-threshold",
         type=float,
@@ -472,495 +283,72 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "explain",
+        parents=[saved_model, overwrite, quiet],
         help="Integrated Gradients attributions of spectra files",
         description="Attribute each spectrum's predicted class (or --target) to "
         "wavenumbers; write attributions.csv and one figure per spectrum.",
     )
-    p.add_argument("model", type=Path, metavar="MODEL_DIR")
-    p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument(
         "--target", default=None, help="class to explain (default: predicted)"
     )
     p.add_argument("--n-steps", type=int, default=50, help="IG steps (default 50)")
-    p.add_argument("--coverage", choices=("raise", "fill", "edge"), default=None)
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_explain)
     return parser
 
 
+# ---------------------------------------------------------------- settings
+def _check_option(args, name: str, low: int, *, allow=()) -> None:
+    value = getattr(args, name)
+    if value is not None and value < low and value not in allow:
+        spelled = "--" + name.replace("_", "-")
+        off = " or ".join(f"{a} (off)" for a in allow)
+        bound = f"{off} or >= {low}" if off else f">= {low}"
+        raise ValueError(f"{spelled} must be {bound}, got {value}.")
+
+
+def _settings(args, **options):
+    """Return the run's :class:`~raman_sk.reproduce.Settings` from the options."""
+    from raman_sk.reproduce import Settings
+
+    for name in ("epochs", "batch_size", "threads"):
+        _check_option(args, name, 1)
+    return Settings.recipe(
+        quick=args.quick,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        device=args.device,
+        threads=args.threads,
+        seed=args.seed,
+        **options,
+    )
+
+
 # ---------------------------------------------------------------- reproduce
-def _settings(args) -> dict:
-    base = dict(QUICK if args.quick else FULL)
-    epochs = args.epochs if args.epochs is not None else base.get("epochs", 80)
-    if epochs < 1:
-        raise ValueError(f"--epochs must be >= 1, got {epochs}.")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}.")
-    if args.cv and args.cv < 2:
-        raise ValueError(f"--cv must be 0 (off) or >= 2, got {args.cv}.")
-    base["epochs"] = int(epochs)
-    return base
-
-
-def _classifier_params(args, settings, *, n_copies=None) -> dict:
-    from raman_sk.preprocessing import SpectralAugmenter
-
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}.")
-    n = settings["n_copies"] if n_copies is None else n_copies
-    params = {
-        "max_epochs": settings["epochs"],
-        "batch_size": args.batch_size,
-        "augmenter": SpectralAugmenter(n_copies=n, random_state=args.seed)
-        if n
-        else None,
-        "precision": args.precision,
-        "device": args.device,
-        "random_state": args.seed,
-        "n_threads": args.threads,
-    }
-    params.update(settings["module_params"])
-    return params
-
-
-def _architecture(clf) -> dict:
-    import inspect
-
-    from raman_sk.models import RamanCNN1D
-
-    defaults = {
-        k: p.default
-        for k, p in inspect.signature(RamanCNN1D.__init__).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-    arch = {"module": type(clf.module_).__qualname__}
-    arch.update({k: _jsonable(v) for k, v in defaults.items()})
-    arch.update({k: _jsonable(v) for k, v in clf.get_params_for("module").items()})
-    arch["n_features"] = int(clf.n_features_in_)
-    arch["n_classes"] = len(clf.classes_)
-    arch["n_parameters"] = int(sum(p.numel() for p in clf.module_.parameters()))
-    return arch
-
-
 def _cmd_reproduce(args) -> int:
-    console = _Console(args.quiet)
-    out = Path(args.out)
-    _check_output_dir(out, args.overwrite)
-    settings = _settings(args)
-    t_total = time.perf_counter()
-    with _quiet_context(args.quiet), _staging(out) as tmp:
-        summary = _reproduce_into(tmp, args, settings, console)
-    summary["total_s"] = time.perf_counter() - t_total
-    _print_summary(console, out, summary)
+    from raman_sk.reproduce import format_summary, reproduce
+
+    say = _console(args.quiet)
+    check_output_dir(args.out, args.overwrite)
+    _check_option(args, "cv", 2, allow=(0,))
+    settings = _settings(
+        args, monitor=args.monitor, cv=args.cv, leaky_cnn=args.leaky_cnn
+    )
+    hint = "On the command line, give that directory as --data PATH."
+    data_hint = _option_hint(ModuleNotFoundError, "path=", hint)
+    with _quiet_context(args.quiet), data_hint:
+        summary = reproduce(
+            args.out,
+            settings,
+            data=args.data,
+            overwrite=args.overwrite,
+            log=say,
+            verbose=not args.quiet,
+        )
+    say("")
+    say(format_summary(summary))
     return 0
-
-
-def _reproduce_into(tmp: Path, args, settings: dict, console: _Console) -> dict:
-    from raman_sk import IGExplainer, save_pipeline
-    from raman_sk.datasets import load_ramanbiolib
-    from raman_sk.domain import NearestSpectrumChecker, save_domain_checker
-    from raman_sk.evaluation import (
-        baseline_comparison,
-        cleaning_change,
-        format_report,
-        grouped_cross_validate,
-        grouped_train_valid_test_split,
-        leaky_evaluation,
-        score_predictions,
-    )
-    from raman_sk.pipeline import (
-        EpochProgress,
-        fit_with_validation,
-        history_frame,
-        make_raman_pipeline,
-    )
-    from raman_sk.preprocessing import SpectralAugmenter
-
-    timings = {}
-    figures, logs, model = tmp / "figures", tmp / "logs", tmp / "model"
-    for d in (figures, logs, model):
-        d.mkdir(parents=True, exist_ok=True)
-
-    # 1. data and the honest split of the originals (before any augmentation)
-    t = time.perf_counter()
-    try:
-        bunch = load_ramanbiolib(path=args.data)
-    except ModuleNotFoundError as exc:
-        raise ModuleNotFoundError(
-            f"{exc} On the command line, give that directory as --data PATH."
-        ) from exc
-    X, y, groups, wn = (
-        bunch.data,
-        np.asarray(bunch.target),
-        bunch.groups,
-        bunch.wavenumbers,
-    )
-    classes = [str(c) for c in np.unique(y)]
-    tr, va, te = grouped_train_valid_test_split(
-        y, groups, test_size=0.2, valid_size=0.2, random_state=args.seed
-    )
-    timings["load_s"] = time.perf_counter() - t
-    split = {
-        "n_spectra": int(len(y)),
-        "n_train": int(len(tr)),
-        "n_valid": int(len(va)),
-        "n_test": int(len(te)),
-        "groups_train": int(len(np.unique(groups[tr]))),
-        "groups_valid": int(len(np.unique(groups[va]))),
-        "groups_test": int(len(np.unique(groups[te]))),
-        "test_size": 0.2,
-        "valid_size": 0.2,
-        "grouped_by": "molecule (component)",
-    }
-    console.say(
-        f"{PROG} reproduce: {len(y)} spectra, {len(classes)} classes; split by "
-        f"molecule into {len(tr)} train / {len(va)} valid / {len(te)} test"
-    )
-
-    # 2. the pipeline and its fit with the validation part for the best checkpoint
-    params = _classifier_params(args, settings)
-    params["monitor"] = args.monitor
-    pipe = make_raman_pipeline(wn, **params)
-    t = time.perf_counter()
-    best, final = fit_with_validation(
-        pipe,
-        X[tr],
-        y[tr],
-        X[va],
-        y[va],
-        callbacks=[("progress", EpochProgress(desc="training", disable=args.quiet))],
-    )
-    timings["train_s"] = time.perf_counter() - t
-    clf = best[-1]
-
-    # 3. held-out test part
-    t = time.perf_counter()
-    held = score_predictions(y[te], best.predict(X[te]), labels=classes)
-    held_final = score_predictions(y[te], final.predict(X[te]), labels=classes)
-    pre = best[:-1]
-    X_grid = pre.transform(X)  # stateless steps: same for every part
-    checker = NearestSpectrumChecker().fit(X_grid[tr], groups=groups[tr])
-    check_test = checker.check(X_grid[te])
-    domain_summary = {
-        "reference": "training part on the network's input grid",
-        "threshold": checker.threshold_,
-        "min_effective_width": checker.min_effective_width_,
-        "min_peak_fwhm": checker.min_peak_fwhm_,
-        "test_similarity_median": float(check_test["similarity"].median()),
-        "test_similarity_min": float(check_test["similarity"].min()),
-        "test_flagged": int(check_test["out_of_domain"].sum()),
-        "test_n": len(check_test),
-    }
-    cleaning = cleaning_change(X, X_grid) if X.shape == X_grid.shape else None
-    timings["evaluate_s"] = time.perf_counter() - t
-
-    # 4. models: two save_pipeline directories, each with its domain checker
-    t = time.perf_counter()
-    for name, p in zip(MODEL_DIRS, (best, final), strict=True):
-        save_pipeline(p, model / name)
-        save_domain_checker(checker, model / name, wavenumbers=_grid_of(pre, X_grid))
-    history = history_frame(clf)
-    _write_csv(logs / "training_log.csv", history)
-    timings["save_s"] = time.perf_counter() - t
-
-    # 5. leaky comparison (cheap baselines always, the CNN on request)
-    t = time.perf_counter()
-    leaky_aug = SpectralAugmenter(n_copies=settings["n_copies"], random_state=args.seed)
-    comparison = baseline_comparison(
-        X_grid, y, np.concatenate([tr, va]), te, leaky_aug, random_state=args.seed
-    )
-    comparison.insert(
-        0,
-        {
-            "model": "1D CNN (this run)",
-            "protocol": "grouped",
-            "accuracy": held["accuracy"],
-            "macro_f1": held["macro_f1"],
-            "weighted_f1": held["weighted_f1"],
-            "n_test": held["n_samples"],
-            "fit_predict_s": timings["train_s"],
-        },
-    )
-    leaky_cnn = None
-    if args.leaky_cnn:
-        cnn = make_raman_pipeline(
-            wn,
-            **{
-                **_classifier_params(args, settings),
-                "callbacks": [
-                    ("progress", EpochProgress(desc="leaky CNN", disable=args.quiet))
-                ],
-            },
-        )[-1]
-        leaky_cnn = leaky_evaluation(cnn, X_grid, y, leaky_aug, random_state=args.seed)
-        comparison.insert(
-            1,
-            {
-                "model": "1D CNN",
-                "protocol": "leaky",
-                "accuracy": leaky_cnn["accuracy"],
-                "macro_f1": leaky_cnn["macro_f1"],
-                "weighted_f1": leaky_cnn["weighted_f1"],
-                "n_test": leaky_cnn["n_samples"],
-                "fit_predict_s": leaky_cnn["fit_predict_s"],
-            },
-        )
-    timings["leaky_comparison_s"] = time.perf_counter() - t
-
-    # 6. optional grouped K-fold CV of the whole pipeline (fixed-epoch recipe)
-    cv = None
-    if args.cv:
-        t = time.perf_counter()
-        cv_pipe = make_raman_pipeline(
-            wn,
-            **{
-                **_classifier_params(args, settings),
-                "callbacks": [
-                    ("progress", EpochProgress(desc="CV fold", disable=args.quiet))
-                ],
-            },
-        )
-        cv = grouped_cross_validate(
-            cv_pipe, X, y, groups, n_splits=args.cv, random_state=args.seed
-        )
-        timings["cv_s"] = time.perf_counter() - t
-
-    # 7. Integrated Gradients on the best pipeline, all 194 spectra
-    t = time.perf_counter()
-    ig = IGExplainer(
-        best,
-        n_steps=settings["ig_n_steps"],
-        n_per_class=settings["ig_n_per_class"],
-        precision="float32",  # completeness within tolerance, whatever the training
-        random_state=args.seed,
-        verbose=0 if args.quiet else 1,
-    )
-    with warnings.catch_warnings(record=True) as caught, _torch_threads(args.threads):
-        warnings.simplefilter("always", UserWarning)
-        ig.fit(X, y)
-    ig_warnings = sorted({str(w.message) for w in caught})
-    regions = ig.regions_
-    _write_csv(logs / "key_spectral_regions.csv", regions)
-    _write_npz(logs / "saliency_maps.npz", ig.to_npz_dict())
-    timings["ig_s"] = time.perf_counter() - t
-
-    # 8. figures
-    t = time.perf_counter()
-    _reproduce_figures(
-        figures, y, history, held, ig, X_grid, classes, clf.best_epoch_, args.monitor
-    )
-    timings["figures_s"] = time.perf_counter() - t
-
-    # 9. evaluation.json, REPORT.md, model_config.json
-    notes = [
-        "The best checkpoint is the epoch with the "
-        + (
-            "lowest validation loss"
-            if args.monitor == "valid_loss"
-            else "highest validation accuracy, earliest on ties"
-        )
-        + f" (epoch {clf.best_epoch_} of {settings['epochs']}), chosen on the "
-        "validation molecules, never on the test part.",
-        "The CNN under the leaky protocol "
-        + (
-            "is in the table above."
-            if args.leaky_cnn
-            else "is left out by default because it doubles the training time; "
-            "run `raman-sk reproduce --leaky-cnn` to add it."
-        ),
-        "Cross-validation: "
-        + (
-            f"grouped {args.cv}-fold, above."
-            if cv
-            else "off by default (K more fits of the CNN); add `--cv 5`."
-        ),
-    ]
-    if args.quick:
-        notes.insert(
-            0, "**--quick smoke run: tiny network, 2 epochs; numbers are meaningless.**"
-        )
-    evaluation = {
-        "protocol": "grouped train/valid/test split by molecule, before augmentation",
-        "seed": args.seed,
-        "split": split,
-        "held_out": held,
-        "held_out_final": held_final,
-        "best_epoch": clf.best_epoch_,
-        "comparison": comparison,
-        "leaky_cnn": leaky_cnn,
-        "cv": cv,
-        "out_of_domain": domain_summary,
-        "cleaning_change": cleaning,
-        "notes": notes,
-    }
-    _write_json(tmp / "evaluation.json", evaluation)
-    _write_text(tmp / "REPORT.md", format_report(evaluation))
-    last = history.iloc[-1]
-    config = {
-        "architecture": _architecture(clf),
-        "recipe": {
-            "pipeline": [name for name, _ in best.steps],
-            "preprocessing": {
-                name: _short_params(step.get_params(deep=False))
-                for name, step in best.steps[:-1]
-            },
-            "optimizer": "Adam",
-            "lr": clf.lr,
-            "weight_decay": clf.weight_decay,
-            "scheduler": "CosineAnnealingLR",
-            "max_epochs": settings["epochs"],
-            "batch_size": clf.batch_size,
-            "balance_classes": clf.balance_classes,
-            "augmenter": _jsonable(clf.augmenter.get_params())
-            if clf.augmenter is not None
-            else None,
-            "monitor": args.monitor,
-            "precision": args.precision,
-            "device": args.device,
-            "quick": bool(args.quick),
-        },
-        "classes": classes,
-        "metrics": {
-            "test_accuracy": held["accuracy"],
-            "test_macro_f1": held["macro_f1"],
-            "test_weighted_f1": held["weighted_f1"],
-            "test_accuracy_final": held_final["accuracy"],
-            "best_epoch": clf.best_epoch_,
-            "best_valid_loss": float(history["valid_loss"].min()),
-            "best_valid_acc": float(history["valid_acc"].max()),
-            "final_train_loss": float(last["train_loss"]),
-            "final_valid_acc": float(last["valid_acc"]),
-            "cv": cv,
-        },
-        "seed": args.seed,
-        "split": split,
-        "explainer": {
-            "n_per_class": settings["ig_n_per_class"],
-            "n_steps": settings["ig_n_steps"],
-            "region_map": ig.region_map,
-            "max_relative_delta": float(np.max(ig.relative_delta_)),
-            "warnings": ig_warnings,
-        },
-        "models": {
-            "best_model": "weights of the best validation epoch (save_pipeline dir)",
-            "final_model": "weights after the last epoch (save_pipeline dir)",
-        },
-        "versions": _versions(),
-        "timings": timings,
-    }
-    _write_json(model / "model_config.json", config)
-    return {
-        "held": held,
-        "held_final": held_final,
-        "best_epoch": clf.best_epoch_,
-        "epochs": settings["epochs"],
-        "comparison": comparison,
-        "cv": cv,
-        "timings": timings,
-        "split": split,
-        "precision": args.precision,
-        "device": args.device,
-    }
-
-
-def _grid_of(pre, X_grid):
-    from raman_sk.pipeline import find_step
-    from raman_sk.preprocessing import WavenumberResampler
-
-    step = find_step(pre, WavenumberResampler)
-    grid = getattr(step, "wavenumbers_out_", None) if step is not None else None
-    return grid if grid is not None and len(grid) == X_grid.shape[1] else None
-
-
-def _reproduce_figures(
-    figures: Path,
-    y,
-    history,
-    held,
-    ig,
-    X_grid,
-    classes,
-    best_epoch=None,
-    monitor="valid_acc",
-) -> None:
-    from raman_sk import plotting
-
-    _save_figure(
-        plotting.plot_class_distribution(y), figures / "class_distribution.png"
-    )
-    fig = plotting.plot_training_curves(history)
-    if best_epoch is not None:
-        for ax in fig.axes:
-            ax.axvline(
-                best_epoch,
-                color="tab:green",
-                ls=":",
-                lw=1.2,
-                label=f"best checkpoint (epoch {best_epoch}, {monitor})",
-            )
-            ax.legend(fontsize="small")
-    _save_figure(fig, figures / "training_curves.png")
-    _save_figure(
-        plotting.plot_confusion_matrix(
-            np.asarray(held["confusion_matrix"]), labels=held["labels"]
-        ),
-        figures / "confusion_matrix.png",
-    )
-    for c in classes:
-        _save_figure(
-            plotting.plot_explainer_saliency(ig, c, X_grid, y),
-            figures / f"saliency_{c.lower()}.png",
-        )
-    _save_figure(
-        plotting.plot_explainer_heatmap(ig), figures / "saliency_heatmap_all.png"
-    )
-
-
-def _print_summary(console: _Console, out: Path, s: dict) -> None:
-    held, tm = s["held"], s["timings"]
-    rows = [
-        ("output", str(out)),
-        (
-            "held-out test",
-            f"accuracy {held['accuracy']:.3f}, macro-F1 {held['macro_f1']:.3f}, "
-            f"weighted-F1 {held['weighted_f1']:.3f} "
-            f"({held['n_samples']} spectra, {s['split']['groups_test']} molecules)",
-        ),
-        (
-            "final epoch",
-            f"accuracy {s['held_final']['accuracy']:.3f} (best epoch "
-            f"{s['best_epoch']} of {s['epochs']})",
-        ),
-    ]
-    for r in s["comparison"]:
-        if r["model"].startswith("1D CNN (this"):
-            continue
-        rows.append(
-            (f"{r['model']} [{r['protocol']}]", f"accuracy {r['accuracy']:.3f}")
-        )
-    if s["cv"]:
-        cv = s["cv"]
-        rows.append(
-            (
-                f"grouped {cv['n_splits']}-fold CV",
-                f"accuracy {cv['accuracy_mean']:.3f} ± {cv['accuracy_std']:.3f}",
-            )
-        )
-    rows.append(
-        (
-            "wall time",
-            f"{s['total_s']:.0f} s (training {tm['train_s']:.0f} s, IG "
-            f"{tm['ig_s']:.0f} s, figures {tm['figures_s']:.0f} s; "
-            f"{s['precision']} on {s['device']})",
-        )
-    )
-    console.say("")
-    console.say(_table(rows))
-    console.say(
-        "(leaky rows: augment-then-split, NOT the model's accuracy; see REPORT.md)"
-    )
 
 
 # -------------------------------------------------------- users' own spectra
@@ -1051,54 +439,51 @@ def _match_labels(spectra, labels: pd.DataFrame, labels_path: Path):
     return y, groups
 
 
-def _user_pipeline(args, *, n_copies: int, epochs_default: int = 80):
-    from raman_sk.pipeline import make_raman_pipeline
+def _user_pipeline(args, progress: str):
+    from raman_sk.pipeline import EpochProgress, make_raman_pipeline
+    from raman_sk.reproduce import classifier_params
 
-    settings = dict(QUICK if args.quick else FULL)
-    epochs = (
-        args.epochs
-        if args.epochs is not None
-        else (QUICK["epochs"] if args.quick else epochs_default)
+    _check_option(args, "n_copies", 0)
+    settings = _settings(args, n_copies=args.n_copies)
+    callbacks = [("progress", EpochProgress(desc=progress, disable=args.quiet))]
+    return make_raman_pipeline(
+        None,
+        coverage=args.coverage,
+        **classifier_params(settings, callbacks=callbacks),
     )
-    if epochs < 1:
-        raise ValueError(f"--epochs must be >= 1, got {epochs}.")
-    settings["epochs"] = epochs
-    if n_copies < 0:
-        raise ValueError(f"--n-copies must be >= 0, got {n_copies}.")
-    params = _classifier_params(args, settings, n_copies=n_copies)
-    return make_raman_pipeline(None, coverage=args.coverage, **params)
 
 
-def _cmd_train(args) -> int:
-    from raman_sk import save_pipeline
-    from raman_sk.domain import NearestSpectrumChecker, save_domain_checker
-    from raman_sk.pipeline import EpochProgress, history_frame
-
-    console = _Console(args.quiet)
-    out = Path(args.out)
-    _check_output_dir(out, args.overwrite)
+def _labelled(args):
     labels = _read_labels(args.labels)
     spectra = _read(args.spectra)
     y, groups = _match_labels(spectra, labels, args.labels)
+    return spectra, y, groups
+
+
+def _cmd_train(args) -> int:
+    from raman_sk._report import format_table
+    from raman_sk.domain import NearestSpectrumChecker
+    from raman_sk.pipeline import history_frame
+    from raman_sk.reproduce import save_model
+
+    say = _console(args.quiet)
+    out = check_output_dir(args.out, args.overwrite)
+    spectra, y, groups = _labelled(args)
     if len(np.unique(y)) < 2:
         raise ValueError(f"training needs at least 2 classes; got {np.unique(y)}.")
-    pipe = _user_pipeline(args, n_copies=args.n_copies)
-    pipe[-1].set_params(
-        callbacks=[("progress", EpochProgress(desc="training", disable=args.quiet))]
-    )
-    t = time.perf_counter()
+    pipe = _user_pipeline(args, "training")
+    start = time.perf_counter()
     with _quiet_context(args.quiet):
         pipe.fit(spectra.spectra, y)
-    elapsed = time.perf_counter() - t
+    elapsed = time.perf_counter() - start
     pipe[-1].callbacks = None
     X_grid = pipe[:-1].transform(spectra.spectra)
     checker = NearestSpectrumChecker().fit(X_grid, groups=groups)
-    with _staging(out) as tmp:
-        save_pipeline(pipe, tmp)
-        save_domain_checker(checker, tmp, wavenumbers=_grid_of(pipe[:-1], X_grid))
-        _write_csv(tmp / "training_log.csv", history_frame(pipe))
-    console.say(
-        _table(
+    with staged_directory(out) as tmp:
+        save_model(tmp, pipe, checker, X_grid)
+        write_csv(tmp / "training_log.csv", history_frame(pipe))
+    say(
+        format_table(
             [
                 ("model", str(out)),
                 ("spectra", f"{len(y)} ({len(np.unique(groups))} groups)"),
@@ -1112,19 +497,13 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    from raman_sk._report import format_table
     from raman_sk.evaluation import grouped_cross_validate
-    from raman_sk.pipeline import EpochProgress
 
-    console = _Console(args.quiet)
-    if args.cv < 2:
-        raise ValueError(f"--cv must be >= 2, got {args.cv}.")
-    labels = _read_labels(args.labels)
-    spectra = _read(args.spectra)
-    y, groups = _match_labels(spectra, labels, args.labels)
-    pipe = _user_pipeline(args, n_copies=args.n_copies)
-    pipe[-1].set_params(
-        callbacks=[("progress", EpochProgress(desc="CV fold", disable=args.quiet))]
-    )
+    say = _console(args.quiet)
+    _check_option(args, "cv", 2)
+    spectra, y, groups = _labelled(args)
+    pipe = _user_pipeline(args, "CV fold")
     with _quiet_context(args.quiet):
         report = grouped_cross_validate(
             pipe, spectra.spectra, y, groups, n_splits=args.cv, random_state=args.seed
@@ -1132,15 +511,12 @@ def _cmd_evaluate(args) -> int:
     report["n_spectra"] = int(len(y))
     report["n_groups"] = int(len(np.unique(groups)))
     if args.out is not None:
-        _write_json(Path(args.out), report)
-    console.say(
-        _table(
+        write_json(args.out, report)
+    say(
+        format_table(
             [("spectra", f"{len(y)} ({report['n_groups']} groups)")]
             + [
-                (
-                    name,
-                    f"{report[name + '_mean']:.3f} ± {report[name + '_std']:.3f}",
-                )
+                (name, f"{report[name + '_mean']:.3f} ± {report[name + '_std']:.3f}")
                 for name in ("accuracy", "macro_f1", "weighted_f1")
             ]
         )
@@ -1177,19 +553,6 @@ def _load_model(model_dir: Path, *, coverage=None, device=None):
     return pipe, checker
 
 
-@contextlib.contextmanager
-def _coverage_hint():
-    """Add the command-line spelling to the resampler's coverage error."""
-    try:
-        yield
-    except ValueError as exc:
-        if "coverage=" in str(exc):
-            raise ValueError(
-                f"{exc} On the command line: --coverage fill (or edge)."
-            ) from exc
-        raise
-
-
 def _cmd_predict(args) -> int:
     from raman_sk.pipeline import predict_table
 
@@ -1218,7 +581,7 @@ def _cmd_predict(args) -> int:
     if args.out is None:
         sys.stdout.write(table.to_csv(index=False))
     else:
-        _write_csv(Path(args.out), table)
+        write_csv(args.out, table)
     flagged = table["out_of_domain"].fillna(False).astype(bool)
     if flagged.any():
         print(
@@ -1233,9 +596,8 @@ def _cmd_predict(args) -> int:
 def _cmd_explain(args) -> int:
     from raman_sk import IGExplainer, plotting
 
-    console = _Console(args.quiet)
-    out = Path(args.out)
-    _check_output_dir(out, args.overwrite)
+    say = _console(args.quiet)
+    out = check_output_dir(args.out, args.overwrite)
     pipe, _ = _load_model(args.model, coverage=args.coverage)
     spectra = _read(args.spectra)
     X = spectra.spectra
@@ -1258,14 +620,14 @@ def _cmd_explain(args) -> int:
     table.insert(0, "target", [str(t) for t in targets])
     table.insert(0, "predicted", [str(p) for p in pred])
     table.insert(0, "source", list(spectra.sources))
-    with _staging(out) as tmp:
-        _write_csv(tmp / "attributions.csv", table)
+    with staged_directory(out) as tmp:
+        write_csv(tmp / "attributions.csv", table)
         for i, (src, target) in enumerate(zip(spectra.sources, targets, strict=True)):
             ax = plotting.plot_attribution(
                 wn, X_grid[i], attributions[i], title=f"{src}: IG for {target}"
             )
-            _save_figure(ax, tmp / f"attribution_{i:03d}_{_slug(Path(src).stem)}.png")
-    console.say(f"wrote {len(table)} attributions and figures to {out}")
+            write_png(tmp / f"attribution_{i:03d}_{_slug(Path(src).stem)}.png", ax)
+    say(f"wrote {len(table)} attributions and figures to {out}")
     return 0
 
 
@@ -1310,6 +672,8 @@ def main(argv=None) -> int:
         return int(exc.code or 0)
     try:
         if getattr(args, "precision", None) == "auto":
+            from raman_sk.utils._torch import auto_precision
+
             args.precision = auto_precision(args.device)
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

@@ -1,9 +1,9 @@
 """Honest evaluation: grouped splits, cross-validation reports, the leaky comparison.
 
-The database holds several spectra of the same molecule (136 molecules among the
-194 spectra), so every split here is *grouped* by molecule and stratified by class:
-no molecule is on both sides of a split. Augmentation is never applied here; the
-classifier applies its augmenter to its own training part only.
+The database holds several spectra of many molecules, so every split here is
+*grouped* by molecule and stratified by class: no molecule is on both sides of a
+split. Augmentation is never applied here; the classifier applies its augmenter
+to its own training part only.
 
 The one exception is :func:`leaky_evaluation`, which reproduces the reference
 protocol (augment every spectrum, then split the augmented rows) to show how much
@@ -29,7 +29,6 @@ __all__ = [
     "SCORING",
     "baseline_comparison",
     "cleaning_change",
-    "format_report",
     "grouped_cross_validate",
     "grouped_split",
     "grouped_train_valid_test_split",
@@ -198,7 +197,7 @@ def score_predictions(y_true: Sequence, y_pred: Sequence, labels=None) -> dict:
     }
 
 
-def _summarise(scores: dict, prefix: str = "test_") -> dict:
+def _summarise_cv_scores(scores: dict, prefix: str = "test_") -> dict:
     out = {}
     for name in SCORING:
         values = np.asarray(scores[prefix + name], dtype=float)
@@ -271,7 +270,7 @@ def grouped_cross_validate(
         error_score="raise",
     )
     result = {"protocol": "grouped", "n_splits": int(n_splits)}
-    result.update(_summarise(scores))
+    result.update(_summarise_cv_scores(scores))
     result["fit_predict_s"] = float(
         np.sum(scores["fit_time"]) + np.sum(scores["score_time"])
     )
@@ -381,13 +380,16 @@ def cleaning_change(before, after) -> dict:
     }
 
 
-def _baselines(random_state):
+def _default_baselines() -> dict:
+    """Name -> unfitted estimator; both are deterministic (no random state)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
 
     return {
-        "1-NN (cosine)": KNeighborsClassifier(n_neighbors=1, metric="cosine"),
-        "logistic regression": LogisticRegression(C=1.0, max_iter=2000),
+        "1-NN cosine (library search)": KNeighborsClassifier(
+            n_neighbors=1, metric="cosine"
+        ),
+        "logistic regression (L2, C=1)": LogisticRegression(C=1.0, max_iter=2000),
     }
 
 
@@ -419,7 +421,9 @@ def baseline_comparison(
     augmenter : object with ``fit_resample``
         Augmenter of the leaky protocol, e.g. ``SpectralAugmenter(n_copies=15)``.
     estimators : dict of str to estimator, default=None
-        Default: 1-NN with cosine distance and logistic regression.
+        Default: "1-NN cosine (library search)" (the nearest spectrum by cosine
+        distance) and "logistic regression (L2, C=1)" on the spectra as given
+        (no feature scaling).
     random_state : int or None, default=0
         Seed of the leaky split.
 
@@ -434,7 +438,7 @@ def baseline_comparison(
     y = np.asarray(y)
     train_idx = np.asarray(train_idx)
     test_idx = np.asarray(test_idx)
-    estimators = _baselines(random_state) if estimators is None else estimators
+    estimators = _default_baselines() if estimators is None else estimators
     rows = []
     for name, est in estimators.items():
         start = time.perf_counter()
@@ -455,135 +459,3 @@ def baseline_comparison(
                 }
             )
     return rows
-
-
-def _fmt(value, digits=3):
-    if value is None:
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def format_report(evaluation: dict) -> str:
-    """Render an ``evaluation.json`` dictionary as a short Markdown report.
-
-    Parameters
-    ----------
-    evaluation : dict
-        With ``held_out`` (a :func:`score_predictions` dict), optionally
-        ``held_out_final``, ``split`` (sizes), ``comparison`` (rows of
-        :func:`baseline_comparison`, possibly with a CNN row), ``cv`` (a
-        :func:`grouped_cross_validate` dict or None), ``leaky_cnn`` and
-        ``notes`` (list of str).
-
-    Returns
-    -------
-    str
-        Markdown text.
-    """
-    held = evaluation["held_out"]
-    split = evaluation.get("split", {})
-    lines = ["# raman-sk reproduce: evaluation", ""]
-    lines += [
-        "## Held-out test part (the honest number)",
-        "",
-        "Split from the original spectra by molecule (grouped, stratified) before "
-        "any augmentation: "
-        f"{split.get('n_train', '?')} training, {split.get('n_valid', '?')} "
-        f"validation (best checkpoint), {split.get('n_test', '?')} test spectra "
-        f"({split.get('groups_test', '?')} molecules that the network never saw).",
-        "",
-        "| metric | best checkpoint | final epoch |",
-        "|---|---|---|",
-    ]
-    final = evaluation.get("held_out_final") or {}
-    for key, label in (
-        ("accuracy", "accuracy"),
-        ("macro_f1", "macro-F1"),
-        ("weighted_f1", "weighted-F1"),
-    ):
-        lines.append(f"| {label} | {_fmt(held[key])} | {_fmt(final.get(key))} |")
-    lines += ["", "Per-class recall (best checkpoint):", ""]
-    lines += ["| class | recall | test spectra |", "|---|---|---|"]
-    cm = np.asarray(held["confusion_matrix"])
-    for k, label in enumerate(held["labels"]):
-        lines.append(
-            f"| {label} | {_fmt(held['per_class_recall'][label])} | "
-            f"{int(cm[k].sum())} |"
-        )
-    lines += ["", "Confusion matrix (rows: true, columns: predicted):", ""]
-    lines.append("| | " + " | ".join(held["labels"]) + " |")
-    lines.append("|---" * (len(held["labels"]) + 1) + "|")
-    for label, row in zip(held["labels"], cm.tolist(), strict=True):
-        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
-    cv = evaluation.get("cv")
-    if cv:
-        lines += [
-            "",
-            f"## Grouped {cv['n_splits']}-fold cross-validation of the CNN pipeline",
-            "",
-            "| metric | mean | std |",
-            "|---|---|---|",
-        ]
-        for name in SCORING:
-            lines.append(
-                f"| {name} | {_fmt(cv[name + '_mean'])} | {_fmt(cv[name + '_std'])} |"
-            )
-    comparison = evaluation.get("comparison") or []
-    if comparison:
-        lines += [
-            "",
-            "## Leaky comparison (NOT the model's accuracy)",
-            "",
-            "SEED.md's protocol augments every spectrum first and then splits the "
-            "augmented rows at random, so noisy copies of each test spectrum are in "
-            "the training data. The `leaky` rows show what that protocol reports; "
-            "the `grouped` rows are scored on the held-out test part above.",
-            "",
-            "| model | protocol | accuracy | macro-F1 | weighted-F1 | test rows |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in comparison:
-            lines.append(
-                f"| {r['model']} | {r['protocol']} | {_fmt(r['accuracy'])} | "
-                f"{_fmt(r['macro_f1'])} | {_fmt(r['weighted_f1'])} | {r['n_test']} |"
-            )
-    ood = evaluation.get("out_of_domain")
-    if ood:
-        lines += [
-            "",
-            "## Out-of-domain check",
-            "",
-            "`raman-sk predict` reports each spectrum's Pearson correlation with the "
-            "nearest training spectrum on the network's input grid and flags it below "
-            f"r = {_fmt(ood['threshold'])} (learnt from the training molecules, "
-            "leave-one-molecule-out)",
-        ]
-        if ood.get("min_effective_width") is not None:
-            lines[-1] += (
-                ", or when its bands are narrower than any training spectrum's "
-                "(effective width below "
-                f"{_fmt(ood['min_effective_width'], 1)} points or median peak FWHM "
-                f"below {_fmt(ood.get('min_peak_fwhm'), 1)} points)"
-            )
-        lines[-1] += (
-            ". Held-out test molecules: median r "
-            f"{_fmt(ood['test_similarity_median'])}, lowest "
-            f"{_fmt(ood['test_similarity_min'])}, {ood['test_flagged']}"
-            + (f" of {ood['test_n']}" if "test_n" in ood else "")
-            + " flagged."
-        )
-    cleaning = evaluation.get("cleaning_change")
-    if cleaning:
-        lines += [
-            "",
-            "## Cleaning of the (already clean) database spectra",
-            "",
-            "Resampling + Savitzky-Golay + airPLS + min-max change the database "
-            f"spectra by a median relative L2 of {_fmt(cleaning['rel_l2_median'])} "
-            f"(90th percentile {_fmt(cleaning['rel_l2_p90'])}); median correlation "
-            f"with the original {_fmt(cleaning['corr_median'])}, lowest "
-            f"{_fmt(cleaning['corr_min'])}.",
-        ]
-    for note in evaluation.get("notes", []):
-        lines += ["", note]
-    return "\n".join(lines) + "\n"

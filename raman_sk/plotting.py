@@ -6,7 +6,7 @@ shifts in cm⁻¹. Nothing is shown or saved here: call ``fig.savefig(...)`` and
 ``plt.close(fig)`` (figures are made with :func:`matplotlib.pyplot.subplots`,
 so notebooks display them).
 
-Figures of SEED.md: :func:`plot_class_distribution`,
+Figures of the reference recipe: :func:`plot_class_distribution`,
 :func:`plot_training_curves`, :func:`plot_confusion_matrix`,
 :func:`plot_class_saliency` (one per class), :func:`plot_saliency_heatmap`;
 per spectrum: :func:`plot_attribution`. :func:`plot_explainer_saliency` and

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import raman_sk.reproduce
 from raman_sk import cli, load_pipeline
 from raman_sk.cli import main
 from tests.conftest import make_spectra
@@ -156,10 +157,10 @@ def test_reproduce_evaluation_and_report(quick_run):
     assert set(held["per_class_recall"]) == set(CLASSES)
     rows = {(r["model"], r["protocol"]) for r in ev["comparison"]}
     assert {
-        ("1-NN (cosine)", "grouped"),
-        ("1-NN (cosine)", "leaky"),
-        ("logistic regression", "grouped"),
-        ("logistic regression", "leaky"),
+        ("1-NN cosine (library search)", "grouped"),
+        ("1-NN cosine (library search)", "leaky"),
+        ("logistic regression (L2, C=1)", "grouped"),
+        ("logistic regression (L2, C=1)", "leaky"),
         ("1D CNN (this run)", "grouped"),
     } == rows
     leaky = [r for r in ev["comparison"] if r["protocol"] == "leaky"]
@@ -187,11 +188,11 @@ def test_interrupted_run_leaves_the_earlier_run(tmp_path, monkeypatch, capsys):
     out.mkdir()
     (out / "REPORT.md").write_text("earlier run")
 
-    def interrupted(tmp, args, settings, console):
-        (tmp / "REPORT.md").write_text("half-written")
+    def interrupted(workdir, settings, **kwargs):
+        (workdir / "REPORT.md").write_text("half-written")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_reproduce_into", interrupted)
+    monkeypatch.setattr(raman_sk.reproduce, "run_experiment", interrupted)
     code, _, err = run(capsys, "reproduce", "--out", out, "--overwrite", "--quiet")
     assert code == 130 and "interrupted" in err
     assert (out / "REPORT.md").read_text() == "earlier run"
@@ -199,10 +200,12 @@ def test_interrupted_run_leaves_the_earlier_run(tmp_path, monkeypatch, capsys):
 
 
 def test_staging_replaces_only_at_the_end(tmp_path):
+    from raman_sk.utils._files import staged_directory
+
     out = tmp_path / "run"
     out.mkdir()
     (out / "old.txt").write_text("old")
-    with cli._staging(out) as tmp:
+    with staged_directory(out) as tmp:
         (tmp / "new.txt").write_text("new")
         assert (out / "old.txt").exists() and not (out / "new.txt").exists()
     assert [p.name for p in out.iterdir()] == ["new.txt"]
@@ -233,10 +236,12 @@ def test_batch_size_option_reaches_the_classifier(command):
     argv = [command, "--out", "o", *extra]
     if command == "train":
         argv.append("s.csv")
+    from raman_sk.reproduce import classifier_params
+
     args = cli.build_parser().parse_args(argv)
-    assert args.batch_size == 32  # SEED.md's recipe by default
+    assert args.batch_size == 32  # the reference recipe by default
     args = cli.build_parser().parse_args([*argv, "--batch-size", "64"])
-    params = cli._classifier_params(args, {**cli.FULL, "epochs": 80})
+    params = classifier_params(cli._settings(args))
     assert params["batch_size"] == 64 and params["max_epochs"] == 80
 
 
@@ -546,8 +551,8 @@ def foreign_similarity(quick_run, shared_data, tmp_path_factory):
 
 @pytest.mark.slow
 def test_out_of_domain_similarities(foreign_similarity):
-    """Measured similarities; see REPORT notes: r = Pearson with the nearest
-    training spectrum on the network's grid."""
+    """r = Pearson correlation with the nearest training spectrum on the
+    network's grid."""
     foreign, db = foreign_similarity
     # held-out database molecules are never flagged ...
     assert not db["out_of_domain"].any()
@@ -562,9 +567,9 @@ def test_out_of_domain_similarities(foreign_similarity):
 
 @pytest.mark.slow
 def test_band_checks_flag_most_foreign_materials(foreign_similarity):
-    """Measured with the default checker (training part of seed 0): correlation
-    alone flags none of the 35; the band-width limits flag 7/10 PST, 3/5 Sil,
-    18/20 calcite, and none of the 70 held-out database spectra."""
+    """With the default checker (training part of seed 0) the band-width limits
+    flag most foreign materials that correlation alone lets through, and no
+    held-out database spectrum."""
     foreign, db = foreign_similarity
     assert not db["out_of_domain"].any()
     rate = foreign.groupby("sample")["out_of_domain"].mean()
@@ -580,11 +585,10 @@ def test_band_checks_flag_most_foreign_materials(foreign_similarity):
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="3 of 10 polystyrene spectra (FNMT Horiba 785 OP01/OP02, ICV BWtek 532) "
-    "have bands as broad as L-phenylalanine's and r ~0.85-0.88 with it; 2 silicon "
-    "and 2 calcite spectra of the noisy FNMT Horiba 785 OP01/OP02 setups have a "
-    "noise floor that makes them look band-rich (effective width 77-136 points) at "
-    "r 0.37-0.57, within the range of genuine unseen molecules (down to ~0.2)",
+    reason="some polystyrene spectra have bands as broad as L-phenylalanine's and "
+    "correlate closely with it; silicon and calcite spectra of the noisy setups "
+    "have a noise floor that makes them look band-rich, at correlations within "
+    "the range of genuine unseen molecules",
 )
 def test_foreign_materials_flagged_by_default(foreign_similarity):
     foreign, db = foreign_similarity
@@ -633,22 +637,25 @@ def test_reproduce_with_cv_and_leaky_cnn(tmp_path, capsys):
 def test_auto_precision(monkeypatch, amx, avx512_bf16, device, expected):
     import torch
 
-    from raman_sk.cli import auto_precision
+    from raman_sk.utils._torch import auto_precision
 
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     assert auto_precision(device) == expected
 
 
-def test_auto_precision_bad_device():
-    from raman_sk.cli import auto_precision
+def test_auto_precision_bad_device(tmp_path, capsys):
+    from raman_sk.utils._torch import auto_precision
 
-    with pytest.raises(ValueError, match="--device 'gpu0' is not a torch device"):
+    with pytest.raises(ValueError, match="device 'gpu0' is not a torch device"):
         auto_precision("gpu0")
+    argv = ["reproduce", "--out", tmp_path / "o", "--device", "gpu0", "--quick"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "device 'gpu0' is not a torch device" in err
 
 
 def test_reproduce_records_the_resolved_precision(quick_run):
-    from raman_sk.cli import auto_precision
+    from raman_sk.utils._torch import auto_precision
 
     config = json.loads((quick_run / "model" / "model_config.json").read_text())
     assert config["recipe"]["precision"] == auto_precision("cpu")

@@ -111,3 +111,26 @@ def test_leaky_switches_off_the_estimators_augmenter(synthetic):
     pipe = make_pipeline(WithAugmenter(augmenter=CopyAugmenter(2)))
     r = leaky_evaluation(pipe, synthetic.data, synthetic.target, CopyAugmenter(1))
     assert r["n_samples"] == 15  # 20 % of 72 augmented rows, rounded up
+
+
+def test_baseline_comparison_default_rows(synthetic):
+    from raman_sk.evaluation import baseline_comparison
+
+    train, test = grouped_split(synthetic.target, synthetic.groups, test_size=0.25)
+    rows = baseline_comparison(
+        synthetic.data, synthetic.target, train, test, CopyAugmenter(1), random_state=0
+    )
+    assert [(r["model"], r["protocol"]) for r in rows] == [
+        ("1-NN cosine (library search)", "grouped"),
+        ("1-NN cosine (library search)", "leaky"),
+        ("logistic regression (L2, C=1)", "grouped"),
+        ("logistic regression (L2, C=1)", "leaky"),
+    ]
+    assert all(r["n_test"] == len(test) for r in rows if r["protocol"] == "grouped")
+    # random_state moves only the leaky split; the grouped rows stay the same
+    again = baseline_comparison(
+        synthetic.data, synthetic.target, train, test, CopyAugmenter(1), random_state=1
+    )
+    for a, b in zip(rows, again, strict=True):
+        if a["protocol"] == "grouped":
+            assert a["accuracy"] == b["accuracy"] and a["macro_f1"] == b["macro_f1"]
