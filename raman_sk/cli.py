@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import re
 import sys
 import time
@@ -358,87 +357,6 @@ def _read(paths):
     return read_spectra([Path(p) for p in paths])
 
 
-def _read_labels(path: Path) -> pd.DataFrame:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"labels file {str(path)!r} does not exist.")
-    raw = Path(path).read_bytes()
-    # like read_spectra: UTF-8 (with or without BOM), else Latin-1 (never fails)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise ValueError(f"labels file {str(path)!r} is not a readable CSV: {e}") from e
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    if "label" not in frame.columns or not ({"file", "source"} & set(frame.columns)):
-        raise ValueError(
-            f"labels file {str(path)!r} needs the columns 'file' (or 'source') and "
-            f"'label' (optional: 'group'); it has {list(frame.columns)}."
-        )
-    for col in frame.columns:
-        frame[col] = frame[col].astype(object).map(lambda v: str(v).strip())
-    if (frame["label"] == "").any():
-        rows = (np.flatnonzero(frame["label"] == "") + 2).tolist()
-        raise ValueError(
-            f"labels file {str(path)!r} has empty labels on line(s) {rows}."
-        )
-    return frame
-
-
-def _match_labels(spectra, labels: pd.DataFrame, labels_path: Path):
-    """Label (and group) of each spectrum read, by source or by file name."""
-    sources = list(spectra.sources)
-    paths = [Path(m["path"]) for m in spectra.metadata]
-    by_source, by_file = {}, {}
-    if "source" in labels.columns:
-        for i, row in labels.iterrows():
-            if row["source"]:
-                by_source[row["source"]] = i
-    if "file" in labels.columns:
-        for i, row in labels.iterrows():
-            if row.get("file", ""):
-                by_file.setdefault(Path(row["file"]).name, []).append(i)
-    for name, rows in by_file.items():
-        if len(rows) > 1:
-            raise ValueError(
-                f"labels file {str(labels_path)!r} lists the file {name!r} "
-                f"{len(rows)} times; give one row per file (or use a 'source' "
-                "column for multi-spectrum files)."
-            )
-    chosen, missing = [], []
-    for src, path in zip(sources, paths, strict=True):
-        if src in by_source:
-            chosen.append(by_source[src])
-        elif path.name in by_file:
-            chosen.append(by_file[path.name][0])
-        else:
-            chosen.append(None)
-            missing.append(src)
-    if missing:
-        raise ValueError(
-            f"no label for {len(missing)} spectrum(s) in {str(labels_path)!r}: "
-            f"{missing[:5]}{' ...' if len(missing) > 5 else ''}; add rows whose "
-            "'file' is the file name (or whose 'source' is the spectrum's source)."
-        )
-    unused = sorted(set(range(len(labels))) - set(chosen))
-    if unused:
-        show = labels.iloc[unused[:5]]
-        names = (show["file"] if "file" in show else show["source"]).tolist()
-        raise ValueError(
-            f"{len(unused)} row(s) of {str(labels_path)!r} match no spectra file "
-            f"given: {names}{' ...' if len(unused) > 5 else ''}."
-        )
-    rows = labels.iloc[chosen]
-    y = rows["label"].to_numpy(dtype=object)
-    if "group" in labels.columns and (rows["group"] != "").all():
-        groups = rows["group"].to_numpy(dtype=object)
-    else:  # replicates in one file stay together
-        groups = np.asarray([str(p) for p in paths], dtype=object)
-    return y, groups
-
-
 def _user_pipeline(args, progress: str):
     from raman_sk.pipeline import EpochProgress, make_raman_pipeline
     from raman_sk.reproduce import classifier_params
@@ -454,9 +372,11 @@ def _user_pipeline(args, progress: str):
 
 
 def _labelled(args):
-    labels = _read_labels(args.labels)
+    from raman_sk.datasets import match_labels, read_labels
+
+    labels = read_labels(args.labels)
     spectra = _read(args.spectra)
-    y, groups = _match_labels(spectra, labels, args.labels)
+    y, groups = match_labels(spectra, labels, args.labels)
     return spectra, y, groups
 
 

@@ -460,22 +460,6 @@ def test_labels_errors(user_files, tmp_path, capsys):
     assert not (tmp_path / "m").exists()
 
 
-def test_labels_by_source_for_multi_spectrum_files(data_dir, tmp_path):
-    from raman_sk.datasets import read_spectra
-
-    spectra = read_spectra([data_dir / RENISHAW, data_dir / HORIBA])
-    labels = pd.DataFrame(
-        {
-            "source": [*spectra.sources[:3], ""],
-            "file": ["", "", "", Path(HORIBA).name],
-            "label": ["a", "b", "a", "b"],
-        }
-    )
-    y, groups = cli._match_labels(spectra, labels, tmp_path / "l.csv")
-    assert y.tolist() == ["a", "b", "a", "b"]
-    assert len(set(groups[:3])) == 1  # no group column: one group per file
-
-
 # ------------------------------------------- full data sets in ../shared/data
 def _write_two_column(path, wavenumbers, intensity):
     np.savetxt(path, np.column_stack([wavenumbers, intensity]), delimiter="\t")
