@@ -11,13 +11,16 @@ import torch
 from torch import nn
 
 from raman_sk.models import fuse_conv_bn
-from raman_sk.utils._torch import forward_rows, module_device, torch_threads
+from raman_sk.utils._torch import forward_rows, module_device
 
 #: Score functions ``IGExplainer(output=...)`` explains.
 OUTPUTS = ("logits", "proba")
 #: captum's integration rules.
 METHODS = (
-    "gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right",
+    "gausslegendre",
+    "riemann_trapezoid",
+    "riemann_left",
+    "riemann_right",
     "riemann_middle",
 )
 
@@ -75,9 +78,21 @@ def predicted_classes(module: nn.Module, Xt) -> np.ndarray:
 
 
 def integrated_gradients(
-    module, Xt, B, targets, *, output="logits", contrastive=False, n_steps=50,
-    method="gausslegendre", internal_batch_size=None, nt_samples=None,
-    nt_stdev=0.0, precision="float32", seed=0, n_threads=None, verbose=0,
+    module,
+    Xt,
+    B,
+    targets,
+    *,
+    output="logits",
+    contrastive=False,
+    n_steps=50,
+    method="gausslegendre",
+    internal_batch_size=None,
+    nt_samples=None,
+    nt_stdev=0.0,
+    precision="float32",
+    seed=0,
+    verbose=0,
 ):
     """Integrated Gradients of rows ``Xt`` against baselines ``B`` for ``targets``.
 
@@ -103,8 +118,6 @@ def integrated_gradients(
         Arithmetic of the attribution passes (bf16 under ``torch.autocast``).
     seed : int
         Seeds SmoothGrad's noise in a forked torch generator.
-    n_threads : int or None
-        torch threads for the call (None: unchanged).
     verbose : int
         Show a tqdm progress bar when > 0.
 
@@ -117,18 +130,6 @@ def integrated_gradients(
     dF : ndarray of shape (n,)
         ``F(x) - F(b)``.
     """
-    with torch_threads(n_threads):
-        return _attribute(
-            module, Xt, B, targets, output=output, contrastive=contrastive,
-            n_steps=int(n_steps), method=method,
-            internal_batch_size=internal_batch_size, nt_samples=nt_samples,
-            nt_stdev=nt_stdev, precision=precision, seed=seed, verbose=verbose,
-        )
-
-
-def _attribute(module, Xt, B, targets, *, output, contrastive, n_steps, method,
-               internal_batch_size, nt_samples, nt_stdev, precision, seed,
-               verbose):
     from captum.attr import IntegratedGradients, NoiseTunnel
 
     device = module_device(module)
@@ -136,6 +137,7 @@ def _attribute(module, Xt, B, targets, *, output, contrastive, n_steps, method,
     ref, fast = prepare_modules(module, probe)
     ig = IntegratedGradients(ClassScore(fast, output, contrastive))
     smoothgrad = nt_samples is not None
+    n_steps = int(n_steps)
     ibs = internal_batch_size or (1024 if device.type == "cuda" else n_steps)
     chunk = max(1, ibs // (n_steps * (int(nt_samples) if smoothgrad else 1)))
     n = len(Xt)
@@ -169,13 +171,23 @@ def _attribute(module, Xt, B, targets, *, output, contrastive, n_steps, method,
             with autocast():
                 if smoothgrad:
                     a, d = NoiseTunnel(ig).attribute(
-                        x, nt_type="smoothgrad", nt_samples=int(nt_samples),
-                        stdevs=float(nt_stdev), baselines=b, target=t,
-                        return_convergence_delta=True, **kwargs,
+                        x,
+                        nt_type="smoothgrad",
+                        nt_samples=int(nt_samples),
+                        stdevs=float(nt_stdev),
+                        baselines=b,
+                        target=t,
+                        return_convergence_delta=True,
+                        **kwargs,
                     )
                     nt_delta[sl] = (
-                        d.detach().float().abs().reshape(len(x), -1).mean(1)
-                        .cpu().numpy()
+                        d.detach()
+                        .float()
+                        .abs()
+                        .reshape(len(x), -1)
+                        .mean(1)
+                        .cpu()
+                        .numpy()
                     )
                 else:
                     a = ig.attribute(x, baselines=b, target=t, **kwargs)

@@ -14,6 +14,8 @@ from raman_sk.utils import (
     check_wavenumbers,
     wavenumbers_from_feature_names,
 )
+from raman_sk.utils._sklearn_compat import StrOptions, validate_parameter_constraints
+from raman_sk.utils._torch import PRECISIONS
 
 from ._regions import smooth_background
 
@@ -74,8 +76,12 @@ def network_input(pre, clf, module, X) -> np.ndarray:
     if pre is not None:
         n_in = getattr(pre, "n_features_in_", None)
         shape = getattr(X, "shape", None)
-        if n_in is not None and shape is not None and len(shape) == 2 \
-                and shape[1] != n_in:
+        if (
+            n_in is not None
+            and shape is not None
+            and len(shape) == 2
+            and shape[1] != n_in
+        ):
             raise ValueError(
                 f"X has {shape[1]} points per spectrum, but the pipeline was "
                 f"fitted on spectra of {n_in} points."
@@ -88,9 +94,7 @@ def network_input(pre, clf, module, X) -> np.ndarray:
             f"X must be numeric spectra (n_samples, n_points): {exc}"
         ) from None
     if Xt.ndim != 2:
-        raise ValueError(
-            f"X must be 2-D (n_samples, n_points), got shape {Xt.shape}."
-        )
+        raise ValueError(f"X must be 2-D (n_samples, n_points), got shape {Xt.shape}.")
     if n_expected is not None and Xt.shape[1] != n_expected:
         raise ValueError(
             f"X has {Xt.shape[1]} points per spectrum (after preprocessing) "
@@ -128,6 +132,18 @@ def resolve_wavenumbers(wavenumbers, pre, X, n) -> np.ndarray:
         stacklevel=3,
     )
     return np.arange(n, dtype=np.float64)
+
+
+def resolve_precision(precision, clf) -> str:
+    """Precision of the attribution passes: given, else the classifier's."""
+    if precision is None:
+        precision = getattr(clf, "precision", None) or "float32"
+    validate_parameter_constraints(
+        {"precision": [StrOptions(set(PRECISIONS))]},
+        {"precision": precision},
+        caller_name="IGExplainer",
+    )
+    return precision
 
 
 def check_baseline_array(baseline, n):

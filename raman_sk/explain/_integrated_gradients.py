@@ -16,7 +16,7 @@ from raman_sk.utils._sklearn_compat import (
     StrOptions,
     validate_parameter_constraints,
 )
-from raman_sk.utils._torch import PRECISIONS
+from raman_sk.utils._torch import PRECISIONS, torch_threads
 
 from ._attribution import (
     METHODS,
@@ -32,6 +32,7 @@ from ._inputs import (
     check_baseline_array,
     label_indices,
     network_input,
+    resolve_precision,
     resolve_wavenumbers,
     split_explained,
     target_indices,
@@ -262,49 +263,59 @@ class IGExplainer(BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------- attribution
-    def _resolve_precision(self, clf):
-        precision = self.precision
-        if precision is None:
-            precision = getattr(clf, "precision", None) or "float32"
-        validate_parameter_constraints(
-            {"precision": [StrOptions(set(PRECISIONS))]},
-            {"precision": precision},
-            caller_name=type(self).__name__,
-        )
-        return precision
-
     def _baselines(self, Xt):
         return baselines_for(
-            Xt, self.baseline, mean_input=self.mean_input_,
-            wavenumbers=self.wavenumbers_, array=self._baseline_array_,
+            Xt,
+            self.baseline,
+            mean_input=self.mean_input_,
+            wavenumbers=self.wavenumbers_,
+            array=self._baseline_array_,
         )
 
     def _attribute(self, module, Xt, B, targets, *, contrastive, precision, seed):
         """(attributions, delta, dF) of rows ``Xt`` with this explainer's settings."""
         clf = split_explained(self.pipeline)[1]
-        return integrated_gradients(
-            module, Xt, B, targets, output=self.output, contrastive=contrastive,
-            n_steps=self.n_steps, method=self.method,
-            internal_batch_size=self.internal_batch_size,
-            nt_samples=int(self.nt_samples) if self.smoothgrad else None,
-            nt_stdev=float(self.nt_stdev) * self.input_range_,
-            precision=precision, seed=seed,
-            n_threads=getattr(clf, "n_threads", None), verbose=self.verbose,
-        )
+        with torch_threads(getattr(clf, "n_threads", None)):
+            return integrated_gradients(
+                module,
+                Xt,
+                B,
+                targets,
+                output=self.output,
+                contrastive=contrastive,
+                n_steps=self.n_steps,
+                method=self.method,
+                internal_batch_size=self.internal_batch_size,
+                nt_samples=int(self.nt_samples) if self.smoothgrad else None,
+                nt_stdev=float(self.nt_stdev) * self.input_range_,
+                precision=precision,
+                seed=seed,
+                verbose=self.verbose,
+            )
 
     def _compute_maps(self, module, Xt_sel, targets, precision, *, warn=True):
         """Class maps of ``module`` for rows ``Xt_sel`` attributed to ``targets``."""
         B = self._baselines(Xt_sel)
         kw = {"precision": precision, "seed": self._seed_}
-        A, delta, dF = self._attribute(module, Xt_sel, B, targets,
-                                       contrastive=False, **kw)
-        Ac, delta_c, dF_c = self._attribute(module, Xt_sel, B, targets,
-                                            contrastive=True, **kw)
+        A, delta, dF = self._attribute(
+            module, Xt_sel, B, targets, contrastive=False, **kw
+        )
+        Ac, delta_c, dF_c = self._attribute(
+            module, Xt_sel, B, targets, contrastive=True, **kw
+        )
         if warn:
-            for d, f, what in ((delta, dF, "class scores"),
-                               (delta_c, dF_c, "contrastive scores")):
-                warn_incomplete(d, f, what, tolerance=self.tolerance,
-                                n_steps=self.n_steps, stacklevel=4)
+            for d, f, what in (
+                (delta, dF, "class scores"),
+                (delta_c, dF_c, "contrastive scores"),
+            ):
+                warn_incomplete(
+                    d,
+                    f,
+                    what,
+                    tolerance=self.tolerance,
+                    n_steps=self.n_steps,
+                    stacklevel=4,
+                )
         maps = class_maps(A, Ac, targets, len(self.classes_))
         return maps, delta, relative_error(delta, dF)
 
@@ -315,9 +326,10 @@ class IGExplainer(BaseEstimator):
         checks to compare a re-initialised or retrained network's maps.
         """
         targets = label_indices(self.sample_targets_, self.classes_, "target")
-        precision = self._resolve_precision(split_explained(self.pipeline)[1])
-        maps, _, _ = self._compute_maps(module, Xt[self.sample_indices_], targets,
-                                        precision, warn=False)
+        precision = resolve_precision(self.precision, split_explained(self.pipeline)[1])
+        maps, _, _ = self._compute_maps(
+            module, Xt[self.sample_indices_], targets, precision, warn=False
+        )
         return maps
 
     # ----------------------------------------------------------------- public
@@ -368,7 +380,7 @@ class IGExplainer(BaseEstimator):
         self.n_fit_samples_ = int(Xt.shape[0])
         self.mean_input_ = Xt.mean(axis=0, dtype=np.float64).astype(np.float32)
         self.input_range_ = float(Xt.max() - Xt.min())
-        precision = self._resolve_precision(clf)
+        precision = resolve_precision(self.precision, clf)
         rng = check_random_state(self.random_state)
         lookup = {str(c): k for k, c in enumerate(classes)}
         y_int = np.asarray([lookup[str(v)] for v in y], dtype=np.int64)
@@ -376,8 +388,7 @@ class IGExplainer(BaseEstimator):
         missing = [str(c) for k, c in enumerate(classes) if not np.any(targets == k)]
         if missing:
             warnings.warn(
-                f"no spectra of class(es) {missing} in y: their saliency rows are "
-                "NaN.",
+                f"no spectra of class(es) {missing} in y: their saliency rows are NaN.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -440,11 +451,17 @@ class IGExplainer(BaseEstimator):
         targets = target_indices(target, self.classes_, Xt.shape[0], predicted)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         A, delta, dF = self._attribute(
-            module, Xt, self._baselines(Xt), targets, contrastive=bool(contrastive),
-            precision=self._resolve_precision(clf), seed=seed,
+            module,
+            Xt,
+            self._baselines(Xt),
+            targets,
+            contrastive=bool(contrastive),
+            precision=resolve_precision(self.precision, clf),
+            seed=seed,
         )
-        warn_incomplete(delta, dF, "explain", tolerance=self.tolerance,
-                        n_steps=self.n_steps)
+        warn_incomplete(
+            delta, dF, "explain", tolerance=self.tolerance, n_steps=self.n_steps
+        )
         return (A, delta) if return_delta else A
 
     def to_npz_dict(self) -> dict:
@@ -478,8 +495,9 @@ class IGExplainer(BaseEstimator):
         out.update(others)
         return out
 
-    def sanity_check(self, X, y, *, checks=SANITY_CHECKS, cascade=True,
-                     random_state=None) -> pd.DataFrame:
+    def sanity_check(
+        self, X, y, *, checks=SANITY_CHECKS, cascade=True, random_state=None
+    ) -> pd.DataFrame:
         """Run the randomisation sanity checks of Adebayo et al. (2018).
 
         Parameters
@@ -506,7 +524,8 @@ class IGExplainer(BaseEstimator):
         checks = [checks] if isinstance(checks, str) else list(checks)
         for check in checks:
             validate_parameter_constraints(
-                {"checks": [StrOptions(set(SANITY_CHECKS))]}, {"checks": check},
+                {"checks": [StrOptions(set(SANITY_CHECKS))]},
+                {"checks": check},
                 caller_name="IGExplainer.sanity_check",
             )
         rng = check_random_state(random_state)
@@ -514,8 +533,9 @@ class IGExplainer(BaseEstimator):
         if "control" in checks:
             parts.append(seed_control_check(self, X, y, random_state=rng))
         if "model" in checks:
-            parts.append(model_randomization_check(self, X, y, cascade=cascade,
-                                                   random_state=rng))
+            parts.append(
+                model_randomization_check(self, X, y, cascade=cascade, random_state=rng)
+            )
         if "data" in checks:
             parts.append(data_randomization_check(self, X, y, random_state=rng))
         return pd.concat(parts, ignore_index=True) if parts else empty_report()

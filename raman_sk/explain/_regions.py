@@ -102,7 +102,9 @@ def _regions_one(values, n_regions, sigma_pts, min_prominence=0.05):
         peaks,
         rel_height=0.5,
         prominence_data=(
-            props["prominences"], props["left_bases"], props["right_bases"]
+            props["prominences"],
+            props["left_bases"],
+            props["right_bases"],
         ),
     )
     n = len(sm)
@@ -211,14 +213,26 @@ def find_regions(
         if not np.all(np.isfinite(values)):
             continue
         for lo, hi, p, score in _regions_one(values, int(n_regions), sigma):
-            assignment = assign_band(float(w[p]), float(tolerance), str(name),
-                                     table=table)
+            assignment = assign_band(
+                float(w[p]), float(tolerance), str(name), table=table
+            )
             rows.append(
-                (name, float(w[lo]), float(w[hi]), float(w[p]), score, assignment,
-                 map_name)
+                (
+                    name,
+                    float(w[lo]),
+                    float(w[hi]),
+                    float(w[p]),
+                    score,
+                    assignment,
+                    map_name,
+                )
             )
     out = pd.DataFrame(rows, columns=list(REGION_COLUMNS))
     return out.astype(
-        {"start": np.float64, "end": np.float64, "peak": np.float64,
-         "score": np.float64}
+        {
+            "start": np.float64,
+            "end": np.float64,
+            "peak": np.float64,
+            "score": np.float64,
+        }
     )

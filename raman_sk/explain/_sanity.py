@@ -37,7 +37,13 @@ __all__ = [
 
 #: Columns of the sanity-check reports.
 SANITY_COLUMNS = (
-    "check", "stage", "n_randomized", "map", "class", "spearman", "spearman_abs",
+    "check",
+    "stage",
+    "n_randomized",
+    "map",
+    "class",
+    "spearman",
+    "spearman_abs",
     "pearson",
 )
 #: Names accepted by ``IGExplainer.sanity_check(checks=...)``.
@@ -64,10 +70,16 @@ def _compare(reference, other, check, stage, n_randomized, classes):
         for k, c in enumerate(classes):
             a, b = reference[name][k], other[name][k]
             rows.append(
-                (check, stage, n_randomized, name, str(c),
-                 _correlation(a, b, rank=True),
-                 _correlation(np.abs(a), np.abs(b), rank=True),
-                 _correlation(a, b, rank=False))
+                (
+                    check,
+                    stage,
+                    n_randomized,
+                    name,
+                    str(c),
+                    _correlation(a, b, rank=True),
+                    _correlation(np.abs(a), np.abs(b), rank=True),
+                    _correlation(a, b, rank=False),
+                )
             )
     return rows
 
@@ -107,17 +119,20 @@ def sanity_summary(report: pd.DataFrame, metric: str = "spearman") -> pd.DataFra
     [{'abs_ig': 0.7, 'signed_ig': 0.8}]
     """
     validate_parameter_constraints(
-        {"metric": [StrOptions(set(_METRICS))]}, {"metric": metric},
+        {"metric": [StrOptions(set(_METRICS))]},
+        {"metric": metric},
         caller_name="sanity_summary",
     )
     missing = {"check", "stage", "map", metric} - set(report.columns)
     if missing:
         raise ValueError(
-            f"report lacks the column(s) {sorted(missing)}; give a sanity-check "
-            "report."
+            f"report lacks the column(s) {sorted(missing)}; give a sanity-check report."
         )
     table = report.pivot_table(
-        index=["check", "stage"], columns="map", values=metric, aggfunc="mean",
+        index=["check", "stage"],
+        columns="map",
+        values=metric,
+        aggfunc="mean",
         sort=False,
     )
     table.columns.name = None
@@ -143,9 +158,12 @@ def _check_explainer(explainer, X):
     return module, Xt
 
 
-def _maps_of_pipeline(explainer, pipeline, X):
+def _retrained_report(explainer, pipeline, X, check, stage):
+    """Compare the explainer's maps with those of another trained ``pipeline``."""
     pre, clf, module, _ = split_explained(pipeline)
-    return explainer._maps_for(module, network_input(pre, clf, module, X))
+    maps = explainer._maps_for(module, network_input(pre, clf, module, X))
+    rows = _compare(explainer.maps_, maps, check, stage, np.nan, explainer.classes_)
+    return pd.DataFrame(rows, columns=list(SANITY_COLUMNS))
 
 
 def _reinit_stages(module: nn.Module):
@@ -226,15 +244,25 @@ def model_randomization_check(
                 _reset(stage)
                 maps = explainer._maps_for(copy.deepcopy(rand).to(device), Xt)
                 rows += _compare(
-                    explainer.maps_, maps, "model_randomization",
-                    "+".join(n for n, _ in stage), k, explainer.classes_,
+                    explainer.maps_,
+                    maps,
+                    "model_randomization",
+                    "+".join(n for n, _ in stage),
+                    k,
+                    explainer.classes_,
                 )
         else:
             for stage in order:
                 _reset(stage)
             maps = explainer._maps_for(rand.to(device), Xt)
-            rows += _compare(explainer.maps_, maps, "model_randomization",
-                             "all layers", len(order), explainer.classes_)
+            rows += _compare(
+                explainer.maps_,
+                maps,
+                "model_randomization",
+                "all layers",
+                len(order),
+                explainer.classes_,
+            )
     return pd.DataFrame(rows, columns=list(SANITY_COLUMNS))
 
 
@@ -281,10 +309,9 @@ def data_randomization_check(
     if pipeline is None:
         y = np.asarray(y)
         pipeline = _refit_pipeline(explainer, X, y[rng.permutation(len(y))])
-    maps = _maps_of_pipeline(explainer, pipeline, X)
-    rows = _compare(explainer.maps_, maps, "data_randomization", "shuffled labels",
-                    np.nan, explainer.classes_)
-    return pd.DataFrame(rows, columns=list(SANITY_COLUMNS))
+    return _retrained_report(
+        explainer, pipeline, X, "data_randomization", "shuffled labels"
+    )
 
 
 def seed_control_check(
@@ -320,7 +347,4 @@ def seed_control_check(
         pipeline = _refit_pipeline(
             explainer, X, np.asarray(y), seed=int(rng.randint(0, 2**31 - 1))
         )
-    maps = _maps_of_pipeline(explainer, pipeline, X)
-    rows = _compare(explainer.maps_, maps, "control", "second trained seed", np.nan,
-                    explainer.classes_)
-    return pd.DataFrame(rows, columns=list(SANITY_COLUMNS))
+    return _retrained_report(explainer, pipeline, X, "control", "second trained seed")
