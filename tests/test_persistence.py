@@ -17,7 +17,8 @@ from skorch.callbacks import Callback
 from skorch.dataset import Dataset, ValidSplit
 from skorch.helper import predefined_split
 
-import raman_sk.io as rio
+import raman_sk.persistence as rp
+import raman_sk.utils._files as rfiles
 from raman_sk import RamanCNNClassifier, load_pipeline, save_pipeline
 from raman_sk.preprocessing import (
     SpectralAugmenter,
@@ -104,10 +105,10 @@ def test_config_contents(saved):
     clf, directory = saved
     config = json.loads((directory / "config.json").read_text())
     assert config["format"] == "raman_sk.classifier"
-    assert config["format_version"] == rio.FORMAT_VERSION == 1
+    assert config["format_version"] == rp.FORMAT_VERSION == 1
     assert config["versions"]["raman_sk"] == "0.1.0"
     assert config["versions"]["torch"] == torch.__version__
-    assert config["class"] == "raman_sk.classifier.RamanCNNClassifier"
+    assert config["class"] == "raman_sk.classifier._classifier.RamanCNNClassifier"
     assert config["module_class"] == "raman_sk.models.RamanCNN1D"
     kwargs = config["module_kwargs"]["dict"]
     assert kwargs["n_features"] == 256 and kwargs["n_classes"] == 3
@@ -240,7 +241,7 @@ def test_classes_outside_the_allow_list_are_never_imported(copy_dir, tmp_path_fa
     ("value", "match"),
     [
         ({"function": "builtins.eval"}, "'builtins.eval' is not from an allowed"),
-        ({"function": "raman_sk.io.os.system"}, "cannot be resolved"),
+        ({"function": "raman_sk.persistence._codec.json.loads"}, "cannot be resolved"),
         (
             {"class": "torch.utils.data.dataloader.DataLoader", "params": {}},
             "refusing to instantiate",
@@ -263,14 +264,14 @@ def test_missing_files(tmp_path):
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "config.json"
-    rio._atomic_write(target, b"old")
+    rfiles.atomic_write(target, b"old")
 
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(rio.os, "replace", boom)
+    monkeypatch.setattr(rfiles.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
-        rio._atomic_write(target, b"new")
+        rfiles.atomic_write(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
 
@@ -326,7 +327,7 @@ class OutsideScaler(TransformerMixin, BaseEstimator):
 def test_pipeline_with_unsafe_steps_is_refused(synthetic, tmp_path):
     X, y = synthetic.data, synthetic.target
     pipe = make_pipeline(OutsideScaler(), small_clf(max_epochs=1)).fit(X, y)
-    with pytest.raises(ValueError, match="test_io.OutsideScaler"):
+    with pytest.raises(ValueError, match="test_persistence.OutsideScaler"):
         save_pipeline(pipe, tmp_path)
     pipe = make_pipeline(FunctionTransformer(np.abs), small_clf(max_epochs=1)).fit(X, y)
     with pytest.raises(ValueError, match=r"parameter of step 'functiontransformer'"):
