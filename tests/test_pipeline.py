@@ -9,12 +9,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from raman_sk.classifier import RamanCNNClassifier
+from raman_sk.classifier import EpochProgress, FinalWeights, RamanCNNClassifier
 from raman_sk.domain import NearestSpectrumChecker
 from raman_sk.evaluation import cleaning_change, grouped_train_valid_test_split
 from raman_sk.pipeline import (
-    EpochProgress,
-    FinalWeights,
     find_step,
     fit_with_validation,
     history_frame,

@@ -196,9 +196,9 @@ def load_classifier(directory: str | PathLike, *, cls=None, device=None):
         clf.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
     clf.best_epoch_ = fitted.get("best_epoch_")
     state = read_weights(directory / WEIGHTS_FILE, config.get("weights_sha256"))
-    with torch.random.fork_rng(devices=[]):  # leave the global RNG alone
-        clf.initialize()  # validates the parameters
     try:
+        with torch.random.fork_rng(devices=[]):  # leave the global RNG alone
+            clf.initialize()
         clf.module_.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(
