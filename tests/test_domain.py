@@ -109,6 +109,11 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     assert same.min_peak_fwhm_ == checker.min_peak_fwhm_
     probe = np.vstack([X[:2], _gaussians([150], 1.0)[None]])
     np.testing.assert_array_equal(same.predict(probe), checker.predict(probe))
+    saved = json.loads((tmp_path / "domain.json").read_text())
+    saved["fitted"]["min_effective_width_"] = "wide"
+    (tmp_path / "domain.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="min_effective_width_ must be a number"):
+        load_domain_checker(tmp_path)
     # the 0.1 format, from before the band checks: correlation only, as it was saved
     cfg = tmp_path / "domain.json"
     old = {

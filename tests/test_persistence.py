@@ -4,6 +4,7 @@ import hashlib
 import json
 import pickle
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -357,3 +358,35 @@ def test_tampered_pipeline_json(pipeline, tmp_path):
     path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match="'subprocess.Popen' is not from an allowed"):
         load_pipeline(tmp_path)
+
+
+# ------------------------------------------------------------ legacy names
+LEGACY = Path(__file__).parent / "data" / "legacy_v0_1"
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(rp.LEGACY_NAMES.items()))
+def test_every_legacy_name_resolves_to_the_moved_class(old, new):
+    from raman_sk.persistence._codec import qualified_name, resolve
+
+    cls = resolve(old)
+    assert isinstance(cls, type) and qualified_name(cls) == new
+    assert resolve(new) is cls
+
+
+def test_legacy_directories_name_classes_through_the_table():
+    step = LEGACY / "train_model" / "step4_ramancnnclassifier"
+    for path in [LEGACY / "classifier", step]:
+        config = json.loads((path / "config.json").read_text())
+        assert config["class"] in rp.LEGACY_NAMES
+        assert rp.stored_class(path) is RamanCNNClassifier
+
+
+def test_non_finite_floats_are_stored_as_strict_json():
+    from raman_sk.persistence._codec import decode, encode
+
+    value = {"a": float("nan"), "b": np.float32("-inf"), "c": np.array([1.0, np.inf])}
+    text = json.dumps(encode(value, "value"), allow_nan=False)
+    back = decode(json.loads(text))
+    assert np.isnan(back["a"]) and back["b"] == np.float32("-inf")
+    assert back["b"].dtype == np.float32
+    np.testing.assert_array_equal(back["c"], value["c"])
