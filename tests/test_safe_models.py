@@ -152,7 +152,7 @@ def test_arrays_npz_with_pickled_objects_is_refused(copy, marker):
 
 def test_domain_npz_with_pickled_objects_is_refused(copy, marker):
     (copy / "domain.npz").write_bytes(
-        _npz_with_objects(marker, "reference_", "loo_similarity_")
+        _npz_with_objects(marker, "reference", "loo_similarity")
     )
     with pytest.raises(ValueError, match="cannot read the out-of-domain checker"):
         load_domain_checker(copy)
@@ -182,7 +182,7 @@ def test_predict_refuses_payloads(copy, marker, model, capsys, target):
         expected = "arrays.npz' is not a valid NPZ file"
     else:
         (copy / "domain.npz").write_bytes(
-            _npz_with_objects(marker, "reference_", "loo_similarity_")
+            _npz_with_objects(marker, "reference", "loo_similarity")
         )
         expected = "cannot read the out-of-domain checker"
     capsys.readouterr()
@@ -263,7 +263,7 @@ def test_weights_of_another_model(copy, synthetic, tmp_path):
 def test_domain_checker_of_another_grid(copy, model, capsys):
     with np.load(copy / "domain.npz", allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
-    arrays["reference_"] = arrays["reference_"][:, :100]
+    arrays["reference"] = arrays["reference"][:, :100]
     np.savez(copy / "domain.npz", **arrays)
     capsys.readouterr()
     code = main(["predict", str(copy), str(model[1][0])])

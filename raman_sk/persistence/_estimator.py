@@ -1,7 +1,8 @@
 """A fitted scikit-learn estimator as JSON (parameters, fitted scalars) + NPZ arrays.
 
 Used for the steps of a saved pipeline and, as ``<name>.json`` +
-``<name>.npz``, for a single estimator such as the out-of-domain checker.
+``<name>.npz`` (fitted arrays stored under their attribute name without the
+trailing underscore), for a single estimator such as the out-of-domain checker.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from ._codec import (
 ESTIMATOR_FORMAT = "raman_sk.estimator"
 
 
-def encode_estimator(est, where: str, arrays: dict, key_prefix: str = "") -> dict:
-    """JSON entry of a fitted estimator; its array attributes go into ``arrays``."""
+def encode_estimator(est, where: str, arrays: dict, array_key=str) -> dict:
+    """JSON entry of a fitted estimator; its array attributes go into ``arrays``.
+
+    ``array_key(attr)`` names the NPZ entry of the fitted array ``attr``.
+    """
     cls_name = qualified_name(type(est))
     try:
         check_storable(cls_name, where, type(est))
@@ -71,7 +75,7 @@ def encode_estimator(est, where: str, arrays: dict, key_prefix: str = "") -> dic
                 stored = value
             else:
                 raise ValueError(f"Cannot save {where}.{attr}: dtype {value.dtype}.")
-            key = f"{key_prefix}{attr}"
+            key = array_key(attr)
             arrays[key] = stored
             array_refs.append(
                 {"attr": attr, "key": key, "object": value.dtype.kind == "O"}
@@ -146,9 +150,11 @@ def save_estimator(est, directory: str | PathLike, name: str, *, extra_arrays=No
     if not directory.is_dir():
         raise FileNotFoundError(f"{str(directory)!r} is not an existing directory.")
     arrays: dict[str, np.ndarray] = {}
-    entry = encode_estimator(est, name, arrays)
+    entry = encode_estimator(est, name, arrays, lambda attr: attr.rstrip("_"))
     for key, value in (extra_arrays or {}).items():
-        arrays[f"extra.{key}"] = np.asarray(value)
+        if key in arrays:
+            raise ValueError(f"extra array {key!r} would overwrite a fitted array.")
+        arrays[key] = np.asarray(value)
     write_npz(directory / f"{name}.npz", arrays)
     write_config(
         directory / f"{name}.json",

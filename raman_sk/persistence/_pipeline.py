@@ -121,7 +121,9 @@ def save_pipeline(pipe, directory: str | PathLike) -> Path:
             est.save(directory / sub)
             steps.append({"name": name, "classifier_dir": sub})
         else:
-            entry = encode_estimator(est, f"step {name!r}", arrays, f"{index}.")
+            entry = encode_estimator(
+                est, f"step {name!r}", arrays, lambda attr, i=index: f"{i}.{attr}"
+            )
             steps.append({"name": name, **entry})
     params, dropped = encode_estimator_params(
         {k: v for k, v in pipe.get_params(deep=False).items() if k != "steps"},
