@@ -19,8 +19,8 @@ _LAZY = {
     "RamanCNNClassifier": "raman_sk.classifier",
     "RamanCNN1D": "raman_sk.models",
     "IGExplainer": "raman_sk.explain",
-    "save_pipeline": "raman_sk.io",
-    "load_pipeline": "raman_sk.io",
+    "save_pipeline": "raman_sk.persistence",
+    "load_pipeline": "raman_sk.persistence",
     "load_ramanbiolib": "raman_sk.datasets",
     "read_spectra": "raman_sk.datasets",
 }

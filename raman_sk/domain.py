@@ -21,8 +21,6 @@ to about 0.2), while their spectra are far sparser than any training spectrum.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,8 @@ import pandas as pd
 from scipy.signal import find_peaks, peak_widths
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from raman_sk.persistence import load_estimator, save_estimator
 
 __all__ = [
     "DOMAIN_ARRAYS",
@@ -44,7 +44,8 @@ __all__ = [
 #: File names of a saved checker inside a model directory.
 DOMAIN_ARRAYS = "domain.npz"
 DOMAIN_CONFIG = "domain.json"
-_FORMAT = "raman_sk.domain/1"
+_NAME = "domain"
+_FORMAT_V0 = "raman_sk.domain/1"
 
 
 def _standardise(X: np.ndarray) -> np.ndarray:
@@ -302,19 +303,11 @@ class NearestSpectrumChecker(BaseEstimator):
         return self.check(X)["out_of_domain"].to_numpy()
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_domain_checker(checker, directory, *, wavenumbers=None) -> Path:
-    """Write a fitted checker as ``domain.npz`` + ``domain.json`` (no pickle).
+    """Write a fitted checker as ``domain.json`` + ``domain.npz`` (no pickle).
+
+    The same format as every other saved estimator of raman_sk (see
+    :mod:`raman_sk.persistence`).
 
     Parameters
     ----------
@@ -342,39 +335,8 @@ def save_domain_checker(checker, directory, *, wavenumbers=None) -> Path:
     True
     """
     check_is_fitted(checker)
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{str(directory)!r} is not an existing directory.")
-    arrays = {
-        "reference": np.asarray(checker.reference_, dtype=np.float64),
-        "loo_similarity": np.asarray(checker.loo_similarity_, dtype=np.float64),
-    }
-    if wavenumbers is not None:
-        arrays["wavenumbers"] = np.asarray(wavenumbers, dtype=np.float64)
-    config = {
-        "format": _FORMAT,
-        "class": "NearestSpectrumChecker",
-        "params": {
-            "quantile": float(checker.quantile),
-            "margin": float(checker.margin),
-            "threshold": None
-            if checker.threshold is None
-            else float(checker.threshold),
-            "band_checks": bool(checker.band_checks),
-            "width_margin": float(checker.width_margin),
-        },
-        "threshold_": float(checker.threshold_),
-        "min_effective_width_": getattr(checker, "min_effective_width_", None),
-        "min_peak_fwhm_": getattr(checker, "min_peak_fwhm_", None),
-        "n_reference": int(arrays["reference"].shape[0]),
-        "n_points": int(arrays["reference"].shape[1]),
-    }
-    _atomic_write(directory / DOMAIN_ARRAYS, lambda h: np.savez(h, **arrays))
-    _atomic_write(
-        directory / DOMAIN_CONFIG,
-        lambda h: h.write((json.dumps(config, indent=2) + "\n").encode("utf-8")),
-    )
-    return directory
+    extra = None if wavenumbers is None else {"wavenumbers": wavenumbers}
+    return save_estimator(checker, directory, _NAME, extra_arrays=extra)
 
 
 def load_domain_checker(directory) -> NearestSpectrumChecker | None:
@@ -396,7 +358,7 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
     FileNotFoundError
         If only one of the two files is there.
     ValueError
-        If the files are not a checker of this format or are inconsistent.
+        If the files are not a checker or are inconsistent.
     """
     directory = Path(directory)
     npz, cfg = directory / DOMAIN_ARRAYS, directory / DOMAIN_CONFIG
@@ -411,35 +373,42 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             )
     try:
         config = json.loads(cfg.read_text(encoding="utf-8"))
-        with np.load(npz, allow_pickle=False) as data:
-            reference = np.asarray(data["reference"], dtype=np.float64)
-            loo = np.asarray(data["loo_similarity"], dtype=np.float64)
-    except (OSError, ValueError, KeyError) as exc:
+        if isinstance(config, dict) and config.get("format") == _FORMAT_V0:
+            checker = _load_v0(config, npz)
+        else:
+            checker = load_estimator(directory, _NAME, config=config)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(
             f"cannot read the out-of-domain checker in {str(directory)!r}: {exc}"
         ) from exc
-    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+    if not isinstance(checker, NearestSpectrumChecker):
+        raise ValueError(f"{cfg} does not hold a NearestSpectrumChecker.")
+    ref, loo = checker.reference_, checker.loo_similarity_
+    if ref.ndim != 2 or loo.shape != (ref.shape[0],):
         raise ValueError(
-            f"{cfg} is not a raman_sk out-of-domain checker (format "
-            f"{config.get('format') if isinstance(config, dict) else None!r}, "
-            f"expected {_FORMAT!r})."
-        )
-    if reference.ndim != 2 or loo.shape != (reference.shape[0],):
-        raise ValueError(
-            f"{npz} is inconsistent: reference of shape {reference.shape} and "
+            f"{npz} is inconsistent: reference of shape {ref.shape} and "
             f"loo_similarity of shape {loo.shape}."
         )
+    for key in ("min_effective_width_", "min_peak_fwhm_"):
+        value = getattr(checker, key, None)
+        if value is not None and not isinstance(value, (int, float)):
+            raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
+        setattr(checker, key, value if checker.band_checks else None)
+    checker.n_features_in_ = int(ref.shape[1])
+    return checker
+
+
+def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:
+    """Read the checker format of raman_sk 0.1 (its own JSON + NPZ layout)."""
+    with np.load(npz, allow_pickle=False) as data:
+        reference = np.asarray(data["reference"], dtype=np.float64)
+        loo = np.asarray(data["loo_similarity"], dtype=np.float64)
     params = dict(config["params"])
-    # files written before the band checks existed carry neither key
-    params.setdefault("band_checks", False)
+    params.setdefault("band_checks", False)  # the format had no band checks at first
     checker = NearestSpectrumChecker(**params)
     checker.reference_ = reference
     checker.loo_similarity_ = loo
     checker.threshold_ = float(config["threshold_"])
-    for key in ("min_effective_width_", "min_peak_fwhm_"):
-        value = config.get(key)
-        if value is not None and not isinstance(value, (int, float)):
-            raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
-        setattr(checker, key, value if params["band_checks"] else None)
-    checker.n_features_in_ = int(reference.shape[1])
+    checker.min_effective_width_ = config.get("min_effective_width_")
+    checker.min_peak_fwhm_ = config.get("min_peak_fwhm_")
     return checker

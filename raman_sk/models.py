@@ -59,14 +59,11 @@ class FastDropout(nn.Dropout):
     so that the expectation is unchanged; in eval mode (or with ``p=0``) the
     input passes through. Only the way the mask is drawn differs: one
     uniform 31-bit integer per element (``Tensor.random_`` on int32), kept
-    where it is at least ``round(p * 2**31)``. torch's CPU ``bernoulli_``,
-    which ``nn.Dropout`` uses, draws slowly: on a 2-core Xeon the mask for a
-    (32, 32, 337) activation took 3.8-4.0 ms against 0.9-1.7 ms (``bernoulli_``
-    was 13 % of a bf16 training step of :class:`RamanCNN1D`), and interleaved
-    runs of that step gave +2 % to +19 % samples/s
-    (benchmarks/results/speed.md). Masks come from torch's default generator,
-    so ``torch.manual_seed`` makes them reproducible; they are not the same
-    masks as ``nn.Dropout`` draws for the same seed.
+    where it is at least ``round(p * 2**31)``; torch's CPU ``bernoulli_``,
+    which ``nn.Dropout`` uses, is slow (see benchmarks/README.md). Masks come
+    from torch's default generator, so ``torch.manual_seed`` makes them
+    reproducible; they are not the same masks as ``nn.Dropout`` draws for the
+    same seed.
 
     The keep probability is ``1 - round(p * 2**31) / 2**31`` (within
     ``2**-32`` of ``1 - p``) and the scale is its exact inverse, so the output
@@ -108,7 +105,7 @@ class FastDropout(nn.Dropout):
 
 
 class RamanCNN1D(nn.Module):
-    """1D CNN for Raman spectra, the SEED.md architecture made configurable.
+    """1D CNN for Raman spectra, the reference architecture made configurable.
 
     Each block is ``(Conv1d -> BatchNorm1d -> ReLU) x convs_per_block`` with
     'same' padding, followed by ``MaxPool1d(pool)`` and ``Dropout(dropout)``.
@@ -226,8 +223,8 @@ def fuse_conv_bn(net: nn.Module) -> nn.Module:
     ``Conv1d`` whose weights and bias absorb the normalisation, and the
     BatchNorm is replaced by :class:`torch.nn.Identity` (positions, and so
     ``features[i]`` indices, are kept). The result computes the same function
-    as ``net.eval()`` up to rounding, about 15 % faster on CPU (measured in
-    benchmarks/results/speed.md); it is for inference only. ``net`` itself is
+    as ``net.eval()`` up to rounding and runs faster (see
+    benchmarks/README.md); it is for inference only. ``net`` itself is
     left unchanged.
 
     Parameters

@@ -4,14 +4,12 @@ The ramanbiolib spectra were digitised, then smoothed (Savitzky-Golay), baseline
 corrected (airPLS) and min-max normalised. Raw instrument exports carry
 fluorescence backgrounds and arbitrary intensity scales, so the pipeline applies
 the same cleaning to whatever it is given; on the already clean database
-spectra it changes little (median relative L2 change about 5 %, median
-correlation 0.998; measured in ``tests/test_pipeline.py``).
+spectra it changes little (checked in ``tests/test_pipeline.py``).
 
 Besides :func:`make_raman_pipeline` this module holds the small pieces that a
 training run with an outside validation part needs: :func:`fit_with_validation`
 (preprocess the validation spectra with the steps fitted on the training part
 and hand them to the classifier through skorch's ``predefined_split``),
-the :class:`FinalWeights` and :class:`EpochProgress` callbacks,
 :func:`history_frame` (the per-epoch log) and :func:`predict_table` (labels,
 probabilities and the out-of-domain check of new spectra).
 """
@@ -25,11 +23,11 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback
+
+from raman_sk.classifier import RamanCNNClassifier
+from raman_sk.classifier.callbacks import FinalWeights
 
 __all__ = [
-    "EpochProgress",
-    "FinalWeights",
     "find_step",
     "fit_with_validation",
     "history_frame",
@@ -105,8 +103,6 @@ def make_raman_pipeline(
     )
 
     if classifier is None:
-        from raman_sk.classifier import RamanCNNClassifier
-
         classifier = RamanCNNClassifier(**classifier_params)
     elif classifier_params:
         raise TypeError(
@@ -190,88 +186,6 @@ def find_step(pipeline, cls):
     return None
 
 
-# ------------------------------------------------------------------ callbacks
-class FinalWeights(Callback):
-    """Keep a copy of the weights of the last epoch (in memory).
-
-    :class:`~raman_sk.classifier.RamanCNNClassifier` restores the best epoch's
-    weights at the end of training; add this callback to also keep the final
-    ones (``state_dict_``). User callbacks run after the default ones, so the
-    copy taken in ``on_epoch_end`` of the last epoch is the final state.
-
-    Attributes
-    ----------
-    state_dict_ : dict of str to torch.Tensor or None
-        Detached copies of the module's state after the last epoch.
-    epoch_ : int or None
-        The epoch (1-based) the copy was taken after.
-    """
-
-    def initialize(self):
-        """Forget an earlier copy."""
-        self.state_dict_ = None
-        self.epoch_ = None
-        return self
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Copy the current weights."""
-        self.state_dict_ = {
-            k: v.detach().clone() for k, v in net.module_.state_dict().items()
-        }
-        self.epoch_ = len(net.history)
-
-
-class EpochProgress(Callback):
-    """One tqdm progress bar over the epochs, with the latest scores.
-
-    Parameters
-    ----------
-    desc : str, default="training"
-        Label of the bar.
-    disable : bool, default=False
-        No bar at all (e.g. ``--quiet``).
-    """
-
-    def __init__(self, desc="training", disable=False):
-        self.desc = desc
-        self.disable = disable
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Open the bar."""
-        from tqdm.auto import tqdm
-
-        self.bar_ = tqdm(
-            total=int(net.max_epochs),
-            desc=self.desc,
-            unit="epoch",
-            disable=bool(self.disable),
-            leave=False,
-        )
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Advance by one epoch and show the losses."""
-        row = net.history[-1]
-        post = {
-            key: f"{row[key]:.3f}"
-            for key in ("train_loss", "valid_loss", "valid_acc")
-            if key in row
-        }
-        self.bar_.set_postfix(post, refresh=False)
-        self.bar_.update(1)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        """Close the bar."""
-        bar = getattr(self, "bar_", None)
-        if bar is not None:
-            bar.close()
-        self.bar_ = None
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("bar_", None)
-        return state
-
-
 def fit_with_validation(
     pipeline,
     X_train,
@@ -301,11 +215,12 @@ def fit_with_validation(
         Validation spectra and labels (e.g. split off by molecule with
         :func:`raman_sk.evaluation.grouped_train_valid_test_split`).
     keep_final : bool, default=True
-        Add a :class:`FinalWeights` callback and return a second pipeline
-        holding the weights of the last epoch.
+        Add a :class:`~raman_sk.classifier.FinalWeights` callback and return
+        a second pipeline holding the weights of the last epoch.
     callbacks : sequence of (name, Callback), default=()
         Extra skorch callbacks for this fit (e.g. ``[("progress",
-        EpochProgress())]``), appended to the classifier's own.
+        EpochProgress())]`` with :class:`raman_sk.classifier.EpochProgress`),
+        appended to the classifier's own.
 
     Returns
     -------

@@ -1,33 +1,22 @@
 """Same ``random_state``, same thread count: bitwise the same answer, twice.
 
-What holds (measured 2026-11-28 with a tiny RamanCNN1D, 3 epochs, an augmenter,
-IG with 8 steps; torch 2.13 CPU here, torch 2.11+cu130 on an NVIDIA H200):
+What holds (with a tiny RamanCNN1D, an augmenter and IG; on CPU and on a GPU):
 
 * **CPU, float32, same thread count** (``n_threads`` or the CLI's
   ``--threads``): weights, ``predict_proba`` and IG saliency are bitwise equal
   between two fits in one process and between processes (tested below).
-* **CPU, across thread counts** (1 vs 2): *training* is not bitwise
-  reproducible: oneDNN splits the convolution weight-gradient reductions by
-  thread, so the weights differ in the last bits and the probabilities by
-  about 4e-5 (saliency up to 3 % relative); the predicted labels agreed.
-  *Inference* of one fitted model with 1 vs 2 threads was bitwise equal here,
-  but nothing guarantees it (oneDNN may pick other kernels per thread count
-  and batch size). To reproduce a run, fix the thread count.
-* **bfloat16** (``precision="bfloat16"``, CPU with AMX/AVX512-BF16): bitwise
-  equal for the same seed and thread count; across thread counts it differs
-  like float32 (probabilities by about 6e-4). bf16 against float32 differs by
-  about 1e-3 in probability and 4 % in saliency on CPU (5e-3 and 50 % relative
-  in saliency on the GPU: the maps are noisy at bf16 precision) with the same
-  labels; bf16 is a different model, not a rounding of the float32 one.
-* **GPU** (H200, fp32 and bf16): two fits with the same seed were bitwise
-  equal in weights, probabilities and saliency. With
-  ``torch.use_deterministic_algorithms(True)`` (and
-  ``CUBLAS_WORKSPACE_CONFIG=:4096:8``) the weights and probabilities were the
-  same bits as without, but the saliency differed by 4e-8 relative: IG's
-  backward pass may use non-deterministic CUDA kernels. Bitwise
-  reproducibility on a GPU therefore needs deterministic algorithms switched
-  on, the same GPU model and the same CUDA/cuDNN versions; CPU and GPU results
-  are never bitwise equal.
+* **CPU, across thread counts**: *training* is not bitwise reproducible
+  (oneDNN splits the convolution weight-gradient reductions by thread), so
+  the weights differ in the last bits; the predicted labels agree. To
+  reproduce a run, fix the thread count.
+* **bfloat16**: bitwise equal for the same seed and thread count; bf16 is a
+  different model, not a rounding of the float32 one.
+* **GPU**: two fits with the same seed are bitwise equal; bitwise
+  reproducibility there needs deterministic algorithms switched on, the same
+  GPU model and the same CUDA/cuDNN versions. CPU and GPU results are never
+  bitwise equal.
+
+The measured differences are in benchmarks/README.md.
 """
 
 import os

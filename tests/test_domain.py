@@ -109,13 +109,24 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     assert same.min_peak_fwhm_ == checker.min_peak_fwhm_
     probe = np.vstack([X[:2], _gaussians([150], 1.0)[None]])
     np.testing.assert_array_equal(same.predict(probe), checker.predict(probe))
-    # a file from before the band checks: correlation only, as it was saved
+    saved = json.loads((tmp_path / "domain.json").read_text())
+    saved["fitted"]["min_effective_width_"] = "wide"
+    (tmp_path / "domain.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="min_effective_width_ must be a number"):
+        load_domain_checker(tmp_path)
+    # the 0.1 format, from before the band checks: correlation only, as it was saved
     cfg = tmp_path / "domain.json"
-    old = json.loads(cfg.read_text())
-    for key in ("min_effective_width_", "min_peak_fwhm_"):
-        del old[key]
-    for key in ("band_checks", "width_margin"):
-        del old["params"][key]
+    old = {
+        "format": "raman_sk.domain/1",
+        "class": "NearestSpectrumChecker",
+        "params": {"quantile": 0.01, "margin": 0.05, "threshold": None},
+        "threshold_": checker.threshold_,
+    }
+    np.savez(
+        tmp_path / "domain.npz",
+        reference=checker.reference_,
+        loo_similarity=checker.loo_similarity_,
+    )
     cfg.write_text(json.dumps(old))
     legacy = load_domain_checker(tmp_path)
     assert legacy.band_checks is False and legacy.min_effective_width_ is None

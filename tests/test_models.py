@@ -1,4 +1,4 @@
-"""RamanCNN1D: the SEED.md architecture, its size and its length bookkeeping."""
+"""RamanCNN1D: the reference architecture, its size and its length bookkeeping."""
 
 import pytest
 import torch

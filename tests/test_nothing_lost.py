@@ -321,7 +321,7 @@ def test_interrupt_during_training_keeps_the_earlier_run(
     tmp_path, monkeypatch, capsys, epoch, python_sigint
 ):
     import raman_sk.domain
-    from raman_sk.pipeline import EpochProgress
+    from raman_sk.classifier import EpochProgress
 
     out = _earlier_run(tmp_path)
     before = _snapshot(tmp_path)

@@ -4,6 +4,7 @@ import hashlib
 import json
 import pickle
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,8 @@ from skorch.callbacks import Callback
 from skorch.dataset import Dataset, ValidSplit
 from skorch.helper import predefined_split
 
-import raman_sk.io as rio
+import raman_sk.persistence as rp
+import raman_sk.utils._files as rfiles
 from raman_sk import RamanCNNClassifier, load_pipeline, save_pipeline
 from raman_sk.preprocessing import (
     SpectralAugmenter,
@@ -104,10 +106,10 @@ def test_config_contents(saved):
     clf, directory = saved
     config = json.loads((directory / "config.json").read_text())
     assert config["format"] == "raman_sk.classifier"
-    assert config["format_version"] == rio.FORMAT_VERSION == 1
+    assert config["format_version"] == rp.FORMAT_VERSION == 1
     assert config["versions"]["raman_sk"] == "0.1.0"
     assert config["versions"]["torch"] == torch.__version__
-    assert config["class"] == "raman_sk.classifier.RamanCNNClassifier"
+    assert config["class"] == "raman_sk.classifier._classifier.RamanCNNClassifier"
     assert config["module_class"] == "raman_sk.models.RamanCNN1D"
     kwargs = config["module_kwargs"]["dict"]
     assert kwargs["n_features"] == 256 and kwargs["n_classes"] == 3
@@ -240,7 +242,7 @@ def test_classes_outside_the_allow_list_are_never_imported(copy_dir, tmp_path_fa
     ("value", "match"),
     [
         ({"function": "builtins.eval"}, "'builtins.eval' is not from an allowed"),
-        ({"function": "raman_sk.io.os.system"}, "cannot be resolved"),
+        ({"function": "raman_sk.persistence._codec.json.loads"}, "cannot be resolved"),
         (
             {"class": "torch.utils.data.dataloader.DataLoader", "params": {}},
             "refusing to instantiate",
@@ -263,14 +265,14 @@ def test_missing_files(tmp_path):
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "config.json"
-    rio._atomic_write(target, b"old")
+    rfiles.atomic_write(target, b"old")
 
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(rio.os, "replace", boom)
+    monkeypatch.setattr(rfiles.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
-        rio._atomic_write(target, b"new")
+        rfiles.atomic_write(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
 
@@ -326,7 +328,7 @@ class OutsideScaler(TransformerMixin, BaseEstimator):
 def test_pipeline_with_unsafe_steps_is_refused(synthetic, tmp_path):
     X, y = synthetic.data, synthetic.target
     pipe = make_pipeline(OutsideScaler(), small_clf(max_epochs=1)).fit(X, y)
-    with pytest.raises(ValueError, match="test_io.OutsideScaler"):
+    with pytest.raises(ValueError, match="test_persistence.OutsideScaler"):
         save_pipeline(pipe, tmp_path)
     pipe = make_pipeline(FunctionTransformer(np.abs), small_clf(max_epochs=1)).fit(X, y)
     with pytest.raises(ValueError, match=r"parameter of step 'functiontransformer'"):
@@ -356,3 +358,35 @@ def test_tampered_pipeline_json(pipeline, tmp_path):
     path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match="'subprocess.Popen' is not from an allowed"):
         load_pipeline(tmp_path)
+
+
+# ------------------------------------------------------------ legacy names
+LEGACY = Path(__file__).parent / "data" / "legacy_v0_1"
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(rp.LEGACY_NAMES.items()))
+def test_every_legacy_name_resolves_to_the_moved_class(old, new):
+    from raman_sk.persistence._codec import qualified_name, resolve
+
+    cls = resolve(old)
+    assert isinstance(cls, type) and qualified_name(cls) == new
+    assert resolve(new) is cls
+
+
+def test_legacy_directories_name_classes_through_the_table():
+    step = LEGACY / "train_model" / "step4_ramancnnclassifier"
+    for path in [LEGACY / "classifier", step]:
+        config = json.loads((path / "config.json").read_text())
+        assert config["class"] in rp.LEGACY_NAMES
+        assert rp.stored_class(path) is RamanCNNClassifier
+
+
+def test_non_finite_floats_are_stored_as_strict_json():
+    from raman_sk.persistence._codec import decode, encode
+
+    value = {"a": float("nan"), "b": np.float32("-inf"), "c": np.array([1.0, np.inf])}
+    text = json.dumps(encode(value, "value"), allow_nan=False)
+    back = decode(json.loads(text))
+    assert np.isnan(back["a"]) and back["b"] == np.float32("-inf")
+    assert back["b"].dtype == np.float32
+    np.testing.assert_array_equal(back["c"], value["c"])
