@@ -358,7 +358,8 @@ def _read(paths):
 
 
 def _user_pipeline(args, progress: str):
-    from raman_sk.pipeline import EpochProgress, make_raman_pipeline
+    from raman_sk.classifier import EpochProgress
+    from raman_sk.pipeline import make_raman_pipeline
     from raman_sk.reproduce import classifier_params
 
     _check_option(args, "n_copies", 0)

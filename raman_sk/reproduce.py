@@ -218,7 +218,7 @@ def classifier_params(settings: Settings, *, callbacks=None) -> dict:
 
 
 def _progress(desc: str, verbose: bool) -> list:
-    from raman_sk.pipeline import EpochProgress
+    from raman_sk.classifier import EpochProgress
 
     return [("progress", EpochProgress(desc=desc, disable=not verbose))]
 
