@@ -159,8 +159,8 @@ def test_reproduce_evaluation_and_report(quick_run):
     assert {
         ("1-NN cosine (library search)", "grouped"),
         ("1-NN cosine (library search)", "leaky"),
-        ("logistic regression (L2, C=1)", "grouped"),
-        ("logistic regression (L2, C=1)", "leaky"),
+        ("logistic regression (standard-scaled)", "grouped"),
+        ("logistic regression (standard-scaled)", "leaky"),
         ("1D CNN (this run)", "grouped"),
     } == rows
     leaky = [r for r in ev["comparison"] if r["protocol"] == "leaky"]

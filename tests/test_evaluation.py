@@ -123,8 +123,8 @@ def test_baseline_comparison_default_rows(synthetic):
     assert [(r["model"], r["protocol"]) for r in rows] == [
         ("1-NN cosine (library search)", "grouped"),
         ("1-NN cosine (library search)", "leaky"),
-        ("logistic regression (L2, C=1)", "grouped"),
-        ("logistic regression (L2, C=1)", "leaky"),
+        ("logistic regression (standard-scaled)", "grouped"),
+        ("logistic regression (standard-scaled)", "leaky"),
     ]
     assert all(r["n_test"] == len(test) for r in rows if r["protocol"] == "grouped")
     # random_state moves only the leaky split; the grouped rows stay the same
