@@ -146,8 +146,8 @@ def _models_section(evaluation: dict) -> list[str]:
     if schedule:
         lines += [
             "",
-            f"Schedule: {schedule['epochs']} epochs, {schedule['n_copies']} "
-            f"augmented copies per spectrum, batch {schedule['batch_size']}; "
+            f"Schedule: {schedule['epochs']} epochs, augmented copies per "
+            f"spectrum: {schedule['n_copies']}, batch {schedule['batch_size']}; "
             f"{schedule['weights']}.",
         ]
     return lines
@@ -367,12 +367,12 @@ def format_summary(summary: dict) -> str:
         ("recipe", f"{summary['recipe']} ({summary['epochs']} epochs)"),
     ]
     if "oof" in summary:
-        k = summary["n_splits"]
-        for name, r in summary["oof"].items():
-            rows.append(
-                (f"{name} [grouped {k}-fold, {r['n_samples']} spectra]",
-                 _scores_text(r))
-            )
+        n = next(iter(summary["oof"].values()))["n_samples"]
+        rows.append(
+            ("out of fold", f"grouped {summary['n_splits']}-fold by molecule, "
+                            f"all {n} spectra, same folds for every model")
+        )
+        rows += [(name, _scores_text(r)) for name, r in summary["oof"].items()]
     else:
         held = summary["held"]
         rows += [

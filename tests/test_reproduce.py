@@ -18,20 +18,20 @@ from raman_sk.reproduce import (
 
 
 def test_settings_recipe_defaults_and_quick():
-    full = Settings.recipe(precision="float32")
+    full = Settings.make(precision="float32")
     assert (full.epochs, full.n_copies, full.ig_n_steps) == (80, 15, 50)
     assert full.module_params == {} and not full.quick
-    quick = Settings.recipe(quick=True, precision="float32", epochs=None, seed=4)
+    quick = Settings.make(quick=True, precision="float32", epochs=None, seed=4)
     assert (quick.epochs, quick.n_copies, quick.seed) == (2, 1, 4)
     assert quick.module_params["module__channels"] == (4, 8)
-    assert Settings.recipe(quick=True, precision="float32", epochs=5).epochs == 5
+    assert Settings.make(quick=True, precision="float32", epochs=5).epochs == 5
 
 
 def test_settings_resolve_auto_precision():
     from raman_sk.utils._torch import auto_precision
 
-    assert Settings.recipe().precision == auto_precision("cpu")
-    assert Settings.recipe(device="cuda").precision == "float32"
+    assert Settings.make().precision == auto_precision("cpu")
+    assert Settings.make(device="cuda").precision == "float32"
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_settings_reject_bad_values(options, message):
 
 
 def test_classifier_params():
-    s = Settings.recipe(quick=True, precision="float32", batch_size=8, seed=3)
+    s = Settings.make(quick=True, precision="float32", batch_size=8, seed=3)
     params = classifier_params(s, callbacks=["cb"])
     assert params["max_epochs"] == 2 and params["batch_size"] == 8
     assert params["augmenter"].n_copies == 1 and params["augmenter"].random_state == 3
@@ -154,7 +154,7 @@ def test_reproduce_from_python(tmp_path):
     pytest.importorskip("ramanbiolib")
     lines = []
     out = tmp_path / "run"
-    settings = Settings.recipe(quick=True, threads=1, precision="float32")
+    settings = Settings.make(quick=True, threads=1, precision="float32")
     summary = reproduce(out, settings, log=lines.append)
     assert len(lines) == 1 and lines[0].startswith("raman-sk reproduce: 194 spectra")
     assert summary["out"] == str(out) and summary["epochs"] == 2

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: Name of the CNN's row in the out-of-fold table.
-CNN_NAME = "1D CNN committee (out-of-fold member)"
+CNN_NAME = "1D CNN (committee member that left the fold out)"
 
 
 def fit_committee(data: Bunch, settings: Settings, *, verbose: bool = False):
@@ -125,7 +125,8 @@ def training_log(committee_pipe, final_pipe) -> pd.DataFrame:
     from raman_sk.pipeline import history_frame
 
     frames = []
-    nets = [(f"member {k}", m) for k, m in enumerate(committee_pipe[-1].estimators_)]
+    members = committee_pipe[-1].estimators_
+    nets = [(f"member {k} (fold {k} held out)", m) for k, m in enumerate(members)]
     for name, net in [*nets, ("final_model", final_pipe[-1])]:
         frame = history_frame(net)[["epoch", "train_loss", "lr", "dur"]]
         frame.insert(0, "model", name)
@@ -153,10 +154,12 @@ def write_figures(directory, data: Bunch, r: Bunch) -> None:
     from raman_sk import plotting
 
     directory = Path(directory)
-    write_png(
-        directory / "training_curves.png",
-        plotting.plot_training_losses(r.history, by="model"),
+    ax = plotting.plot_training_losses(r.history, by="model")
+    ax.set_title(
+        f"Training loss of the committee's {len(r.n_train_folds)} members and "
+        "final_model (no validation part)"
     )
+    write_png(directory / "training_curves.png", ax)
     cnn = r.oof[CNN_NAME]
     ax = plotting.plot_confusion_matrix(
         np.asarray(cnn["confusion_matrix"]), labels=cnn["labels"]
