@@ -77,7 +77,7 @@ def cpu_info(cpuinfo: str | None = None) -> dict:
 
     Examples
     --------
-    >>> info = cpu_info("model name\\t: Demo CPU\\nflags\\t\\t: fpu avx2 avx512f\\n")
+    >>> info = cpu_info("model name : Demo CPU\nflags : fpu avx2 avx512f\n")
     >>> info["model"], info["amx"], info["summary"]
     ('Demo CPU', False, 'Demo CPU (AVX2, AVX-512)')
     """
