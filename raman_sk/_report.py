@@ -245,8 +245,8 @@ def _domain_section(ood: dict) -> list[str]:
     text = (
         "`raman-sk predict` reports each spectrum's Pearson correlation with the "
         "nearest training spectrum on the network's input grid and flags it below "
-        f"r = {_fmt(ood['threshold'])} (learnt from the training molecules, "
-        "leave-one-molecule-out)"
+        f"r = {_fmt(ood['threshold'])} (learnt from the model's training "
+        "molecules, leave-one-molecule-out)"
     )
     if ood.get("min_effective_width") is not None:
         text += (
@@ -291,13 +291,16 @@ def format_report(evaluation: dict) -> str:
     Parameters
     ----------
     evaluation : dict
-        As written by :func:`raman_sk.reproduce.reproduce`: ``held_out`` (a
-        :func:`~raman_sk.evaluation.score_predictions` dict), optionally
-        ``held_out_final``, ``split`` (sizes), ``comparison`` (rows of
-        :func:`~raman_sk.evaluation.baseline_comparison`, possibly with CNN
-        rows), ``cv`` (a :func:`~raman_sk.evaluation.grouped_cross_validate`
-        dict or None), ``out_of_domain``, ``cleaning_change`` and ``notes``
-        (list of str).
+        As written by :func:`raman_sk.reproduce.reproduce`. The scores:
+        ``oof`` (model name -> :func:`~raman_sk.evaluation.score_predictions`
+        over every spectrum) with ``folds``, or ``held_out`` (and optionally
+        ``held_out_final``) with ``split``. Optionally ``recipe``, ``cpu``,
+        ``models``, ``schedule``, ``comparison`` (rows of
+        :func:`~raman_sk.evaluation.comparison_row`), ``cv`` (a
+        :func:`~raman_sk.evaluation.grouped_cross_validate` dict),
+        ``explainer``, ``map_stability``, ``out_of_domain``,
+        ``cleaning_change``, ``sample_passes``, ``timings`` and ``notes``
+        (list of str); a section only for what is there.
 
     Returns
     -------

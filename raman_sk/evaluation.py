@@ -31,6 +31,7 @@ __all__ = [
     "baselines",
     "check_folds",
     "cleaning_change",
+    "comparison_row",
     "fold_predictions",
     "grouped_cross_validate",
     "grouped_split",
@@ -412,7 +413,15 @@ def baselines() -> dict:
     }
 
 
-def _row(name: str, protocol: str, scores: dict, seconds: float) -> dict:
+def comparison_row(name: str, protocol: str, scores: dict, seconds: float) -> dict:
+    """Return one row of a comparison table from a :func:`score_predictions` dict.
+
+    Examples
+    --------
+    >>> r = score_predictions(["a", "b"], ["a", "a"])
+    >>> comparison_row("1-NN", "grouped", r, 0.5)["n_test"]
+    2
+    """
     return {
         "model": name,
         "protocol": protocol,
@@ -451,7 +460,7 @@ def leaky_comparison(
     rows = []
     for name, est in estimators.items():
         r = leaky_evaluation(est, X, y, augmenter, random_state=random_state)
-        rows.append(_row(name, "leaky", r, r["fit_predict_s"]))
+        rows.append(comparison_row(name, "leaky", r, r["fit_predict_s"]))
     return rows
 
 
@@ -504,7 +513,8 @@ def baseline_comparison(
         start = time.perf_counter()
         pred = clone(est).fit(X[train_idx], y[train_idx]).predict(X[test_idx])
         honest = score_predictions(y[test_idx], pred)
-        rows.append(_row(name, "grouped", honest, time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        rows.append(comparison_row(name, "grouped", honest, seconds))
         rows += leaky_comparison(
             X, y, augmenter, estimators={name: est}, random_state=random_state
         )

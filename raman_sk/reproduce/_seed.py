@@ -125,18 +125,6 @@ def evaluate_held_out(best, final, data: Bunch) -> Bunch:
     )
 
 
-def _comparison_row(model: str, protocol: str, scores: dict, seconds: float) -> dict:
-    return {
-        "model": model,
-        "protocol": protocol,
-        "accuracy": scores["accuracy"],
-        "macro_f1": scores["macro_f1"],
-        "weighted_f1": scores["weighted_f1"],
-        "n_test": scores["n_samples"],
-        "fit_predict_s": seconds,
-    }
-
-
 def leaky_cnn_row(data: Bunch, X_grid, settings: Settings, augmenter, verbose):
     """Train the CNN under the leaky protocol: its row, result and sample-passes."""
     from raman_sk.pipeline import make_raman_pipeline
@@ -147,7 +135,7 @@ def leaky_cnn_row(data: Bunch, X_grid, settings: Settings, augmenter, verbose):
         cnn, X_grid, data.y, augmenter, random_state=settings.seed
     )
     n_rows = len(data.y) * (1 + settings.n_copies) - leaky["n_samples"]
-    row = _comparison_row("1D CNN", "leaky", leaky, leaky["fit_predict_s"])
+    row = evaluation.comparison_row("1D CNN", "leaky", leaky, leaky["fit_predict_s"])
     return row, leaky, sample_passes(n_rows, 0, settings.epochs)
 
 
@@ -179,7 +167,7 @@ def compare_protocols(
         held.X_grid, data.y, fit_idx, data.test, augmenter, random_state=settings.seed
     )
     comparison.insert(
-        0, _comparison_row("1D CNN (this run)", "grouped", held.held, train_s)
+        0, evaluation.comparison_row("1D CNN (this run)", "grouped", held.held, train_s)
     )
     if not settings.leaky_cnn:
         return comparison, None, 0
