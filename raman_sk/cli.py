@@ -94,8 +94,8 @@ def _training_options(p: argparse.ArgumentParser) -> None:
         "--epochs",
         type=int,
         default=None,
-        help="training epochs (default: the recipe's, 80 for train and evaluate; "
-        "2 with --quick)",
+        help="training epochs (default: reproduce 6 with the cv-committee recipe, "
+        "80 with seed; train and evaluate 80; 2 with --quick)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
