@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from . import _bwtek, _table
+from . import _bwtek, _spc, _table, _wdf
 from ._base import ReadOptions, SpectrumFile
 
 __all__ = ["READERS", "read_spectra"]
@@ -32,6 +32,8 @@ Reader = Callable[[SpectrumFile, ReadOptions], list[dict[str, Any]]]
 #: (name, detect, read) per file format, tried in order; the text table reader,
 #: which accepts any text, comes last.
 READERS: tuple[tuple[str, Detector, Reader], ...] = (
+    ("spc", _spc.detect, _spc.read),
+    ("wdf", _wdf.detect, _wdf.read),
     ("bwtek", _bwtek.detect, _bwtek.read),
     ("text table", _table.detect, _table.read),
 )
@@ -148,7 +150,9 @@ def _finish(record, path, excitation_nm, axis_unit) -> None:
     """Resolve excitation and axis unit; convert nm axes to Raman shift in place."""
     meta = record["meta"]
     meta["path"] = str(path)
-    found = _excitation_from_header(meta.get("header", {}))
+    found = meta.get("excitation_nm")
+    if found is None:
+        found = _excitation_from_header(meta.get("header", {}))
     if (
         excitation_nm is not None
         and found is not None
@@ -162,6 +166,9 @@ def _finish(record, path, excitation_nm, axis_unit) -> None:
         )
     excitation = excitation_nm if excitation_nm is not None else found
     meta["excitation_nm"] = excitation
+    if "axis_kind" in meta:
+        _to_raman_shift(record, path, excitation)
+        return
     unit = meta.get("axis_unit")
     if axis_unit != "auto":
         unit = axis_unit
@@ -193,6 +200,44 @@ def _finish(record, path, excitation_nm, axis_unit) -> None:
                 "nm) to convert it to Raman shift"
             )
         record["x"] = 1e7 / excitation - 1e7 / record["x"]
+
+
+def _to_raman_shift(record, path, excitation) -> None:
+    """Convert the axis an instrument file records (``axis_kind``) to Raman shift."""
+    meta = record["meta"]
+    kind = meta["axis_kind"]
+    meta["converted_from_nm"] = False
+    if not meta.get("raman", True) or kind == "raman shift":
+        return
+    if excitation is None:
+        raise ValueError(
+            f"{path}: the Raman axis is recorded as {kind} and the file holds no "
+            "excitation (laser) wavelength; pass excitation_nm=... (command line: "
+            "--excitation-nm) to convert it to Raman shift"
+        )
+    if kind == "wavelength":
+        record["x"] = 1e7 / excitation - 1e7 / record["x"]
+        meta["converted_from_nm"] = True
+    elif kind == "wavenumber":
+        record["x"] = 1e7 / excitation - record["x"]
+    else:  # pragma: no cover - the readers only record the three kinds above
+        raise AssertionError(f"unknown axis kind {kind!r}")
+
+
+def _warn_not_raman(path: Path, records) -> None:
+    """Warn once per file about spectra that are not Raman (kept on their own axis)."""
+    kinds = sorted(
+        {r["meta"]["axis_kind"] for r in records if not r["meta"].get("raman", True)}
+    )
+    if kinds:
+        count = sum(not r["meta"].get("raman", True) for r in records)
+        warnings.warn(
+            f"{path}: {count} of its {len(records)} spectra are not Raman spectra "
+            f"(their metadata has raman=False); their axis ({', '.join(kinds)}) is "
+            "kept as recorded and is not a Raman shift",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _read_file(path: Path, options: ReadOptions, encoding: str | None):
@@ -328,8 +373,13 @@ def read_spectra(
     options = ReadOptions(bwtek_column=bwtek_column)
     spectra, sources, metadata = [], [], []
     for path in files:
-        for record in _read_file(path, options, encoding):
+        records = _read_file(path, options, encoding)
+        if not records:
+            raise ValueError(f"{path}: the file holds no spectra")
+        for record in records:
             _finish(record, path, excitation_nm, axis_unit)
+        _warn_not_raman(path, records)
+        for record in records:
             spectra.append((record["x"], record["y"]))
             sources.append(record["source"])
             metadata.append(record["meta"])

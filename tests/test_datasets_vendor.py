@@ -1,0 +1,186 @@
+"""read_spectra on instrument (vendor) files: SPC, WDF, WITec, SIF, OPUS, SPE, JCAMP-DX.
+
+Small real files in tests/data/vendor cover each reader in the default run; the
+full collection under ../shared/data/vendor_formats (skipped when absent) is
+checked file by file against the spectra counts, points and axis ranges its
+README lists. Corrupt copies (truncated, header zeroed, empty, random bytes)
+must give a clear error naming the file, quickly.
+"""
+
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from raman_sk.datasets import read_spectra
+
+# file extension -> (import name of the reading library, or None for none needed)
+LIBRARY = {
+    ".spc": "spc_io",
+    ".wdf": "wdf",
+    ".wip": "witio",
+    ".wid": "witio",
+    ".sif": "sif_parser",
+    ".0": "brukeropus",
+    ".jdx": "jcamp",
+    ".spe": None,
+    ".l6s": None,
+}
+
+
+def _needs(path):
+    module = LIBRARY[path.suffix]
+    if module is not None:
+        pytest.importorskip(module)
+
+
+def _read_quietly(path, **kwargs):
+    """read_spectra, with its warnings recorded instead of shown."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = read_spectra(path, **kwargs)
+    return data, [str(w.message) for w in caught]
+
+
+# (file under vendor_formats/, spectra, points, axis min, axis max) as listed
+# in the folder READMEs; axes in nm are listed after conversion to Raman shift.
+SHARED_CASES = [
+    ("spc/PST10_iR532_Probe_100_3000msx7.spc", 1, 3808, 175.0, 3982.0),
+    ("spc/PST_Reflex532_Z050_010_10000msx2.spc", 1, 2578, 100.27, 3501.06),
+    ("spc/nCal_Qontor785_z005H12_100_1x3s.spc", 1, 1021, -154.50, 1111.11),
+    (
+        "spc/PST_WITEcAlpha532_100x_075_10000ms_000_Spec.Data_1.spc",
+        1, 1600, -37.89, 3731.93,
+    ),
+    ("spc/specio_LabRAM_HR_Evolution_spectra.spc", 1, 1911, 400.62, 3799.82),
+    ("wdf/Si-map.wdf", 88, 575, 53.36, 957.44),
+    ("wdf/nCal_Qontor785_z005H12_100_1x3s.wdf", 1, 1021, -154.50, 1111.11),
+    ("wdf/py-wdf-reader_ex1_single.wdf", 1, 1015, 1226.28, 2787.51),
+    ("wdf/py-wdf-reader_test1_single.wdf", 1, 1015, 1226.27, 2787.51),
+    ("wdf/py-wdf-reader_depth_series.wdf", 40, 1015, 1226.61, 2787.78),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "n_spectra", "n_points", "low", "high"),
+    SHARED_CASES,
+    ids=[case[0] for case in SHARED_CASES],
+)
+def test_shared_raman_file(shared_data, name, n_spectra, n_points, low, high):
+    path = shared_data / "vendor_formats" / name
+    if not path.is_file():
+        pytest.skip(f"{name} is not in this copy of the shared data")
+    _needs(path)
+    data, messages = _read_quietly(path)
+    assert not any("not Raman" in m for m in messages), messages
+    assert len(data.spectra) == n_spectra
+    assert len(set(data.sources)) == n_spectra
+    for x, y in data.spectra:
+        assert x.shape == y.shape == (n_points,)
+        assert np.isfinite(x).all() and np.isfinite(y).all()
+    assert min(x.min() for x, _ in data.spectra) == pytest.approx(low, abs=0.01)
+    assert max(x.max() for x, _ in data.spectra) == pytest.approx(high, abs=0.01)
+    for meta in data.metadata:
+        assert meta["raman"] is True
+        assert meta["format"] == name.split("/")[0]
+
+
+def test_missing_library_names_the_extra(data_dir, monkeypatch):
+    path = data_dir / "vendor" / "nCal_Qontor785_z005H12_100_1x3s.spc"
+    monkeypatch.setitem(sys.modules, "spc_io", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"raman-sk\[formats\]") as info:
+        read_spectra(path)
+    assert path.name in str(info.value) and "spc-io" in str(info.value)
+
+
+# ---------------------------------------------------------------- SPC
+
+
+def test_spc_renishaw_descending_axis_and_log_metadata(data_dir):
+    pytest.importorskip("spc_io")
+    path = data_dir / "vendor" / "nCal_Qontor785_z005H12_100_1x3s.spc"
+    data, messages = _read_quietly(path)
+    assert messages == []  # spc-io's notes on the odd date do not leak out
+    (x, y), meta = data.spectra[0], data.metadata[0]
+    assert data.sources == [path.name]
+    assert x.shape == y.shape == (1021,)
+    assert x[0] > x[-1]  # descending, as stored
+    assert meta["format"] == "spc"
+    assert meta["axis_kind"] == "raman shift"
+    assert meta["excitation_nm"] == 785.0  # from the log block's "Laser: 785 nm edge"
+    assert meta["accumulations"] == 1
+    assert "µ" in meta["header"]["Slit_opening"]  # a Latin-1 byte, decoded
+
+
+def test_spc_prints_nothing(data_dir, capsys):
+    pytest.importorskip("spc_io")
+    read_spectra(data_dir / "vendor" / "nCal_Qontor785_z005H12_100_1x3s.spc")
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+# ---------------------------------------------------------------- WDF
+
+
+def test_wdf_single_scan(data_dir):
+    pytest.importorskip("wdf")
+    path = data_dir / "vendor" / "py-wdf-reader_ex1_single.wdf"
+    data = read_spectra(path)
+    (x, y), meta = data.spectra[0], data.metadata[0]
+    assert data.sources == [path.name]
+    assert x.shape == y.shape == (1015,)
+    assert meta["format"] == "wdf"
+    assert meta["excitation_nm"] == pytest.approx(532.25, abs=0.01)
+    assert meta["accumulations"] == 3
+    assert meta["instrument"].startswith("WiRE 4.1")
+
+
+def test_wdf_map_gives_one_spectrum_per_position(shared_data):
+    path = shared_data / "vendor_formats" / "wdf" / "Si-map.wdf"
+    if not path.is_file():
+        pytest.skip("Si-map.wdf is not in this copy of the shared data")
+    pytest.importorskip("wdf")
+    data = read_spectra(path)
+    positions = [(m["position"]["X"], m["position"]["Y"]) for m in data.metadata]
+    assert len(set(positions)) == 88 == len(data.spectra)
+    assert data.sources[0] == "Si-map.wdf#0 X=-7.09,Y=-8.93"
+    assert [m["block"] for m in data.metadata] == list(range(88))
+
+
+# ---------------------------------------------------------------- corrupt files
+
+SMALL_FILES = [
+    "nCal_Qontor785_z005H12_100_1x3s.spc",
+    "py-wdf-reader_ex1_single.wdf",
+]
+
+
+def _corruptions(raw):
+    """The damaged copies every reader must refuse with a clear error."""
+    rng = np.random.default_rng(0)
+    return {
+        "truncated": raw[: len(raw) // 2],
+        "header-zeroed": bytes(min(512, len(raw))) + raw[512:],
+        "empty": b"",
+        "random": rng.bytes(len(raw)),
+    }
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("name", SMALL_FILES)
+@pytest.mark.parametrize("damage", ["truncated", "header-zeroed", "empty", "random"])
+def test_corrupt_copy_gives_clear_error_naming_the_file(
+    data_dir, tmp_path, name, damage
+):
+    source = data_dir / "vendor" / name
+    _needs(source)
+    read_spectra(source)  # the intact file reads (and the library is imported)
+    path = tmp_path / f"{damage}{source.suffix}"
+    path.write_bytes(_corruptions(source.read_bytes())[damage])
+    start = time.process_time()
+    with pytest.raises(ValueError) as info:
+        _read_quietly(path)
+    assert time.process_time() - start < 1.0
+    assert path.name in str(info.value)
