@@ -60,6 +60,9 @@ SHARED_CASES = [
     ("wdf/py-wdf-reader_ex1_single.wdf", 1, 1015, 1226.28, 2787.51),
     ("wdf/py-wdf-reader_test1_single.wdf", 1, 1015, 1226.27, 2787.51),
     ("wdf/py-wdf-reader_depth_series.wdf", 40, 1015, 1226.61, 2787.78),
+    ("sif/DD58_785_1_Fe2O3_5x10s.sif", 1, 1024, 77.99, 1562.69),
+    ("sif/rubpy3_in_ethanolpulsed.sif", 1, 1024, 252.88, 1830.21),
+    ("sif/raman1.sif", 1, 1024, -980.47, 1697.06),  # relative to the stored 422 nm
 ]  # fmt: skip
 
 
@@ -149,11 +152,33 @@ def test_wdf_map_gives_one_spectrum_per_position(shared_data):
     assert [m["block"] for m in data.metadata] == list(range(88))
 
 
+# ---------------------------------------------------------------- SIF
+
+
+def test_sif_wavelength_axis_converted_with_the_file_excitation(data_dir):
+    pytest.importorskip("sif_parser")
+    path = data_dir / "vendor" / "DD58_785_1_Fe2O3_5x10s.sif"
+    data = read_spectra(path)
+    (x, y), meta = data.spectra[0], data.metadata[0]
+    assert x.shape == y.shape == (1024,)
+    assert meta["converted_from_nm"] is True
+    assert meta["excitation_nm"] == 785.0
+    assert meta["exposure_s"] == pytest.approx(10.0, abs=1e-3)
+    assert meta["accumulations"] == 5
+    assert meta["instrument"] == "DU420_BX2DD"
+    assert x[0] == pytest.approx(77.99, abs=0.01)
+    # a user-given excitation wins over the file's, with a warning
+    with pytest.warns(UserWarning, match="differs from the 785 nm"):
+        other = read_spectra(path, excitation_nm=780.0)
+    assert other.metadata[0]["excitation_nm"] == 780.0
+
+
 # ---------------------------------------------------------------- corrupt files
 
 SMALL_FILES = [
     "nCal_Qontor785_z005H12_100_1x3s.spc",
     "py-wdf-reader_ex1_single.wdf",
+    "DD58_785_1_Fe2O3_5x10s.sif",
 ]
 
 

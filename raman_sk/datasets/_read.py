@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from . import _bwtek, _spc, _table, _wdf
+from . import _bwtek, _sif, _spc, _table, _wdf
 from ._base import ReadOptions, SpectrumFile
 
 __all__ = ["READERS", "read_spectra"]
@@ -34,6 +34,7 @@ Reader = Callable[[SpectrumFile, ReadOptions], list[dict[str, Any]]]
 READERS: tuple[tuple[str, Detector, Reader], ...] = (
     ("spc", _spc.detect, _spc.read),
     ("wdf", _wdf.detect, _wdf.read),
+    ("sif", _sif.detect, _sif.read),
     ("bwtek", _bwtek.detect, _bwtek.read),
     ("text table", _table.detect, _table.read),
 )

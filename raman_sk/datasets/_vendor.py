@@ -128,7 +128,7 @@ def call(
         raise
     except Exception as exc:  # a reader library may raise anything on bad bytes
         raise ValueError(
-            f"{path}: could not be read as a {what} file; it may be truncated or "
+            f"{path}: is not a readable {what} file; it may be truncated or "
             f"corrupt ({type(exc).__name__}: {exc})"
         ) from exc
 

@@ -42,7 +42,7 @@ def _check_blocks(raw: bytes, path) -> None:
         block_id, _, size = _BLOCK.unpack_from(raw, position)
         if size < _BLOCK.size:
             raise ValueError(
-                f"{path}: could not be read as a {WHAT} file: a block at byte "
+                f"{path}: is not a readable {WHAT} file: a block at byte "
                 f"{position} has an invalid size {size}; the file is corrupt"
             )
         found.add(block_id.to_bytes(4, "little"))
@@ -50,7 +50,7 @@ def _check_blocks(raw: bytes, path) -> None:
     missing = [name.decode() for name in (_DATA, _XLIST) if name not in found]
     if missing or position > len(raw):
         raise ValueError(
-            f"{path}: could not be read as a {WHAT} file: "
+            f"{path}: is not a readable {WHAT} file: "
             + (f"no {' or '.join(missing)} block" if missing else "the last block")
             + " is cut short; the file is truncated or corrupt"
         )
