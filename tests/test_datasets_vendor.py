@@ -63,6 +63,7 @@ SHARED_CASES = [
     ("sif/DD58_785_1_Fe2O3_5x10s.sif", 1, 1024, 77.99, 1562.69),
     ("sif/rubpy3_in_ethanolpulsed.sif", 1, 1024, 252.88, 1830.21),
     ("sif/raman1.sif", 1, 1024, -980.47, 1697.06),  # relative to the stored 422 nm
+    ("opus/test_opus.0", 1, 4096, 51.89, 4000.66),
 ]  # fmt: skip
 
 
@@ -173,12 +174,45 @@ def test_sif_wavelength_axis_converted_with_the_file_excitation(data_dir):
     assert other.metadata[0]["excitation_nm"] == 780.0
 
 
+# ---------------------------------------------------------------- OPUS
+
+
+def test_opus_ft_raman_block(data_dir):
+    pytest.importorskip("brukeropus")
+    path = data_dir / "vendor" / "test_opus.0"
+    data, messages = _read_quietly(path)
+    assert messages == []
+    (x, y), meta = data.spectra[0], data.metadata[0]
+    assert data.sources == [path.name]
+    assert x.shape == y.shape == (4096,)
+    assert x[0] > x[-1]  # stored descending
+    assert meta["block"] == "ra" and meta["axis_kind"] == "raman shift"
+    assert meta["excitation_nm"] == pytest.approx(1e7 / 9394.9, abs=0.01)
+    assert meta["accumulations"] == 50
+    assert meta["instrument"] == "VERTEX 70"
+
+
+def test_opus_infrared_file_comes_out_on_its_own_axis_with_a_warning(shared_data):
+    path = shared_data / "vendor_formats" / "opus" / "brukeropus_example_file.0"
+    if not path.is_file():
+        pytest.skip("the OPUS FT-IR file is not in this copy of the shared data")
+    pytest.importorskip("brukeropus")
+    with pytest.warns(UserWarning, match="not Raman spectra.*not a Raman shift"):
+        data = read_spectra(path)
+    assert [m["block"] for m in data.metadata] == ["rf", "a", "sm"]
+    assert {m["axis_kind"] for m in data.metadata} == {"wavenumber"}
+    assert not any(m["raman"] for m in data.metadata)
+    assert [len(x) for x, _ in data.spectra] == [4933, 4927, 4927]
+    assert max(x.max() for x, _ in data.spectra) == pytest.approx(10005.43, abs=0.01)
+
+
 # ---------------------------------------------------------------- corrupt files
 
 SMALL_FILES = [
     "nCal_Qontor785_z005H12_100_1x3s.spc",
     "py-wdf-reader_ex1_single.wdf",
     "DD58_785_1_Fe2O3_5x10s.sif",
+    "test_opus.0",
 ]
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from . import _bwtek, _sif, _spc, _table, _wdf
+from . import _bwtek, _opus, _sif, _spc, _table, _wdf
 from ._base import ReadOptions, SpectrumFile
 
 __all__ = ["READERS", "read_spectra"]
@@ -35,6 +35,7 @@ READERS: tuple[tuple[str, Detector, Reader], ...] = (
     ("spc", _spc.detect, _spc.read),
     ("wdf", _wdf.detect, _wdf.read),
     ("sif", _sif.detect, _sif.read),
+    ("opus", _opus.detect, _opus.read),
     ("bwtek", _bwtek.detect, _bwtek.read),
     ("text table", _table.detect, _table.read),
 )
