@@ -197,13 +197,121 @@ def test_opus_infrared_file_comes_out_on_its_own_axis_with_a_warning(shared_data
     if not path.is_file():
         pytest.skip("the OPUS FT-IR file is not in this copy of the shared data")
     pytest.importorskip("brukeropus")
-    with pytest.warns(UserWarning, match="not Raman spectra.*not a Raman shift"):
+    with pytest.warns(UserWarning, match="not Raman.*not a Raman shift"):
         data = read_spectra(path)
     assert [m["block"] for m in data.metadata] == ["rf", "a", "sm"]
     assert {m["axis_kind"] for m in data.metadata} == {"wavenumber"}
     assert not any(m["raman"] for m in data.metadata)
     assert [len(x) for x, _ in data.spectra] == [4933, 4927, 4927]
     assert max(x.max() for x, _ in data.spectra) == pytest.approx(10005.43, abs=0.01)
+
+
+# ---------------------------------------------------------------- JCAMP-DX
+
+RAMAN_JCAMP = """##TITLE= synthetic Raman spectrum
+##JCAMP-DX= 4.24
+##DATA TYPE= RAMAN SPECTRUM
+{laser}##XUNITS= {unit}
+##YUNITS= ARBITRARY UNITS
+##XFACTOR= 1.0
+##YFACTOR= 1.0  $$ a comment the standard allows here
+##FIRSTX= {first}
+##LASTX= {last}
+##NPOINTS= 4
+##XYDATA= (X++(Y..Y))
+{first} 10 20
+{third} 30 40
+##END=
+"""
+
+
+def _raman_jcamp(tmp_path, unit="1/CM", laser="", first=800, step=100):
+    text = RAMAN_JCAMP.format(
+        unit=unit, laser=laser, first=first, last=first + 3 * step,
+        third=first + 2 * step,
+    )
+    path = tmp_path / "raman.jdx"
+    path.write_text(text)
+    return path
+
+
+def test_jcamp_raman_spectrum_is_read_as_raman_shift(tmp_path):
+    pytest.importorskip("jcamp")
+    data, messages = _read_quietly(_raman_jcamp(tmp_path))
+    assert messages == []
+    (x, y), meta = data.spectra[0], data.metadata[0]
+    np.testing.assert_allclose(x, [800, 900, 1000, 1100])
+    np.testing.assert_allclose(y, [10, 20, 30, 40])
+    assert meta["format"] == "jcamp" and meta["raman"] is True
+    assert meta["axis_kind"] == "raman shift"
+
+
+def test_jcamp_raman_wavelength_axis_needs_an_excitation(tmp_path):
+    pytest.importorskip("jcamp")
+    path = _raman_jcamp(tmp_path, unit="NANOMETERS", first=800, step=10)
+    with pytest.raises(ValueError, match="raman.jdx.*excitation_nm=.*--excitation-nm"):
+        read_spectra(path)
+    x, _ = read_spectra(path, excitation_nm=785.0).spectra[0]
+    np.testing.assert_allclose(x, 1e7 / 785.0 - 1e7 / np.array([800, 810, 820, 830]))
+    path = _raman_jcamp(
+        tmp_path, unit="NANOMETERS", laser="##$LASER WAVELENGTH= 785\n", step=10
+    )
+    data = read_spectra(path)
+    assert data.metadata[0]["excitation_nm"] == 785.0
+    assert data.metadata[0]["converted_from_nm"] is True
+
+
+def test_jcamp_infrared_file_warns_that_its_axis_is_not_a_raman_shift(data_dir):
+    pytest.importorskip("jcamp")
+    path = data_dir / "vendor" / "jtpolysd.jdx"
+    with pytest.warns(UserWarning, match="jtpolysd.jdx: holds content that is not"):
+        data = read_spectra(path)
+    (x, y), meta = data.spectra[0], data.metadata[0]
+    assert x.shape == y.shape == (1844,)
+    assert (meta["raman"], meta["axis_kind"]) == (False, "wavenumber")
+    assert meta["data_type"] == "INFRARED SPECTRUM"
+    assert x.min() == pytest.approx(447.48, abs=0.01)
+
+
+def _shared_jcamp(shared_data, name):
+    path = shared_data / "vendor_formats" / "jcamp" / name
+    if not path.is_file():
+        pytest.skip(f"{name} is not in this copy of the shared data")
+    pytest.importorskip("jcamp")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "points", "low", "high"),
+    [
+        ("jtpolysd.jdx", [1844], 447.48, 4002.28),
+        ("pacdec1.jdx", [3301], 700.0, 4000.0),
+        ("compound.jdx", [1976, 1976, 3951, 1976, 3951], 450.0, 4400.0),
+        # jcamp itself fails on the "$$" comment after ##YFACTOR=; removed first
+        ("jtpolys.jdx", [1844], 447.48, 4002.28),
+    ],
+)
+def test_shared_jcamp_infrared_files(shared_data, name, points, low, high):
+    path = _shared_jcamp(shared_data, name)
+    data, messages = _read_quietly(path)
+    assert any("not Raman" in m for m in messages)
+    assert [len(x) for x, _ in data.spectra] == points
+    assert min(x.min() for x, _ in data.spectra) == pytest.approx(low, abs=0.01)
+    assert max(x.max() for x, _ in data.spectra) == pytest.approx(high, abs=0.01)
+    assert not any(m["raman"] for m in data.metadata)
+
+
+def test_jcamp_fix_form_matches_its_dif_dup_twin(shared_data):
+    fix = _read_quietly(_shared_jcamp(shared_data, "jtpolys.jdx"))[0].spectra[0]
+    dif = _read_quietly(_shared_jcamp(shared_data, "jtpolysd.jdx"))[0].spectra[0]
+    np.testing.assert_allclose(fix[0], dif[0], atol=1e-3)
+    np.testing.assert_allclose(fix[1], dif[1], atol=5e-3)
+
+
+def test_jcamp_file_the_reader_cannot_decode_gives_a_clear_error(shared_data):
+    path = _shared_jcamp(shared_data, "sqzdupd1.jdx")
+    with pytest.raises(ValueError, match="sqzdupd1.jdx: the JCAMP-DX reader"):
+        read_spectra(path)
 
 
 # ---------------------------------------------------------------- corrupt files
@@ -213,6 +321,7 @@ SMALL_FILES = [
     "py-wdf-reader_ex1_single.wdf",
     "DD58_785_1_Fe2O3_5x10s.sif",
     "test_opus.0",
+    "jtpolysd.jdx",
 ]
 
 
@@ -235,7 +344,7 @@ def test_corrupt_copy_gives_clear_error_naming_the_file(
 ):
     source = data_dir / "vendor" / name
     _needs(source)
-    read_spectra(source)  # the intact file reads (and the library is imported)
+    _read_quietly(source)  # the intact file reads (and the library is imported)
     path = tmp_path / f"{damage}{source.suffix}"
     path.write_bytes(_corruptions(source.read_bytes())[damage])
     start = time.process_time()

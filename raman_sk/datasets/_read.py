@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from . import _bwtek, _opus, _sif, _spc, _table, _wdf
+from . import _bwtek, _jcamp, _opus, _sif, _spc, _table, _wdf
 from ._base import ReadOptions, SpectrumFile
 
 __all__ = ["READERS", "read_spectra"]
@@ -36,6 +36,7 @@ READERS: tuple[tuple[str, Detector, Reader], ...] = (
     ("wdf", _wdf.detect, _wdf.read),
     ("sif", _sif.detect, _sif.read),
     ("opus", _opus.detect, _opus.read),
+    ("jcamp-dx", _jcamp.detect, _jcamp.read),
     ("bwtek", _bwtek.detect, _bwtek.read),
     ("text table", _table.detect, _table.read),
 )
@@ -234,9 +235,9 @@ def _warn_not_raman(path: Path, records) -> None:
     if kinds:
         count = sum(not r["meta"].get("raman", True) for r in records)
         warnings.warn(
-            f"{path}: {count} of its {len(records)} spectra are not Raman spectra "
-            f"(their metadata has raman=False); their axis ({', '.join(kinds)}) is "
-            "kept as recorded and is not a Raman shift",
+            f"{path}: holds content that is not Raman ({count} of {len(records)} "
+            "spectra, marked raman=False in their metadata); their axis "
+            f"({', '.join(kinds)}) is kept as recorded and is not a Raman shift",
             UserWarning,
             stacklevel=3,
         )
