@@ -64,6 +64,7 @@ SHARED_CASES = [
     ("sif/rubpy3_in_ethanolpulsed.sif", 1, 1024, 252.88, 1830.21),
     ("sif/raman1.sif", 1, 1024, -980.47, 1697.06),  # relative to the stored 422 nm
     ("opus/test_opus.0", 1, 4096, 51.89, 4000.66),
+    ("witec/automatic_masking_example.wip", 598, 1600, -37.31, 3726.71),
 ]  # fmt: skip
 
 
@@ -314,6 +315,59 @@ def test_jcamp_file_the_reader_cannot_decode_gives_a_clear_error(shared_data):
         read_spectra(path)
 
 
+# ---------------------------------------------------------------- WITec
+
+
+def _shared_witec(shared_data, name):
+    path = shared_data / "vendor_formats" / "witec" / name
+    if not path.is_file():
+        pytest.skip(f"{name} is not in this copy of the shared data")
+    pytest.importorskip("witio")
+    return path
+
+
+def test_witec_area_scan_gives_one_spectrum_per_position(shared_data):
+    data = read_spectra(_shared_witec(shared_data, "automatic_masking_example.wip"))
+    positions = np.array([[m["position"][k] for k in "XY"] for m in data.metadata])
+    assert len({tuple(p) for p in positions}) == 598
+    assert positions[:, 0].min() == pytest.approx(-10.1, abs=0.05)
+    assert positions[:, 0].max() == pytest.approx(15.1, abs=0.05)
+    assert positions[:, 1].min() == pytest.approx(-8.6, abs=0.05)
+    assert positions[:, 1].max() == pytest.approx(13.6, abs=0.05)
+    meta = data.metadata[0]
+    assert meta["excitation_nm"] == pytest.approx(532.07, abs=0.01)
+    assert meta["converted_from_nm"] is True
+    assert data.sources[0].startswith("automatic_masking_example.wip#0 Scan X=")
+
+
+def test_witec_led_spectra_stay_in_nm_with_a_warning(shared_data):
+    path = _shared_witec(shared_data, "D_stitch_spectra_v7.wip")
+    with pytest.warns(UserWarning, match="not Raman.*wavelength"):
+        data = read_spectra(path)
+    assert len(data.spectra) == 26
+    assert all(x.shape == (1600,) for x, _ in data.spectra)
+    assert min(x.min() for x, _ in data.spectra) == pytest.approx(381.86, abs=0.01)
+    assert max(x.max() for x, _ in data.spectra) == pytest.approx(764.71, abs=0.01)
+    meta = data.metadata[0]
+    assert (meta["raman"], meta["axis_kind"], meta["axis_unit"]) == (
+        False, "wavelength", "nm",
+    )
+    # the measurement's Information text gives exposure and accumulations
+    assert meta["exposure_s"] == pytest.approx(0.5, abs=1e-3)
+    assert meta["accumulations"] == 60
+    assert meta["header"]["Configuration"] == "Raman"
+
+
+def test_witec_data_file_with_a_lookup_table_axis(shared_data):
+    path = _shared_witec(shared_data, "test_wid_ref.wid")
+    data, messages = _read_quietly(path)
+    assert any("not Raman" in m for m in messages)
+    (x, y), meta = data.spectra[0], data.metadata[0]
+    assert x.shape == y.shape == (41600,)
+    assert (x.min(), x.max()) == pytest.approx((381.86, 764.71), abs=0.01)
+    assert meta["axis_kind"] == "unknown" and meta["raman"] is False
+
+
 # ---------------------------------------------------------------- corrupt files
 
 SMALL_FILES = [
@@ -336,13 +390,7 @@ def _corruptions(raw):
     }
 
 
-@pytest.mark.timeout(20)
-@pytest.mark.parametrize("name", SMALL_FILES)
-@pytest.mark.parametrize("damage", ["truncated", "header-zeroed", "empty", "random"])
-def test_corrupt_copy_gives_clear_error_naming_the_file(
-    data_dir, tmp_path, name, damage
-):
-    source = data_dir / "vendor" / name
+def _check_corrupt_copy(source, tmp_path, damage):
     _needs(source)
     _read_quietly(source)  # the intact file reads (and the library is imported)
     path = tmp_path / f"{damage}{source.suffix}"
@@ -352,3 +400,19 @@ def test_corrupt_copy_gives_clear_error_naming_the_file(
         _read_quietly(path)
     assert time.process_time() - start < 1.0
     assert path.name in str(info.value)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("name", ["D_stitch_spectra_v7.wip", "test_wid_ref.wid"])
+@pytest.mark.parametrize("damage", ["truncated", "header-zeroed", "empty", "random"])
+def test_corrupt_witec_copy_gives_clear_error(shared_data, tmp_path, name, damage):
+    _check_corrupt_copy(_shared_witec(shared_data, name), tmp_path, damage)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("name", SMALL_FILES)
+@pytest.mark.parametrize("damage", ["truncated", "header-zeroed", "empty", "random"])
+def test_corrupt_copy_gives_clear_error_naming_the_file(
+    data_dir, tmp_path, name, damage
+):
+    _check_corrupt_copy(data_dir / "vendor" / name, tmp_path, damage)

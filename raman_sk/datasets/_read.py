@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from . import _bwtek, _jcamp, _opus, _sif, _spc, _table, _wdf
+from . import _bwtek, _jcamp, _opus, _sif, _spc, _table, _wdf, _witec
 from ._base import ReadOptions, SpectrumFile
 
 __all__ = ["READERS", "read_spectra"]
@@ -34,6 +34,7 @@ Reader = Callable[[SpectrumFile, ReadOptions], list[dict[str, Any]]]
 READERS: tuple[tuple[str, Detector, Reader], ...] = (
     ("spc", _spc.detect, _spc.read),
     ("wdf", _wdf.detect, _wdf.read),
+    ("witec", _witec.detect, _witec.read),
     ("sif", _sif.detect, _sif.read),
     ("opus", _opus.detect, _opus.read),
     ("jcamp-dx", _jcamp.detect, _jcamp.read),

@@ -189,7 +189,7 @@ def acquisition(header: dict[str, str]) -> dict[str, float | int]:
         elif ("exposure" in name or "acq. time" in name or "integration" in name) and (
             "exposure_s" not in found
         ):
-            key_unit = re.search(r"\((m?s)\)", name)
+            key_unit = re.search(r"[(\[](m?s)[)\]]", name)
             factor = _SECONDS.get(unit) or (
                 _SECONDS.get(key_unit.group(1)) if key_unit else None
             )
