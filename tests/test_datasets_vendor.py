@@ -7,6 +7,7 @@ README lists. Corrupt copies (truncated, header zeroed, empty, random bytes)
 must give a clear error naming the file, quickly.
 """
 
+import struct
 import sys
 import time
 import warnings
@@ -65,6 +66,7 @@ SHARED_CASES = [
     ("sif/raman1.sif", 1, 1024, -980.47, 1697.06),  # relative to the stored 422 nm
     ("opus/test_opus.0", 1, 4096, 51.89, 4000.66),
     ("witec/automatic_masking_example.wip", 598, 1600, -37.31, 3726.71),
+    ("spe/S0N_50x.spe", 1, 1340, 70.84, 855.53),  # with the file's laserLine
 ]  # fmt: skip
 
 
@@ -368,6 +370,91 @@ def test_witec_data_file_with_a_lookup_table_axis(shared_data):
     assert meta["axis_kind"] == "unknown" and meta["raman"] is False
 
 
+# ---------------------------------------------------------------- SPE
+
+
+def test_spe_real_file(data_dir):
+    path = data_dir / "vendor" / "S0N_50x.spe"
+    data, messages = _read_quietly(path)
+    assert messages == []
+    (x, y), meta = data.spectra[0], data.metadata[0]
+    assert data.sources == [path.name]
+    assert x.shape == y.shape == (1340,)
+    assert (y.min(), y.max()) == (623.0, 23399.0)
+    assert meta["excitation_nm"] == 531.988  # the calibration's laserLine
+    assert x[0] == pytest.approx(1e7 / 531.988 - 1e7 / 534.0005, abs=0.01)
+    assert meta["instrument"] == "PyLoN: 400BR eXcelon"
+    assert meta["exposure_s"] == pytest.approx(30.0)
+
+
+def _spe_bytes(frames, laser=None, pixel="MonochromeFloating32", dtype="<f4"):
+    """A minimal SPE 3.0 file: binary header, frames of one region, XML footer."""
+    frames = np.asarray(frames, dtype=dtype)
+    n_frames, height, width = frames.shape
+    data = frames.tobytes()
+    wavelengths = ",".join(f"{800 + i:g}" for i in range(width))
+    laser_attribute = f' laserLine="{laser}"' if laser else ""
+    size = height * width * frames.itemsize
+    footer = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<SpeFormat version="3.0" xmlns="http://www.princetoninstruments.com/spe/2009">'
+        f'<DataFormat><DataBlock type="Frame" count="{n_frames}" '
+        f'pixelFormat="{pixel}" size="{size}" stride="{size}">'
+        f'<DataBlock type="Region" count="1" width="{width}" height="{height}" '
+        f'size="{size}" stride="{size}" /></DataBlock></DataFormat>'
+        f'<Calibrations><WavelengthMapping id="1"{laser_attribute}>'
+        f"<Wavelength>{wavelengths}</Wavelength></WavelengthMapping></Calibrations>"
+        "</SpeFormat>"
+    ).encode()
+    header = bytearray(4100)
+    struct.pack_into("<f", header, 1992, 3.0)
+    struct.pack_into("<Q", header, 678, 4100 + len(data))
+    return bytes(header) + data + footer
+
+
+def test_spe_frames_and_rows_each_give_a_spectrum(tmp_path):
+    frames = np.arange(2 * 3 * 4).reshape(2, 3, 4)
+    path = tmp_path / "multi.spe"
+    path.write_bytes(_spe_bytes(frames, laser=785))
+    data = read_spectra(path)
+    assert len(data.spectra) == 6
+    assert data.sources[4] == "multi.spe#4 frame=1,region=0,row=1"
+    np.testing.assert_array_equal(data.spectra[4][1], frames[1, 1])
+    expected_axis = 1e7 / 785 - 1e7 / np.arange(800, 804)
+    np.testing.assert_allclose(data.spectra[0][0], expected_axis)
+    assert data.metadata[5]["frame"] == 1 and data.metadata[5]["row"] == 2
+
+
+def test_spe_without_laser_line_asks_for_the_excitation(tmp_path):
+    path = tmp_path / "nolaser.spe"
+    path.write_bytes(_spe_bytes(np.ones((1, 1, 5)), pixel="MonochromeUnsigned16",
+                                dtype="<u2"))  # fmt: skip
+    with pytest.raises(ValueError, match="nolaser.spe.*excitation_nm=.*excitation-nm"):
+        read_spectra(path)
+    data = read_spectra(path, excitation_nm=785.0)
+    assert data.metadata[0]["excitation_nm"] == 785.0
+    assert data.spectra[0][0].shape == (5,)
+
+
+def test_spe_older_than_version_3_is_refused_clearly(tmp_path):
+    raw = bytearray(_spe_bytes(np.ones((1, 1, 5))))
+    struct.pack_into("<f", raw, 1992, 2.5)
+    path = tmp_path / "winspec.spe"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="winspec.spe: is an SPE file of version 2.5"):
+        read_spectra(path)
+
+
+# ---------------------------------------------------------------- LabSpec 6
+
+
+def test_labspec6_file_is_refused_with_what_to_do(data_dir):
+    path = data_dir / "vendor" / "PST10_iR785_OP01_8000msx8.l6s"
+    with pytest.raises(ValueError, match="l6s: is a HORIBA LabSpec 6.*export") as info:
+        read_spectra(path)
+    assert str(path) in str(info.value)
+
+
 # ---------------------------------------------------------------- corrupt files
 
 SMALL_FILES = [
@@ -376,15 +463,17 @@ SMALL_FILES = [
     "DD58_785_1_Fe2O3_5x10s.sif",
     "test_opus.0",
     "jtpolysd.jdx",
+    "S0N_50x.spe",
+    "PST10_iR785_OP01_8000msx8.l6s",
 ]
 
 
-def _corruptions(raw):
+def _corruptions(raw, header_size=512):
     """The damaged copies every reader must refuse with a clear error."""
     rng = np.random.default_rng(0)
     return {
         "truncated": raw[: len(raw) // 2],
-        "header-zeroed": bytes(min(512, len(raw))) + raw[512:],
+        "header-zeroed": bytes(min(header_size, len(raw))) + raw[header_size:],
         "empty": b"",
         "random": rng.bytes(len(raw)),
     }
@@ -392,9 +481,12 @@ def _corruptions(raw):
 
 def _check_corrupt_copy(source, tmp_path, damage):
     _needs(source)
-    _read_quietly(source)  # the intact file reads (and the library is imported)
+    if source.suffix != ".l6s":  # a LabSpec 6 file is refused even when intact
+        _read_quietly(source)  # the intact file reads (and the library is imported)
     path = tmp_path / f"{damage}{source.suffix}"
-    path.write_bytes(_corruptions(source.read_bytes())[damage])
+    # SPE's binary header is 4100 bytes, its first 512 unused by SPE 3.0 readers
+    header_size = 4100 if source.suffix == ".spe" else 512
+    path.write_bytes(_corruptions(source.read_bytes(), header_size)[damage])
     start = time.process_time()
     with pytest.raises(ValueError) as info:
         _read_quietly(path)

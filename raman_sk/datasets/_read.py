@@ -21,7 +21,18 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from . import _bwtek, _jcamp, _opus, _sif, _spc, _table, _wdf, _witec
+from . import (
+    _bwtek,
+    _jcamp,
+    _labspec,
+    _opus,
+    _sif,
+    _spc,
+    _spe,
+    _table,
+    _wdf,
+    _witec,
+)
 from ._base import ReadOptions, SpectrumFile
 
 __all__ = ["READERS", "read_spectra"]
@@ -37,6 +48,8 @@ READERS: tuple[tuple[str, Detector, Reader], ...] = (
     ("witec", _witec.detect, _witec.read),
     ("sif", _sif.detect, _sif.read),
     ("opus", _opus.detect, _opus.read),
+    ("spe", _spe.detect, _spe.read),
+    ("labspec6", _labspec.detect, _labspec.read),
     ("jcamp-dx", _jcamp.detect, _jcamp.read),
     ("bwtek", _bwtek.detect, _bwtek.read),
     ("text table", _table.detect, _table.read),
