@@ -278,9 +278,10 @@ def read_spectra(
     encoding: str | None = None,
     axis_unit: str = "auto",
 ) -> Bunch:
-    r"""Read Raman spectra from the text files instruments export.
+    r"""Read Raman spectra from instrument files and the text files they export.
 
-    The format of each file is detected from its content, not its extension:
+    The format of each file is detected from its content, not its extension.
+    Text exports:
 
     * **two-column text**: wavenumber and intensity, separated by tabs,
       semicolons, commas or whitespace; header and comment lines (``#``, ``%``
@@ -297,6 +298,26 @@ def read_spectra(
     * **wide tables**: wavenumbers as column headers, one spectrum per row; a
       leading non-numeric column may hold sample names.
 
+    Instrument files, read through maintained libraries that the ``formats``
+    extra installs (``pip install "raman-sk[formats]"``; without it such a
+    file raises an ImportError that names the extra):
+
+    * **Thermo Galactic SPC** (spc-io): every subfile.
+    * **Renishaw WiRE WDF** (renishaw-wdf): single spectra, maps and depth
+      series, one spectrum per position.
+    * **WITec WIP/WID** (witio): every spectral graph, one spectrum per scan
+      position.
+    * **Andor SIF** (sif_parser): every frame and track.
+    * **Bruker OPUS** (brukeropus): the Raman data block.
+    * **JCAMP-DX** (jcamp): every block, all compressed forms.
+    * **Princeton Instruments SPE 3.0** (no extra needed).
+
+    A HORIBA LabSpec 6 (``.l6s``) file is recognised and refused with a
+    ValueError asking for its text export. Positions of maps and series go
+    into ``sources`` and the metadata. Non-Raman content (an infrared JCAMP-DX
+    or OPUS file, a lamp spectrum in a WITec file) keeps its own axis, is
+    marked ``raman=False`` and raises one UserWarning per file.
+
     Bytes are decoded as UTF-8 (a byte-order mark is ignored), else Latin-1
     (UTF-16 with a byte-order mark is recognised); CR, LF and CRLF line ends
     may be mixed. Axes are returned as recorded, in file order (descending axes
@@ -310,8 +331,9 @@ def read_spectra(
         name.
     excitation_nm : float, default=None
         Laser wavelength in nm, used to convert axes recorded in nm. If None,
-        it is read from the file header (e.g. ``laser_wavelength``,
-        ``Laser (nm)``). When given, an axis without unit information whose
+        it is read from the file (e.g. ``laser_wavelength``, ``Laser (nm)``,
+        or an instrument file's own laser field). When given, an axis without
+        unit information whose
         values all lie above it (and give shifts up to 5000 cm-1) is taken to be
         in nm, with a warning; ``axis_unit`` overrides this guess.
     bwtek_column : str, default="Dark Subtracted #1"
@@ -323,7 +345,8 @@ def read_spectra(
         Unit of the recorded axes. "auto" reads it from the column name
         (e.g. ``Wavelength (nm)``, ``Raman shift``) or the header (e.g.
         ``AxisUnit[1]=1/cm``) and otherwise assumes cm-1 (see
-        ``excitation_nm``).
+        ``excitation_nm``). Text files only: instrument files record their
+        axis kind.
 
     Returns
     -------
@@ -339,21 +362,30 @@ def read_spectra(
             ``"map.txt#0 X=49.37,Y=-3368.66"``.
         metadata : list of dict
             Per spectrum: ``format`` ("two-column", "multi-column",
-            "renishaw-wire", "bwtek", "wide-table"), ``path``, ``header``
-            (key/value pairs found), ``excitation_nm`` (float or None),
-            ``axis_unit`` (unit as recorded) and ``converted_from_nm``, plus
+            "renishaw-wire", "bwtek", "wide-table", "spc", "wdf", "witec",
+            "sif", "opus", "jcamp", "spe"), ``path``, ``header`` (key/value
+            pairs found), ``excitation_nm`` (float or None), ``axis_unit``
+            (unit as recorded) and ``converted_from_nm``, plus
             ``block``/``position``/``label`` for multi-spectrum files and
             ``intensity_column``/``n_dropped_pixels`` for BWTek files.
+            Instrument files add ``axis_kind`` (the recorded axis: "raman
+            shift", "wavelength", absolute "wavenumber" or another kind),
+            ``raman`` (False for non-Raman content, kept on its own axis) and,
+            where the file has them, ``instrument``, ``exposure_s`` and
+            ``accumulations``.
 
     Raises
     ------
     FileNotFoundError
         If a path does not exist or a directory holds no files.
+    ImportError
+        If an instrument file needs a reading library that is not installed.
     ValueError
-        If a file is empty or binary, has non-numeric or missing (NaN) values
-        inside its data block, rows of unequal length, an unknown
-        ``bwtek_column``, or an axis in nm without a known excitation
-        wavelength. The message names the file and the line.
+        If a file is empty, binary of no known format, truncated or corrupt,
+        has non-numeric or missing (NaN) values inside its data block, rows of
+        unequal length, an unknown ``bwtek_column``, or a Raman axis in nm
+        without a known excitation wavelength. The message names the file
+        (and the line, for text files).
     TypeError
         If ``paths`` or ``excitation_nm`` has the wrong type.
 
