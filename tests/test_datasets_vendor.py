@@ -328,6 +328,26 @@ def _shared_witec(shared_data, name):
     return path
 
 
+def test_witec_small_area_scan(data_dir):
+    pytest.importorskip("witio")
+    path = data_dir / "vendor" / "witec_scan_3x2.wip"
+    data, messages = _read_quietly(path)
+    assert messages == []
+    assert len(data.spectra) == 6
+    assert data.sources[0] == "witec_scan_3x2.wip#0 Scan X=-9.87886,Y=13.6355"
+    assert data.sources[3] == "witec_scan_3x2.wip#3 Scan X=-9.88933,Y=12.6356"
+    assert len({(m["position"]["X"], m["position"]["Y"]) for m in data.metadata}) == 6
+    x, y = data.spectra[0]
+    assert x.shape == y.shape == (1600,)
+    assert (x.min(), x.max()) == pytest.approx((-37.31, 3726.71), abs=0.01)
+    meta = data.metadata[0]
+    assert (meta["format"], meta["raman"], meta["axis_kind"]) == (
+        "witec", True, "wavelength",
+    )
+    assert meta["excitation_nm"] == pytest.approx(532.07, abs=0.01)
+    assert meta["converted_from_nm"] is True
+
+
 def test_witec_area_scan_gives_one_spectrum_per_position(shared_data):
     data = read_spectra(_shared_witec(shared_data, "automatic_masking_example.wip"))
     positions = np.array([[m["position"][k] for k in "XY"] for m in data.metadata])
@@ -465,6 +485,7 @@ SMALL_FILES = [
     "jtpolysd.jdx",
     "S0N_50x.spe",
     "PST10_iR785_OP01_8000msx8.l6s",
+    "witec_scan_3x2.wip",
 ]
 
 
