@@ -94,12 +94,32 @@ def test_shared_raman_file(shared_data, name, n_spectra, n_points, low, high):
         assert meta["format"] == name.split("/")[0]
 
 
-def test_missing_library_names_the_extra(data_dir, monkeypatch):
-    path = data_dir / "vendor" / "nCal_Qontor785_z005H12_100_1x3s.spc"
-    monkeypatch.setitem(sys.modules, "spc_io", None)  # as if not installed
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nCal_Qontor785_z005H12_100_1x3s.spc",
+        "py-wdf-reader_ex1_single.wdf",
+        "witec_scan_3x2.wip",
+        "DD58_785_1_Fe2O3_5x10s.sif",
+        "test_opus.0",
+        "jtpolysd.jdx",
+    ],
+)
+def test_missing_library_names_the_extra(data_dir, monkeypatch, name):
+    path = data_dir / "vendor" / name
+    monkeypatch.setitem(sys.modules, LIBRARY[path.suffix], None)  # not installed
     with pytest.raises(ImportError, match=r"raman-sk\[formats\]") as info:
         read_spectra(path)
-    assert path.name in str(info.value) and "spc-io" in str(info.value)
+    assert path.name in str(info.value)
+
+
+def test_text_files_and_spe_need_no_reader_library(data_dir, monkeypatch):
+    for module in {m for m in LIBRARY.values() if m}:
+        monkeypatch.setitem(sys.modules, module, None)
+    assert len(read_spectra(data_dir / "vendor" / "S0N_50x.spe").spectra) == 1
+    folder = data_dir / "charisma_ramanchada2"
+    text = folder / "FMNT-M_Ho785__PST10_iR785_OP02_50000msx2.txt"
+    assert len(read_spectra(text).spectra) == 1
 
 
 # ---------------------------------------------------------------- SPC
