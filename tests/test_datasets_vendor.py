@@ -148,6 +148,77 @@ def test_spc_prints_nothing(data_dir, capsys):
     assert captured.out == "" and captured.err == ""
 
 
+# Thermo Galactic SPC main header and subfile header (published layout)
+SPC_HEADER = "<BBBbIddIBBBBI9s9sH32s130s30sIIBBHf48sfIfB187s"
+SPC_SUBHEADER = "<BbHfffIIf4s"
+TMULTI, TXYXYS, TXVALS = 0x04, 0x40, 0x80
+
+
+def _spc_bytes(flags, subs, first=0.0, last=0.0, xtype=13, experiment=11, x=None):
+    """A float SPC file; ``subs`` holds (x or None, y) per subfile."""
+    n_points = len(x) if x is not None else len(subs[0][1]) if flags < TXYXYS else 0
+    out = struct.pack(
+        SPC_HEADER, flags, 0x4B, experiment, -128, n_points, first, last, len(subs),
+        xtype, 4, 0, 0, 0, b"", b"test", 0, b"", b"", b"", 0, 0, 0, 0, 0, 0.0, b"",
+        0.0, 0, 0.0, 0, b"",
+    )  # fmt: skip
+    if x is not None:
+        out += np.asarray(x, "<f4").tobytes()
+    for index, (sub_x, y) in enumerate(subs):
+        out += struct.pack(
+            SPC_SUBHEADER, 0, -128, index, float(index), float(index + 1), 0.0,
+            len(y) if sub_x is not None else 0, 0, 0.0, b"",
+        )  # fmt: skip
+        if sub_x is not None:
+            out += np.asarray(sub_x, "<f4").tobytes()
+        out += np.asarray(y, "<f4").tobytes()
+    return out
+
+
+def test_spc_every_subfile_on_an_even_descending_axis(tmp_path):
+    pytest.importorskip("spc_io")
+    path = tmp_path / "multi.spc"
+    ys = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]
+    path.write_bytes(_spc_bytes(TMULTI, [(None, y) for y in ys], 700.0, 400.0))
+    data = read_spectra(path)
+    assert data.sources == ["multi.spc#0", "multi.spc#1", "multi.spc#2"]
+    for (x, y), expected in zip(data.spectra, ys, strict=True):
+        np.testing.assert_array_equal(x, [700, 600, 500, 400])
+        np.testing.assert_array_equal(y, expected)
+    assert [m["z"] for m in data.metadata] == [0.0, 1.0, 2.0]
+
+
+def test_spc_explicit_x_axes(tmp_path):
+    pytest.importorskip("spc_io")
+    path = tmp_path / "xy.spc"
+    subs = [([810, 805, 800], [1, 2, 3]), ([900, 890], [4, 5])]
+    path.write_bytes(_spc_bytes(TMULTI | TXYXYS | TXVALS, subs))
+    data = read_spectra(path)
+    np.testing.assert_array_equal(data.spectra[0][0], [810, 805, 800])
+    np.testing.assert_array_equal(data.spectra[1][0], [900, 890])
+    path = tmp_path / "x.spc"
+    path.write_bytes(_spc_bytes(TXVALS, [(None, [1, 2, 3])], x=[100, 150, 300]))
+    np.testing.assert_array_equal(read_spectra(path).spectra[0][0], [100, 150, 300])
+
+
+def test_spc_wavelength_axis_and_non_raman_experiments(tmp_path):
+    pytest.importorskip("spc_io")
+    path = tmp_path / "nm.spc"
+    path.write_bytes(_spc_bytes(0, [(None, [1, 2, 3])], 800.0, 820.0, xtype=3))
+    with pytest.raises(ValueError, match="nm.spc.*excitation_nm="):
+        read_spectra(path)
+    x, _ = read_spectra(path, excitation_nm=785.0).spectra[0]
+    np.testing.assert_allclose(x, 1e7 / 785.0 - 1e7 / np.array([800.0, 810, 820]))
+    path = tmp_path / "uvvis.spc"  # technique code 7: UV-VIS
+    path.write_bytes(
+        _spc_bytes(0, [(None, [1, 2, 3])], 800.0, 820.0, xtype=3, experiment=7)
+    )
+    with pytest.warns(UserWarning, match="uvvis.spc: holds content that is not Raman"):
+        data = read_spectra(path)
+    np.testing.assert_array_equal(data.spectra[0][0], [800, 810, 820])
+    assert data.metadata[0]["raman"] is False
+
+
 # ---------------------------------------------------------------- WDF
 
 
