@@ -1,6 +1,6 @@
 """Reader of JCAMP-DX files (``.jdx``, ``.dx``) through jcamp.
 
-Every ASDF form (FIX, PAC, SQZ, DIF, DUP) and LINK files with several blocks
+The ASDF forms (FIX, PAC, SQZ, DIF, DUP) and LINK files with several blocks
 (one spectrum per block) are decoded by jcamp. ``$$`` comments are removed
 before the text reaches it: the standard allows them at the end of any line,
 and jcamp keeps them in header values (a ``##YFACTOR=`` followed by a comment

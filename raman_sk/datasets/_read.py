@@ -309,7 +309,7 @@ def read_spectra(
       position.
     * **Andor SIF** (sif_parser): every frame and track.
     * **Bruker OPUS** (brukeropus): the Raman data block.
-    * **JCAMP-DX** (jcamp): every block, all compressed forms.
+    * **JCAMP-DX** (jcamp): every block, plain and compressed (ASDF) forms.
     * **Princeton Instruments SPE 3.0** (no extra needed).
 
     A HORIBA LabSpec 6 (``.l6s``) file is recognised and refused with a
