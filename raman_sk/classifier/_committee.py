@@ -257,7 +257,8 @@ class RamanCNNCommittee(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predict the original class labels (argmax of :meth:`predict_proba`)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # checks fitted first
+        return self.classes_[proba.argmax(axis=1)]
 
     # --------------------------------------------------------- save/load
     def save(self, directory: str | PathLike) -> Path:
