@@ -402,7 +402,7 @@ def map_stability(explainer, map_name=None) -> pd.DataFrame:
     >>> maps = np.array([[[1.0, 2.0, 3.0, 4.0]], [[1.0, 3.0, 2.0, 4.0]]])
     >>> fake = SimpleNamespace(member_maps_={"signed_ig": maps},
     ...                        classes_=np.array(["a"]), region_map="signed_ig")
-    >>> map_stability(fake)[["class", "mean_spearman"]].to_dict("records")
+    >>> map_stability(fake).round(2)[["class", "mean_spearman"]].to_dict("records")
     [{'class': 'a', 'mean_spearman': 0.8}]
     """
     member_maps = getattr(explainer, "member_maps_", None)

@@ -201,7 +201,11 @@ def load_self_saved(directory: Path, device=None):
     """Load a classifier or committee directory through its stored class's ``load``."""
     config = read_json(directory / CONFIG_FILE, "config.json")
     if config.get("format") == COMMITTEE_FORMAT:
+        from sklearn.base import BaseEstimator
+
         klass = resolve(config.get("class"), "committee class")
+        if not (isinstance(klass, type) and issubclass(klass, BaseEstimator)):
+            raise ValueError(f"{config['class']!r} is not an estimator class.")
         load = getattr(klass, "load", None)
         if callable(load):
             return load(directory, device=device)
