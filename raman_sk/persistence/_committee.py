@@ -27,8 +27,8 @@ from ._codec import (
     encode,
     encode_estimator_params,
     qualified_name,
+    read_config,
     read_json,
-    resolve,
     write_config,
 )
 from ._estimator import decode_fitted, encode_fitted, read_npz
@@ -143,6 +143,15 @@ def save_committee(committee, directory: str | PathLike) -> Path:
     return directory
 
 
+def _committee_config(path: Path):
+    from sklearn.base import BaseEstimator
+
+    return read_config(
+        path, COMMITTEE_FORMAT, BaseEstimator, what="committee",
+        base_name="an estimator class",
+    )
+
+
 def load_committee(directory: str | PathLike, *, cls=None, device=None):
     """Load a committee written by :func:`save_committee` (no pickle).
 
@@ -172,15 +181,9 @@ def load_committee(directory: str | PathLike, *, cls=None, device=None):
     --------
     save_committee : The reverse.
     """
-    from sklearn.base import BaseEstimator
-
     directory = Path(directory)
     path = directory / CONFIG_FILE
-    config = read_json(path, "committee config.json")
-    check_format(config, COMMITTEE_FORMAT, path)
-    klass = resolve(config.get("class"), "committee class")
-    if not (isinstance(klass, type) and issubclass(klass, BaseEstimator)):
-        raise ValueError(f"{config['class']!r} is not an estimator class.")
+    config, klass = _committee_config(path)
     if cls is not None and not issubclass(klass, cls):
         raise ValueError(f"{str(directory)!r} holds a {klass.__name__}, not a {cls}.")
     committee = klass(**decode_params(config.get("params", {}), "committee"))
@@ -201,11 +204,7 @@ def load_self_saved(directory: Path, device=None):
     """Load a classifier or committee directory through its stored class's ``load``."""
     config = read_json(directory / CONFIG_FILE, "config.json")
     if config.get("format") == COMMITTEE_FORMAT:
-        from sklearn.base import BaseEstimator
-
-        klass = resolve(config.get("class"), "committee class")
-        if not (isinstance(klass, type) and issubclass(klass, BaseEstimator)):
-            raise ValueError(f"{config['class']!r} is not an estimator class.")
+        klass = _committee_config(directory / CONFIG_FILE)[1]
         load = getattr(klass, "load", None)
         if callable(load):
             return load(directory, device=device)

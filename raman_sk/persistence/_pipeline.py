@@ -19,13 +19,11 @@ from raman_sk.utils._files import write_npz
 
 from ._codec import (
     NotStorable,
-    check_format,
     check_storable,
     decode_params,
     encode_estimator_params,
     qualified_name,
-    read_json,
-    resolve,
+    read_config,
     write_config,
 )
 from ._committee import load_self_saved, safe_subdirectory
@@ -187,11 +185,9 @@ def load_pipeline(directory: str | PathLike, *, device=None):
 
     directory = Path(directory)
     path = directory / PIPELINE_FILE
-    config = read_json(path, "pipeline.json")
-    check_format(config, PIPELINE_FORMAT, path)
-    pipe_cls = resolve(config.get("class"), "pipeline class")
-    if not (isinstance(pipe_cls, type) and issubclass(pipe_cls, Pipeline)):
-        raise ValueError(f"{config['class']!r} is not a Pipeline class.")
+    config, pipe_cls = read_config(
+        path, PIPELINE_FORMAT, Pipeline, what="pipeline", base_name="a Pipeline class"
+    )
     arrays_path = directory / config.get("arrays_file", ARRAYS_FILE)
     if arrays_path.name != ARRAYS_FILE:
         raise ValueError(f"Unexpected arrays file name {arrays_path.name!r}.")
