@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "RamanCNNClassifier": "raman_sk.classifier",
+    "RamanCNNCommittee": "raman_sk.classifier",
     "RamanCNN1D": "raman_sk.models",
     "IGExplainer": "raman_sk.explain",
     "save_pipeline": "raman_sk.persistence",
