@@ -7,16 +7,16 @@ The heavy submodules (torch, skorch, captum) are imported lazily, so that
 import os as _os
 from importlib import import_module
 
-# OpenMP's default busy-waiting makes torch 10x slower on a machine whose cores are
-# shared (measured in benchmarks/results/speed.md). Passive waiting costs nothing
-# measurable; it must be set before torch loads its OpenMP runtime, so it is set
-# here, and only when the user has not chosen a policy.
+# OpenMP's busy-waiting stalls torch on machines whose cores are shared (see
+# benchmarks/README.md); the policy must be set before torch loads OpenMP, so it is
+# set here, once, and only when the user has not chosen one.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "RamanCNNClassifier": "raman_sk.classifier",
+    "RamanCNNCommittee": "raman_sk.classifier",
     "RamanCNN1D": "raman_sk.models",
     "IGExplainer": "raman_sk.explain",
     "save_pipeline": "raman_sk.persistence",

@@ -132,8 +132,20 @@ def _overwrite_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
 
 
+def _excitation_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--excitation-nm",
+        type=float,
+        default=None,
+        metavar="NM",
+        help="laser wavelength in nm, for files whose axis is in nm and that do "
+        "not record it",
+    )
+
+
 def _labelled_spectra(p: argparse.ArgumentParser) -> None:
     p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
+    _excitation_option(p)
     p.add_argument("--labels", type=Path, required=True, help="labels CSV")
     p.add_argument("--n-copies", type=int, default=15, help="augmented copies")
     p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
@@ -142,6 +154,7 @@ def _labelled_spectra(p: argparse.ArgumentParser) -> None:
 def _model_and_spectra(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", type=Path, metavar="MODEL_DIR")
     p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
+    _excitation_option(p)
 
 
 def _coverage_option(default):
@@ -368,10 +381,12 @@ def _cmd_reproduce(args) -> int:
 
 
 # -------------------------------------------------------- users' own spectra
-def _read(paths):
+def _read(args):
     from raman_sk.datasets import read_spectra
 
-    return read_spectra([Path(p) for p in paths])
+    return read_spectra(
+        [Path(p) for p in args.spectra], excitation_nm=args.excitation_nm
+    )
 
 
 def _user_pipeline(args, progress: str):
@@ -393,7 +408,7 @@ def _labelled(args):
     from raman_sk.datasets import match_labels, read_labels
 
     labels = read_labels(args.labels)
-    spectra = _read(args.spectra)
+    spectra = _read(args)
     y, groups = match_labels(spectra, labels, args.labels)
     return spectra, y, groups
 
@@ -507,7 +522,7 @@ def _cmd_predict(args) -> int:
                 "out-of-domain checker (domain.npz)."
             )
         checker.threshold_ = float(args.ood_threshold)
-    spectra = _read(args.spectra)
+    spectra = _read(args)
     with _coverage_hint():
         table = predict_table(pipe, spectra.spectra, spectra.sources, checker)
     if checker is None:
@@ -537,7 +552,7 @@ def _cmd_explain(args) -> int:
     say = _console(args.quiet)
     out = check_output_dir(args.out, args.overwrite)
     pipe, _ = _load_model(args.model, coverage=args.coverage)
-    spectra = _read(args.spectra)
+    spectra = _read(args)
     X = spectra.spectra
     with _coverage_hint():
         pred = pipe.predict(X)

@@ -24,7 +24,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from raman_sk.classifier import RamanCNNClassifier
+from raman_sk.classifier import RamanCNNClassifier, RamanCNNCommittee
 from raman_sk.classifier.callbacks import FinalWeights
 
 __all__ = [
@@ -46,6 +46,7 @@ def make_raman_pipeline(
     smoothing_window: int = 11,
     baseline_lam: float = 1e5,
     classifier=None,
+    committee_cv=None,
     **classifier_params,
 ) -> Pipeline:
     """Build ``resample -> [smooth -> baseline -> min-max] -> RamanCNNClassifier``.
@@ -68,6 +69,11 @@ def make_raman_pipeline(
         airPLS smoothness.
     classifier : estimator, default=None
         Final step; default ``RamanCNNClassifier(**classifier_params)``.
+    committee_cv : int, cross-validation splitter or None, default=None
+        If given, the final step is a
+        :class:`~raman_sk.classifier.RamanCNNCommittee` of that classifier
+        with ``cv=committee_cv`` and the classifier's ``random_state``; fit
+        it with ``ramancnncommittee__groups=groups`` for folds by molecule.
     **classifier_params
         Passed to :class:`~raman_sk.RamanCNNClassifier` when ``classifier`` is
         None (e.g. ``max_epochs``, ``augmenter``, ``random_state``).
@@ -77,8 +83,10 @@ def make_raman_pipeline(
     Pipeline
         Steps named as :func:`~sklearn.pipeline.make_pipeline` names them
         (``wavenumberresampler``, ``savitzkygolay``, ``baselineremover``,
-        ``spectrumnormalizer``, ``ramancnnclassifier``), so grid-search keys
-        read ``ramancnnclassifier__module__kernel_sizes``.
+        ``spectrumnormalizer``, ``ramancnnclassifier`` or
+        ``ramancnncommittee``), so grid-search keys read
+        ``ramancnnclassifier__module__kernel_sizes`` (with a committee:
+        ``ramancnncommittee__estimator__module__kernel_sizes``).
 
     Raises
     ------
@@ -94,6 +102,9 @@ def make_raman_pipeline(
      'spectrumnormalizer', 'ramancnnclassifier']
     >>> pipe.get_params()["ramancnnclassifier__max_epochs"]
     5
+    >>> pipe = make_raman_pipeline(max_epochs=5, committee_cv=5)
+    >>> pipe.steps[-1][0], pipe.get_params()["ramancnncommittee__cv"]
+    ('ramancnncommittee', 5)
     """
     from raman_sk.preprocessing import (
         BaselineRemover,
@@ -108,6 +119,12 @@ def make_raman_pipeline(
         raise TypeError(
             "Give either classifier= or classifier parameters, not both: got "
             f"{sorted(classifier_params)}."
+        )
+    if committee_cv is not None:
+        classifier = RamanCNNCommittee(
+            classifier,
+            cv=committee_cv,
+            random_state=classifier.get_params(deep=False).get("random_state"),
         )
     steps = [
         WavenumberResampler(
@@ -286,18 +303,27 @@ def history_frame(clf) -> pd.DataFrame:
 
     Parameters
     ----------
-    clf : RamanCNNClassifier or Pipeline
-        A fitted classifier, or a pipeline ending in one.
+    clf : RamanCNNClassifier, RamanCNNCommittee or Pipeline
+        A fitted classifier or committee, or a pipeline ending in one.
 
     Returns
     -------
     DataFrame
         Columns ``epoch`` (1-based), ``train_loss``, ``valid_loss``,
         ``valid_acc``, ``lr`` and ``dur`` (seconds); NaN where a value was not
-        recorded (no validation part).
+        recorded (no validation part). For a committee, the members' logs one
+        after the other, with a first column ``member`` (index into
+        ``estimators_``).
     """
     clf = split_pipeline(clf)[1]
     check_is_fitted(clf)
+    if isinstance(clf, RamanCNNCommittee):
+        frames = [
+            history_frame(member).assign(member=k)
+            for k, member in enumerate(clf.estimators_)
+        ]
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[["member", *frame.columns[:-1]]]
     rows = []
     for i, h in enumerate(clf.history, start=1):
         lr = h.get("event_lr", np.nan)

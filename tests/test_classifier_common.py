@@ -1,9 +1,11 @@
 """scikit-learn's estimator checks on RamanCNNClassifier (tiny settings)."""
 
 import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from raman_sk import RamanCNNClassifier
+from raman_sk.classifier import RamanCNNCommittee
 
 # The sklearn checks use 1-10 features: one block with pool=1 accepts any
 # length. A tiny net, single-threaded (fastest for it), no dropout so that the
@@ -41,4 +43,15 @@ EXPECTED_FAILURES = {
     [CHECKED], expected_failed_checks=lambda est: EXPECTED_FAILURES
 )
 def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+# A committee of two such members (2-fold CV) under the same checks. It is a
+# plain BaseEstimator holding its members, so it passes every check: no
+# expected failures.
+COMMITTEE = RamanCNNCommittee(clone(CHECKED), cv=2, random_state=0)
+
+
+@parametrize_with_checks([COMMITTEE])
+def test_committee_sklearn_compatible(estimator, check):
     check(estimator)

@@ -1,6 +1,7 @@
-"""The scikit-learn classifier of raman_sk and its skorch callbacks."""
+"""The scikit-learn classifier of raman_sk, its committee and its skorch callbacks."""
 
 from ._classifier import RamanCNNClassifier
+from ._committee import RamanCNNCommittee
 from .callbacks import BestWeights, EpochProgress, FinalWeights, ValidAccuracy
 
 __all__ = [
@@ -8,5 +9,6 @@ __all__ = [
     "EpochProgress",
     "FinalWeights",
     "RamanCNNClassifier",
+    "RamanCNNCommittee",
     "ValidAccuracy",
 ]

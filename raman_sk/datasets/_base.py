@@ -18,6 +18,19 @@ from typing import Any
 
 import numpy as np
 
+#: The instrument-file extensions, for the message about a binary file whose
+#: content matched no reader.
+BINARY_EXTENSIONS = {
+    ".spc": "a Thermo Galactic SPC file",
+    ".wdf": "a Renishaw WiRE WDF file",
+    ".wip": "a WITec project file",
+    ".wid": "a WITec data file",
+    ".sif": "an Andor SIF file",
+    ".spe": "a Princeton Instruments SPE file",
+    ".0": "a Bruker OPUS file",
+    ".l6s": "a HORIBA LabSpec 6 file",
+}
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -80,9 +93,18 @@ def decode(raw: bytes, path: Path, encoding: str | None) -> str:
                 f"UTF-16 (truncated?): {exc}"
             ) from exc
     if b"\x00" in raw[:4096]:
+        expected = BINARY_EXTENSIONS.get(path.suffix.lower())
+        hint = (
+            f"; its extension suggests {expected}, but its content does not start like "
+            "one (corrupt, truncated or another format?)"
+            if expected
+            else ""
+        )
         raise ValueError(
-            f"{path}: looks like a binary file; read_spectra reads text exports "
-            "(two-column text, Renishaw WiRE, BWTek BWSpec, wide tables)"
+            f"{path}: looks like a binary file of none of the instrument formats "
+            f"read_spectra knows{hint}. Text exports (two-column text, Renishaw "
+            "WiRE, BWTek BWSpec, wide tables) and the instrument files listed in "
+            "read_spectra's documentation are read"
         )
     try:
         return raw.decode("utf-8-sig")

@@ -21,7 +21,18 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from . import _bwtek, _table
+from . import (
+    _bwtek,
+    _jcamp,
+    _labspec,
+    _opus,
+    _sif,
+    _spc,
+    _spe,
+    _table,
+    _wdf,
+    _witec,
+)
 from ._base import ReadOptions, SpectrumFile
 
 __all__ = ["READERS", "read_spectra"]
@@ -32,6 +43,14 @@ Reader = Callable[[SpectrumFile, ReadOptions], list[dict[str, Any]]]
 #: (name, detect, read) per file format, tried in order; the text table reader,
 #: which accepts any text, comes last.
 READERS: tuple[tuple[str, Detector, Reader], ...] = (
+    ("spc", _spc.detect, _spc.read),
+    ("wdf", _wdf.detect, _wdf.read),
+    ("witec", _witec.detect, _witec.read),
+    ("sif", _sif.detect, _sif.read),
+    ("opus", _opus.detect, _opus.read),
+    ("spe", _spe.detect, _spe.read),
+    ("labspec6", _labspec.detect, _labspec.read),
+    ("jcamp-dx", _jcamp.detect, _jcamp.read),
     ("bwtek", _bwtek.detect, _bwtek.read),
     ("text table", _table.detect, _table.read),
 )
@@ -148,7 +167,9 @@ def _finish(record, path, excitation_nm, axis_unit) -> None:
     """Resolve excitation and axis unit; convert nm axes to Raman shift in place."""
     meta = record["meta"]
     meta["path"] = str(path)
-    found = _excitation_from_header(meta.get("header", {}))
+    found = meta.get("excitation_nm")
+    if found is None:
+        found = _excitation_from_header(meta.get("header", {}))
     if (
         excitation_nm is not None
         and found is not None
@@ -162,6 +183,9 @@ def _finish(record, path, excitation_nm, axis_unit) -> None:
         )
     excitation = excitation_nm if excitation_nm is not None else found
     meta["excitation_nm"] = excitation
+    if "axis_kind" in meta:
+        _to_raman_shift(record, path, excitation)
+        return
     unit = meta.get("axis_unit")
     if axis_unit != "auto":
         unit = axis_unit
@@ -195,6 +219,44 @@ def _finish(record, path, excitation_nm, axis_unit) -> None:
         record["x"] = 1e7 / excitation - 1e7 / record["x"]
 
 
+def _to_raman_shift(record, path, excitation) -> None:
+    """Convert the axis an instrument file records (``axis_kind``) to Raman shift."""
+    meta = record["meta"]
+    kind = meta["axis_kind"]
+    meta["converted_from_nm"] = False
+    if not meta.get("raman", True) or kind == "raman shift":
+        return
+    if excitation is None:
+        raise ValueError(
+            f"{path}: the Raman axis is recorded as {kind} and the file holds no "
+            "excitation (laser) wavelength; pass excitation_nm=... (command line: "
+            "--excitation-nm) to convert it to Raman shift"
+        )
+    if kind == "wavelength":
+        record["x"] = 1e7 / excitation - 1e7 / record["x"]
+        meta["converted_from_nm"] = True
+    elif kind == "wavenumber":
+        record["x"] = 1e7 / excitation - record["x"]
+    else:  # pragma: no cover - the readers only record the three kinds above
+        raise AssertionError(f"unknown axis kind {kind!r}")
+
+
+def _warn_not_raman(path: Path, records) -> None:
+    """Warn once per file about spectra that are not Raman (kept on their own axis)."""
+    kinds = sorted(
+        {r["meta"]["axis_kind"] for r in records if not r["meta"].get("raman", True)}
+    )
+    if kinds:
+        count = sum(not r["meta"].get("raman", True) for r in records)
+        warnings.warn(
+            f"{path}: holds content that is not Raman ({count} of {len(records)} "
+            "spectra, marked raman=False in their metadata); their axis "
+            f"({', '.join(kinds)}) is kept as recorded and is not a Raman shift",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _read_file(path: Path, options: ReadOptions, encoding: str | None):
     """Read one file with the first reader in READERS whose detector accepts it."""
     try:
@@ -216,9 +278,10 @@ def read_spectra(
     encoding: str | None = None,
     axis_unit: str = "auto",
 ) -> Bunch:
-    r"""Read Raman spectra from the text files instruments export.
+    r"""Read Raman spectra from instrument files and the text files they export.
 
-    The format of each file is detected from its content, not its extension:
+    The format of each file is detected from its content, not its extension.
+    Text exports:
 
     * **two-column text**: wavenumber and intensity, separated by tabs,
       semicolons, commas or whitespace; header and comment lines (``#``, ``%``
@@ -235,6 +298,26 @@ def read_spectra(
     * **wide tables**: wavenumbers as column headers, one spectrum per row; a
       leading non-numeric column may hold sample names.
 
+    Instrument files, read through maintained libraries that the ``formats``
+    extra installs (``pip install "raman-sk[formats]"``; without it such a
+    file raises an ImportError that names the extra):
+
+    * **Thermo Galactic SPC** (spc-io): every subfile.
+    * **Renishaw WiRE WDF** (renishaw-wdf): single spectra, maps and depth
+      series, one spectrum per position.
+    * **WITec WIP/WID** (witio): every spectral graph, one spectrum per scan
+      position.
+    * **Andor SIF** (sif_parser): every frame and track.
+    * **Bruker OPUS** (brukeropus): the Raman data block.
+    * **JCAMP-DX** (jcamp): every block, plain and compressed (ASDF) forms.
+    * **Princeton Instruments SPE 3.0** (no extra needed).
+
+    A HORIBA LabSpec 6 (``.l6s``) file is recognised and refused with a
+    ValueError asking for its text export. Positions of maps and series go
+    into ``sources`` and the metadata. Non-Raman content (an infrared JCAMP-DX
+    or OPUS file, a lamp spectrum in a WITec file) keeps its own axis, is
+    marked ``raman=False`` and raises one UserWarning per file.
+
     Bytes are decoded as UTF-8 (a byte-order mark is ignored), else Latin-1
     (UTF-16 with a byte-order mark is recognised); CR, LF and CRLF line ends
     may be mixed. Axes are returned as recorded, in file order (descending axes
@@ -248,8 +331,9 @@ def read_spectra(
         name.
     excitation_nm : float, default=None
         Laser wavelength in nm, used to convert axes recorded in nm. If None,
-        it is read from the file header (e.g. ``laser_wavelength``,
-        ``Laser (nm)``). When given, an axis without unit information whose
+        it is read from the file (e.g. ``laser_wavelength``, ``Laser (nm)``,
+        or an instrument file's own laser field). When given, an axis without
+        unit information whose
         values all lie above it (and give shifts up to 5000 cm-1) is taken to be
         in nm, with a warning; ``axis_unit`` overrides this guess.
     bwtek_column : str, default="Dark Subtracted #1"
@@ -261,7 +345,8 @@ def read_spectra(
         Unit of the recorded axes. "auto" reads it from the column name
         (e.g. ``Wavelength (nm)``, ``Raman shift``) or the header (e.g.
         ``AxisUnit[1]=1/cm``) and otherwise assumes cm-1 (see
-        ``excitation_nm``).
+        ``excitation_nm``). Text files only: instrument files record their
+        axis kind.
 
     Returns
     -------
@@ -277,21 +362,30 @@ def read_spectra(
             ``"map.txt#0 X=49.37,Y=-3368.66"``.
         metadata : list of dict
             Per spectrum: ``format`` ("two-column", "multi-column",
-            "renishaw-wire", "bwtek", "wide-table"), ``path``, ``header``
-            (key/value pairs found), ``excitation_nm`` (float or None),
-            ``axis_unit`` (unit as recorded) and ``converted_from_nm``, plus
+            "renishaw-wire", "bwtek", "wide-table", "spc", "wdf", "witec",
+            "sif", "opus", "jcamp", "spe"), ``path``, ``header`` (key/value
+            pairs found), ``excitation_nm`` (float or None), ``axis_unit``
+            (unit as recorded) and ``converted_from_nm``, plus
             ``block``/``position``/``label`` for multi-spectrum files and
             ``intensity_column``/``n_dropped_pixels`` for BWTek files.
+            Instrument files add ``axis_kind`` (the recorded axis: "raman
+            shift", "wavelength", absolute "wavenumber" or another kind),
+            ``raman`` (False for non-Raman content, kept on its own axis) and,
+            where the file has them, ``instrument``, ``exposure_s`` and
+            ``accumulations``.
 
     Raises
     ------
     FileNotFoundError
         If a path does not exist or a directory holds no files.
+    ImportError
+        If an instrument file needs a reading library that is not installed.
     ValueError
-        If a file is empty or binary, has non-numeric or missing (NaN) values
-        inside its data block, rows of unequal length, an unknown
-        ``bwtek_column``, or an axis in nm without a known excitation
-        wavelength. The message names the file and the line.
+        If a file is empty, binary of no known format, truncated or corrupt,
+        has non-numeric or missing (NaN) values inside its data block, rows of
+        unequal length, an unknown ``bwtek_column``, or a Raman axis in nm
+        without a known excitation wavelength. The message names the file
+        (and the line, for text files).
     TypeError
         If ``paths`` or ``excitation_nm`` has the wrong type.
 
@@ -328,8 +422,13 @@ def read_spectra(
     options = ReadOptions(bwtek_column=bwtek_column)
     spectra, sources, metadata = [], [], []
     for path in files:
-        for record in _read_file(path, options, encoding):
+        records = _read_file(path, options, encoding)
+        if not records:
+            raise ValueError(f"{path}: the file holds no spectra")
+        for record in records:
             _finish(record, path, excitation_nm, axis_unit)
+        _warn_not_raman(path, records)
+        for record in records:
             spectra.append((record["x"], record["y"]))
             sources.append(record["source"])
             metadata.append(record["meta"])

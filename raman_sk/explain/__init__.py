@@ -6,7 +6,9 @@ input spectrum with captum's ``IntegratedGradients`` (Sundararajan et al.
 carry them (:func:`find_regions`) and assigns those regions to known Raman
 bands (:mod:`raman_sk.bands`). The randomisation checks of Adebayo et al.
 (2018, "Sanity checks for saliency maps") tell whether a map depends on what
-the network learned. Measured results: benchmarks/results/explain_notes.md.
+the network learned. A committee is explained as the mean of its members, and
+:func:`map_stability` gives the rank correlation of each class map between
+them. Measured results: benchmarks/results/explain_notes.md.
 
 Which map answers which question
 --------------------------------
@@ -31,7 +33,9 @@ from ._maps import MAP_NAMES
 from ._regions import REGION_COLUMNS, find_regions, smooth_background
 from ._sanity import (
     SANITY_COLUMNS,
+    STABILITY_COLUMNS,
     data_randomization_check,
+    map_stability,
     model_randomization_check,
     sanity_summary,
     seed_control_check,
@@ -41,9 +45,11 @@ __all__ = [
     "MAP_NAMES",
     "REGION_COLUMNS",
     "SANITY_COLUMNS",
+    "STABILITY_COLUMNS",
     "IGExplainer",
     "data_randomization_check",
     "find_regions",
+    "map_stability",
     "model_randomization_check",
     "sanity_summary",
     "seed_control_check",

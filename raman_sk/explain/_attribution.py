@@ -71,10 +71,23 @@ class ClassScore(nn.Module):
         return s
 
 
-def predicted_classes(module: nn.Module, Xt) -> np.ndarray:
-    """Index of the largest logit of each row of ``Xt`` (eval mode, batched)."""
-    logits = forward_rows(frozen_copy(module), Xt, module_device(module))
-    return logits.argmax(dim=1).cpu().numpy().astype(np.int64)
+def predicted_classes(module, Xt) -> np.ndarray:
+    """Predicted class index of each row of ``Xt`` (eval mode, batched).
+
+    ``module`` is a network (largest logit) or a list of networks (largest
+    mean softmax probability, as a committee predicts).
+    """
+    modules = module if isinstance(module, (list, tuple)) else [module]
+    if len(modules) == 1:
+        logits = forward_rows(frozen_copy(modules[0]), Xt, module_device(modules[0]))
+        return logits.argmax(dim=1).cpu().numpy().astype(np.int64)
+    proba = sum(
+        torch.softmax(forward_rows(frozen_copy(m), Xt, module_device(m)).double(), 1)
+        .cpu()
+        .numpy()
+        for m in modules
+    )
+    return proba.argmax(axis=1).astype(np.int64)
 
 
 def integrated_gradients(

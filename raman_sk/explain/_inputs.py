@@ -23,28 +23,11 @@ from ._regions import smooth_background
 BASELINES = ("zeros", "mean", "smooth")
 
 
-def split_explained(pipeline):
-    """Return (preprocessing or None, classifier, module_, classes_) of ``pipeline``.
-
-    Raises
-    ------
-    TypeError
-        If the final step is not a RamanCNNClassifier or its ``module_`` is not
-        a torch module.
-    NotFittedError
-        If the classifier is not fitted.
-    """
-    from raman_sk.classifier import RamanCNNClassifier  # skorch: heavy, import late
-
-    pre, clf = split_pipeline(pipeline)
-    if not isinstance(clf, RamanCNNClassifier):
-        raise TypeError(
-            "pipeline must be a fitted RamanCNNClassifier or a Pipeline whose last "
-            f"step is one; its last step is {type(clf).__name__}."
-        )
+def _fitted_network(clf):
+    """Return the ``module_`` of a fitted classifier; NotFittedError otherwise."""
     try:
         module = clf.module_
-        classes = clf.classes_
+        clf.classes_  # noqa: B018 - skorch raises here when not fitted
     except (AttributeError, NotFittedError) as exc:
         raise NotFittedError(
             f"This {type(clf).__name__} is not fitted yet: fit the pipeline before "
@@ -60,7 +43,77 @@ def split_explained(pipeline):
             f"the classifier's module_ must be a torch.nn.Module, got "
             f"{type(module).__name__}."
         )
-    return pre, clf, module, np.asarray(classes)
+    return module
+
+
+def explained_networks(pipeline, max_members=None):
+    """Return (preprocessing or None, final step, members, modules, classes_).
+
+    The final step is a RamanCNNClassifier (one member: itself) or a
+    RamanCNNCommittee (its ``estimators_``; the first ``max_members`` of them
+    when given). ``modules`` are the members' ``module_``.
+
+    Raises
+    ------
+    TypeError
+        If the final step is neither, or a ``module_`` is not a torch module.
+    NotFittedError
+        If the classifier or committee is not fitted.
+    """
+    from raman_sk.classifier import (  # skorch: heavy, import late
+        RamanCNNClassifier,
+        RamanCNNCommittee,
+    )
+
+    pre, final = split_pipeline(pipeline)
+    if isinstance(final, RamanCNNCommittee):
+        members = getattr(final, "estimators_", None)
+        if not members:
+            raise NotFittedError(
+                "This RamanCNNCommittee is not fitted yet: fit the pipeline before "
+                "building an IGExplainer on it."
+            )
+        members = list(members)[: max_members or None]
+        classes = final.classes_
+    elif isinstance(final, RamanCNNClassifier):
+        members = [final]
+        classes = None
+    else:
+        raise TypeError(
+            "pipeline must be a fitted RamanCNNClassifier or RamanCNNCommittee, or "
+            "a Pipeline whose last step is one; its last step is "
+            f"{type(final).__name__}."
+        )
+    modules = [_fitted_network(member) for member in members]
+    if classes is None:
+        classes = final.classes_
+    return pre, final, members, modules, np.asarray(classes)
+
+
+def split_explained(pipeline):
+    """Return (preprocessing or None, classifier, module_, classes_) of ``pipeline``.
+
+    For a pipeline ending in one RamanCNNClassifier; see
+    :func:`explained_networks` for committees.
+
+    Raises
+    ------
+    TypeError
+        If the final step is not a RamanCNNClassifier or its ``module_`` is not
+        a torch module.
+    NotFittedError
+        If the classifier is not fitted.
+    """
+    from raman_sk.classifier import RamanCNNClassifier
+
+    final = split_pipeline(pipeline)[1]
+    if not isinstance(final, RamanCNNClassifier):
+        raise TypeError(
+            "pipeline must be a fitted RamanCNNClassifier or a Pipeline whose last "
+            f"step is one; its last step is {type(final).__name__}."
+        )
+    pre, clf, _, modules, classes = explained_networks(pipeline)
+    return pre, clf, modules[0], classes
 
 
 def _n_features(clf, module):

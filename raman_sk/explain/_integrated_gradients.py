@@ -14,7 +14,6 @@ from sklearn.utils.validation import check_is_fitted
 from raman_sk.utils._sklearn_compat import (
     Interval,
     StrOptions,
-    validate_parameter_constraints,
 )
 from raman_sk.utils._torch import PRECISIONS, torch_threads
 
@@ -30,22 +29,22 @@ from ._inputs import (
     BASELINES,
     baselines_for,
     check_baseline_array,
+    explained_networks,
     label_indices,
     network_input,
     resolve_precision,
     resolve_wavenumbers,
-    split_explained,
     target_indices,
 )
-from ._maps import MAP_NAMES, class_maps, select_per_class
-from ._regions import find_regions
-from ._sanity import (
-    SANITY_CHECKS,
-    data_randomization_check,
-    empty_report,
-    model_randomization_check,
-    seed_control_check,
+from ._maps import (
+    MAP_NAMES,
+    mean_attribution,
+    member_class_maps,
+    npz_arrays,
+    select_per_class,
 )
+from ._regions import find_regions
+from ._sanity import SANITY_CHECKS, run_sanity_checks
 
 _positive_int = Interval(Integral, 1, None, closed="left")
 _non_negative = Interval(Real, 0, None, closed="left")
@@ -55,8 +54,9 @@ class IGExplainer(BaseEstimator):
     """Integrated Gradients saliency per class and per spectrum.
 
     Explains a fitted pipeline whose last step is a
-    :class:`~raman_sk.classifier.RamanCNNClassifier` (or the classifier alone)
-    with captum's ``IntegratedGradients``. ``fit(X, y)`` passes ``X`` through
+    :class:`~raman_sk.classifier.RamanCNNClassifier` or a
+    :class:`~raman_sk.classifier.RamanCNNCommittee` (or that step alone) with
+    captum's ``IntegratedGradients``. ``fit(X, y)`` passes ``X`` through
     the steps before the network (attributions live on the network's input
     grid ``wavenumbers_``), attributes up to ``n_per_class`` spectra of each
     class to their own class and averages per class. The network is
@@ -64,11 +64,18 @@ class IGExplainer(BaseEstimator):
     mode break completeness; the pipeline's own module is never modified.
     Attribution runs on the classifier's ``device`` with its ``n_threads``.
 
+    A committee is explained as the mean of its members: every member's
+    attributions are computed as for a single classifier, on the same spectra
+    and targets, and the maps and attributions are the means over members
+    (``member_maps_`` keeps each member's maps). Since IG is linear in the
+    function explained, the mean attribution is the IG of the members' mean
+    score, and its completeness is checked against that score.
+
     Parameters
     ----------
-    pipeline : Pipeline or RamanCNNClassifier
-        A fitted pipeline whose last step is a RamanCNNClassifier, or a fitted
-        classifier.
+    pipeline : Pipeline, RamanCNNClassifier or RamanCNNCommittee
+        A fitted pipeline whose last step is a RamanCNNClassifier or a
+        RamanCNNCommittee, or that fitted step alone.
     n_steps : int, default=50
         Points of the path integral.
     baseline : {"zeros", "mean", "smooth"} or array-like, default="zeros"
@@ -122,6 +129,10 @@ class IGExplainer(BaseEstimator):
         to point indices with a warning.
     verbose : int, default=0
         Show a tqdm progress bar over batches when > 0.
+    max_members : int or None, default=None
+        For a committee, explain only its first ``max_members`` members
+        (``estimators_[:max_members]``; IG's cost grows with each member).
+        None uses all of them. Ignored for a single classifier.
 
     Attributes
     ----------
@@ -138,6 +149,14 @@ class IGExplainer(BaseEstimator):
         Mean signed IG of the class-contrastive score.
     maps_ : dict of str to ndarray
         ``{"abs_ig": saliency_, "signed_ig": ..., "contrastive_ig": ...}``.
+    member_maps_ : dict of str to ndarray
+        Each map per member explained, of shape (n_members, n_classes,
+        n_wavenumbers); ``maps_`` is their mean over axis 0. One member for a
+        single classifier.
+    member_saliency_ : ndarray of shape (n_members, n_classes, n_wavenumbers)
+        ``member_maps_["abs_ig"]``.
+    n_members_ : int
+        Number of networks explained (1 for a single classifier).
     regions_ : DataFrame
         Top regions per class of ``maps_[region_map]``: columns ``class, start,
         end, peak, score, assignment, map``.
@@ -147,7 +166,8 @@ class IGExplainer(BaseEstimator):
         Their labels (the class each was attributed to).
     convergence_delta_ : ndarray of shape (n_explained,)
         Absolute completeness error ``|sum(IG) - (F(x) - F(b))|`` of each
-        explained spectrum (the ``abs_ig``/``signed_ig`` pass).
+        explained spectrum (the ``abs_ig``/``signed_ig`` pass; for a committee,
+        of the mean attribution against the members' mean score).
     relative_delta_ : ndarray of shape (n_explained,)
         The same divided by ``|F(x) - F(b)|``.
     mean_input_ : ndarray of shape (n_wavenumbers,)
@@ -160,6 +180,7 @@ class IGExplainer(BaseEstimator):
     See Also
     --------
     find_regions : The region finder behind ``regions_``.
+    map_stability : Rank correlation of each class map between members.
     raman_sk.plotting.plot_class_saliency : Figure of one class's map.
 
     Notes
@@ -217,6 +238,7 @@ class IGExplainer(BaseEstimator):
         "region_smoothing": [_non_negative],
         "wavenumbers": "no_validation",  # check_wavenumbers in fit
         "verbose": ["verbose"],
+        "max_members": [_positive_int, None],
     }
 
     def __init__(
@@ -241,6 +263,7 @@ class IGExplainer(BaseEstimator):
         region_smoothing: float = 4.0,
         wavenumbers=None,
         verbose: int = 0,
+        max_members: int | None = None,
     ):
         self.pipeline = pipeline
         self.n_steps = n_steps
@@ -261,6 +284,7 @@ class IGExplainer(BaseEstimator):
         self.region_smoothing = region_smoothing
         self.wavenumbers = wavenumbers
         self.verbose = verbose
+        self.max_members = max_members
 
     # ------------------------------------------------------------- attribution
     def _baselines(self, Xt):
@@ -274,7 +298,7 @@ class IGExplainer(BaseEstimator):
 
     def _attribute(self, module, Xt, B, targets, *, contrastive, precision, seed):
         """(attributions, delta, dF) of rows ``Xt`` with this explainer's settings."""
-        clf = split_explained(self.pipeline)[1]
+        clf = explained_networks(self.pipeline, 1)[2][0]
         with torch_threads(getattr(clf, "n_threads", None)):
             return integrated_gradients(
                 module,
@@ -293,42 +317,41 @@ class IGExplainer(BaseEstimator):
                 verbose=self.verbose,
             )
 
-    def _compute_maps(self, module, Xt_sel, targets, precision, *, warn=True):
-        """Class maps of ``module`` for rows ``Xt_sel`` attributed to ``targets``."""
+    def _mean_attribution(self, modules, Xt, B, targets, **kw):
+        """Each network's attributions, their mean, its delta and the mean dF."""
+        runs = [self._attribute(m, Xt, B, targets, **kw) for m in modules]
+        return mean_attribution(runs, smoothgrad=self.smoothgrad)
+
+    def _compute_maps(self, modules, Xt_sel, targets, precision, *, warn=True):
+        """Mean and per-network class maps for rows ``Xt_sel`` and ``targets``."""
+        modules = modules if isinstance(modules, (list, tuple)) else [modules]
         B = self._baselines(Xt_sel)
         kw = {"precision": precision, "seed": self._seed_}
-        A, delta, dF = self._attribute(
-            module, Xt_sel, B, targets, contrastive=False, **kw
+        As, _, delta, dF = self._mean_attribution(
+            modules, Xt_sel, B, targets, contrastive=False, **kw
         )
-        Ac, delta_c, dF_c = self._attribute(
-            module, Xt_sel, B, targets, contrastive=True, **kw
+        Acs, _, delta_c, dF_c = self._mean_attribution(
+            modules, Xt_sel, B, targets, contrastive=True, **kw
         )
-        if warn:
-            for d, f, what in (
-                (delta, dF, "class scores"),
-                (delta_c, dF_c, "contrastive scores"),
-            ):
-                warn_incomplete(
-                    d,
-                    f,
-                    what,
-                    tolerance=self.tolerance,
-                    n_steps=self.n_steps,
-                    stacklevel=4,
-                )
-        maps = class_maps(A, Ac, targets, len(self.classes_))
-        return maps, delta, relative_error(delta, dF)
+        checks = ((delta, dF, "class scores"), (delta_c, dF_c, "contrastive scores"))
+        for d, f, what in checks if warn else ():
+            warn_incomplete(d, f, what, tolerance=self.tolerance,
+                            n_steps=self.n_steps, stacklevel=4)
+        maps, member_maps = member_class_maps(As, Acs, targets, len(self.classes_))
+        return maps, member_maps, delta, relative_error(delta, dF)
 
-    def _maps_for(self, module, Xt):
-        """Class maps of another network on the spectra ``fit`` explained.
+    def _maps_for(self, modules, Xt):
+        """Class maps of other networks on the spectra ``fit`` explained.
 
-        ``Xt`` is the network input of the fitted ``X``; used by the sanity
-        checks to compare a re-initialised or retrained network's maps.
+        ``modules`` is a network or a list of them (a committee's members);
+        ``Xt`` is the network input of the fitted ``X``. Used by the sanity
+        checks to compare re-initialised or retrained networks' maps.
         """
         targets = label_indices(self.sample_targets_, self.classes_, "target")
-        precision = resolve_precision(self.precision, split_explained(self.pipeline)[1])
-        maps, _, _ = self._compute_maps(
-            module, Xt[self.sample_indices_], targets, precision, warn=False
+        member = explained_networks(self.pipeline, 1)[2][0]
+        precision = resolve_precision(self.precision, member)
+        maps, _, _, _ = self._compute_maps(
+            modules, Xt[self.sample_indices_], targets, precision, warn=False
         )
         return maps
 
@@ -359,8 +382,10 @@ class IGExplainer(BaseEstimator):
             the classifier does not know, or a baseline of the wrong shape.
         """
         self._validate_params()
-        pre, clf, module, classes = split_explained(self.pipeline)
-        Xt = network_input(pre, clf, module, X)
+        pre, final, members, modules, classes = explained_networks(
+            self.pipeline, self.max_members
+        )
+        Xt = network_input(pre, final, modules[0], X)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != Xt.shape[0]:
             raise ValueError(
@@ -380,7 +405,7 @@ class IGExplainer(BaseEstimator):
         self.n_fit_samples_ = int(Xt.shape[0])
         self.mean_input_ = Xt.mean(axis=0, dtype=np.float64).astype(np.float32)
         self.input_range_ = float(Xt.max() - Xt.min())
-        precision = resolve_precision(self.precision, clf)
+        precision = resolve_precision(self.precision, members[0])
         rng = check_random_state(self.random_state)
         lookup = {str(c): k for k, c in enumerate(classes)}
         y_int = np.asarray([lookup[str(v)] for v in y], dtype=np.int64)
@@ -395,7 +420,12 @@ class IGExplainer(BaseEstimator):
         self._seed_ = int(rng.randint(0, 2**31 - 1))
         self.sample_indices_ = idx
         self.sample_targets_ = classes[targets]
-        maps, delta, rel = self._compute_maps(module, Xt[idx], targets, precision)
+        maps, member_maps, delta, rel = self._compute_maps(
+            modules, Xt[idx], targets, precision
+        )
+        self.n_members_ = len(modules)
+        self.member_maps_ = member_maps
+        self.member_saliency_ = member_maps["abs_ig"]
         self.maps_ = maps
         self.saliency_ = maps["abs_ig"]
         self.signed_saliency_ = maps["signed_ig"]
@@ -422,7 +452,8 @@ class IGExplainer(BaseEstimator):
             Spectra, as given to the pipeline.
         target : label, array-like of labels or None, default=None
             Class explained for every spectrum (one label) or for each (one
-            per spectrum); None explains each spectrum's predicted class.
+            per spectrum); None explains each spectrum's predicted class (for
+            a committee: the committee's prediction, by all its members).
         contrastive : bool, default=False
             Explain the class-contrastive score ``f_c - mean_{k != c} f_k``
             instead of the class score.
@@ -433,7 +464,9 @@ class IGExplainer(BaseEstimator):
         -------
         attributions : ndarray of shape (n_samples, n_wavenumbers)
             On the network's grid ``wavenumbers_``; each row sums to
-            ``F(x) - F(baseline)`` up to the completeness error.
+            ``F(x) - F(baseline)`` up to the completeness error. For a
+            committee, the mean over the members explained (see
+            ``max_members``) and ``F`` is their mean score.
         delta : ndarray of shape (n_samples,)
             Only with ``return_delta=True``.
 
@@ -445,18 +478,18 @@ class IGExplainer(BaseEstimator):
             For X with the wrong number of points or an unknown target label.
         """
         check_is_fitted(self, "saliency_")
-        pre, clf, module, _ = split_explained(self.pipeline)
-        Xt = network_input(pre, clf, module, X)
-        predicted = predicted_classes(module, Xt) if target is None else None
+        pre, final, members, modules, _ = explained_networks(self.pipeline)
+        Xt = network_input(pre, final, modules[0], X)
+        predicted = predicted_classes(modules, Xt) if target is None else None
         targets = target_indices(target, self.classes_, Xt.shape[0], predicted)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        A, delta, dF = self._attribute(
-            module,
+        _, A, delta, dF = self._mean_attribution(
+            modules[: self.max_members or None],
             Xt,
             self._baselines(Xt),
             targets,
             contrastive=bool(contrastive),
-            precision=resolve_precision(self.precision, clf),
+            precision=resolve_precision(self.precision, members[0]),
             seed=seed,
         )
         warn_incomplete(
@@ -481,19 +514,7 @@ class IGExplainer(BaseEstimator):
             If a class name collides with one of the other keys.
         """
         check_is_fitted(self, "saliency_")
-        out = {"wavenumbers": np.asarray(self.wavenumbers_, dtype=np.float64)}
-        others = {f"{name}_maps": m for name, m in self.maps_.items()}
-        others["classes"] = np.asarray([str(c) for c in self.classes_])
-        for k, c in enumerate(self.classes_):
-            key = str(c)
-            if key in others or key == "wavenumbers":
-                raise ValueError(
-                    f"class name {key!r} collides with the npz key {key!r}; rename "
-                    "the class."
-                )
-            out[key] = self.saliency_[k].copy()
-        out.update(others)
-        return out
+        return npz_arrays(self.wavenumbers_, self.classes_, self.maps_)
 
     def sanity_check(
         self, X, y, *, checks=SANITY_CHECKS, cascade=True, random_state=None
@@ -521,21 +542,6 @@ class IGExplainer(BaseEstimator):
             class, spearman, spearman_abs, pearson``). A map passes when its
             ``spearman`` is high for the control and low after randomisation.
         """
-        checks = [checks] if isinstance(checks, str) else list(checks)
-        for check in checks:
-            validate_parameter_constraints(
-                {"checks": [StrOptions(set(SANITY_CHECKS))]},
-                {"checks": check},
-                caller_name="IGExplainer.sanity_check",
-            )
-        rng = check_random_state(random_state)
-        parts = []
-        if "control" in checks:
-            parts.append(seed_control_check(self, X, y, random_state=rng))
-        if "model" in checks:
-            parts.append(
-                model_randomization_check(self, X, y, cascade=cascade, random_state=rng)
-            )
-        if "data" in checks:
-            parts.append(data_randomization_check(self, X, y, random_state=rng))
-        return pd.concat(parts, ignore_index=True) if parts else empty_report()
+        return run_sanity_checks(
+            self, X, y, checks=checks, cascade=cascade, random_state=random_state
+        )

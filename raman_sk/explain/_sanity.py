@@ -4,7 +4,10 @@ A map is trusted only when it depends on what the network learned: it must
 change when the network's weights are re-initialised
 (:func:`model_randomization_check`) or when it is trained on permuted labels
 (:func:`data_randomization_check`), and stay similar for a second network
-trained the same way (:func:`seed_control_check`).
+trained the same way (:func:`seed_control_check`). For a committee, every
+member is re-initialised (or the whole committee retrained) and the maps are
+averaged over the members as the explainer averages them;
+:func:`map_stability` tells how much the members' maps agree.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from torch import nn
 from raman_sk.utils._sklearn_compat import StrOptions, validate_parameter_constraints
 from raman_sk.utils._torch import module_device
 
-from ._inputs import network_input, split_explained
+from ._inputs import explained_networks, network_input
 from ._maps import MAP_NAMES
 
 __all__ = [
     "SANITY_COLUMNS",
+    "STABILITY_COLUMNS",
     "data_randomization_check",
+    "map_stability",
     "model_randomization_check",
     "sanity_summary",
     "seed_control_check",
@@ -141,27 +146,29 @@ def sanity_summary(report: pd.DataFrame, metric: str = "spearman") -> pd.DataFra
 
 
 def _check_explainer(explainer, X):
-    """Return the network input of the fitted ``X`` of a fitted explainer."""
+    """Return (networks explained, network input of the fitted ``X``)."""
     # duck-typed: importing IGExplainer here would make an import cycle
     if not callable(getattr(explainer, "_maps_for", None)):
         raise TypeError(
             f"explainer must be an IGExplainer, got {type(explainer).__name__}."
         )
     check_is_fitted(explainer, "saliency_")
-    pre, clf, module, _ = split_explained(explainer.pipeline)
-    Xt = network_input(pre, clf, module, X)
+    pre, final, _, modules, _ = explained_networks(
+        explainer.pipeline, explainer.max_members
+    )
+    Xt = network_input(pre, final, modules[0], X)
     if Xt.shape[0] != explainer.n_fit_samples_:
         raise ValueError(
             f"X has {Xt.shape[0]} spectra, but the explainer was fitted on "
             f"{explainer.n_fit_samples_}; give the X and y used for fit."
         )
-    return module, Xt
+    return modules, Xt
 
 
 def _retrained_report(explainer, pipeline, X, check, stage):
     """Compare the explainer's maps with those of another trained ``pipeline``."""
-    pre, clf, module, _ = split_explained(pipeline)
-    maps = explainer._maps_for(module, network_input(pre, clf, module, X))
+    pre, final, _, modules, _ = explained_networks(pipeline, explainer.max_members)
+    maps = explainer._maps_for(modules, network_input(pre, final, modules[0], X))
     rows = _compare(explainer.maps_, maps, check, stage, np.nan, explainer.classes_)
     return pd.DataFrame(rows, columns=list(SANITY_COLUMNS))
 
@@ -202,9 +209,10 @@ def model_randomization_check(
 
     Re-initialises the trained network's layers (on a deep copy; the pipeline
     is untouched), from the output layer down, and recomputes every class map
-    on the spectra the explainer was fitted on. A map that explains what the
-    network learned must change: its rank correlation with the trained map
-    should fall towards 0.
+    on the spectra the explainer was fitted on. For a committee, the same
+    layers of every member explained are re-initialised at each stage. A map
+    that explains what the network learned must change: its rank correlation
+    with the trained map should fall towards 0.
 
     Parameters
     ----------
@@ -230,38 +238,40 @@ def model_randomization_check(
         trained and the randomised map of that class, ``spearman_abs`` the same
         between their absolute values, ``pearson`` the linear correlation.
     """
-    module, Xt = _check_explainer(explainer, X)
+    modules, Xt = _check_explainer(explainer, X)
     seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
-    device = module_device(module)
-    # re-initialised on a CPU copy so that only a forked CPU generator is used
-    rand = copy.deepcopy(module).cpu()
-    order = list(reversed(_reinit_stages(rand)))
+    device = module_device(modules[0])
+    # re-initialised on CPU copies so that only a forked CPU generator is used
+    rands = [copy.deepcopy(m).cpu() for m in modules]
+    orders = [list(reversed(_reinit_stages(r))) for r in rands]
+    if len({len(o) for o in orders}) != 1:
+        raise ValueError("the committee's members have different architectures.")
     rows = []
+
+    def compare(stage_name, n_randomized, nets):
+        return _compare(
+            explainer.maps_,
+            explainer._maps_for(nets, Xt),
+            "model_randomization",
+            stage_name,
+            n_randomized,
+            explainer.classes_,
+        )
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if cascade:
-            for k, stage in enumerate(order, start=1):
-                _reset(stage)
-                maps = explainer._maps_for(copy.deepcopy(rand).to(device), Xt)
-                rows += _compare(
-                    explainer.maps_,
-                    maps,
-                    "model_randomization",
-                    "+".join(n for n, _ in stage),
-                    k,
-                    explainer.classes_,
-                )
+            for k, stage in enumerate(orders[0], start=1):
+                for order in orders:
+                    _reset(order[k - 1])
+                nets = [copy.deepcopy(r).to(device) for r in rands]
+                rows += compare("+".join(n for n, _ in stage), k, nets)
         else:
-            for stage in order:
-                _reset(stage)
-            maps = explainer._maps_for(rand.to(device), Xt)
-            rows += _compare(
-                explainer.maps_,
-                maps,
-                "model_randomization",
-                "all layers",
-                len(order),
-                explainer.classes_,
+            for order in orders:
+                for stage in order:
+                    _reset(stage)
+            rows += compare(
+                "all layers", len(orders[0]), [r.to(device) for r in rands]
             )
     return pd.DataFrame(rows, columns=list(SANITY_COLUMNS))
 
@@ -282,7 +292,9 @@ def data_randomization_check(
     """Run the data randomisation test (Adebayo et al. 2018).
 
     Trains a clone of the explainer's pipeline on randomly permuted labels and
-    compares its class maps with the trained ones on the same spectra. A map
+    compares its class maps with the trained ones on the same spectra (a
+    committee is retrained whole, without groups: its folds only need to
+    differ). A map
     that reflects the relation between spectra and labels must not survive
     the permutation.
 
@@ -348,3 +360,106 @@ def seed_control_check(
             explainer, X, np.asarray(y), seed=int(rng.randint(0, 2**31 - 1))
         )
     return _retrained_report(explainer, pipeline, X, "control", "second trained seed")
+
+
+#: Columns of :func:`map_stability`.
+STABILITY_COLUMNS = (
+    "class",
+    "map",
+    "n_members",
+    "mean_spearman",
+    "min_spearman",
+)
+
+
+def map_stability(explainer, map_name=None) -> pd.DataFrame:
+    """Rank correlation of each class map between the members of a committee.
+
+    For every pair of members explained, the Spearman rank correlation of
+    their maps of a class; a map that the members agree on is stable, one
+    that changes from member to member is not to be read closely.
+
+    Parameters
+    ----------
+    explainer : IGExplainer
+        A fitted explainer (of a committee; a single classifier gives NaN).
+    map_name : {"abs_ig", "signed_ig", "contrastive_ig"} or None, default=None
+        Map compared; None is the explainer's ``region_map`` (the map its
+        regions and figures use).
+
+    Returns
+    -------
+    stability : DataFrame
+        One row per class, columns :data:`STABILITY_COLUMNS`: ``mean_spearman``
+        and ``min_spearman`` over the ``n_members * (n_members - 1) / 2``
+        pairs (NaN with fewer than two members or a class without spectra).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from raman_sk.explain import map_stability
+    >>> maps = np.array([[[1.0, 2.0, 3.0, 4.0]], [[1.0, 3.0, 2.0, 4.0]]])
+    >>> fake = SimpleNamespace(member_maps_={"signed_ig": maps},
+    ...                        classes_=np.array(["a"]), region_map="signed_ig")
+    >>> map_stability(fake).round(2)[["class", "mean_spearman"]].to_dict("records")
+    [{'class': 'a', 'mean_spearman': 0.8}]
+    """
+    member_maps = getattr(explainer, "member_maps_", None)
+    if member_maps is None:
+        check_is_fitted(explainer, "member_maps_")
+    if map_name is None:
+        map_name = explainer.region_map
+    validate_parameter_constraints(
+        {"map_name": [StrOptions(set(MAP_NAMES))]},
+        {"map_name": map_name},
+        caller_name="map_stability",
+    )
+    stack = np.asarray(member_maps[map_name])
+    n = stack.shape[0]
+    rows = []
+    for k, c in enumerate(explainer.classes_):
+        rhos = [
+            _correlation(stack[i, k], stack[j, k], rank=True)
+            for i in range(n)
+            for j in range(i + 1, n)
+        ]
+        rhos = np.asarray(rhos, dtype=np.float64)
+        ok = rhos[np.isfinite(rhos)]
+        rows.append(
+            (
+                str(c),
+                map_name,
+                n,
+                float(ok.mean()) if ok.size else np.nan,
+                float(ok.min()) if ok.size else np.nan,
+            )
+        )
+    return pd.DataFrame(rows, columns=list(STABILITY_COLUMNS))
+
+
+def run_sanity_checks(explainer, X, y, *, checks, cascade, random_state):
+    """Run the named checks in the order control, model, data; concatenate them.
+
+    The body of :meth:`IGExplainer.sanity_check`.
+    """
+    checks = [checks] if isinstance(checks, str) else list(checks)
+    for check in checks:
+        validate_parameter_constraints(
+            {"checks": [StrOptions(set(SANITY_CHECKS))]},
+            {"checks": check},
+            caller_name="IGExplainer.sanity_check",
+        )
+    rng = check_random_state(random_state)
+    parts = []
+    if "control" in checks:
+        parts.append(seed_control_check(explainer, X, y, random_state=rng))
+    if "model" in checks:
+        parts.append(
+            model_randomization_check(
+                explainer, X, y, cascade=cascade, random_state=rng
+            )
+        )
+    if "data" in checks:
+        parts.append(data_randomization_check(explainer, X, y, random_state=rng))
+    return pd.concat(parts, ignore_index=True) if parts else empty_report()

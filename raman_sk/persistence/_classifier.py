@@ -24,16 +24,15 @@ from raman_sk.utils._files import jsonable
 from ._codec import (
     CONFIG_FILE,
     WEIGHTS_FILE,
-    check_format,
     decode_labels,
     decode_params,
     encode,
     encode_estimator_params,
     encode_labels,
     qualified_name,
+    read_config,
     read_json,
     read_weights,
-    resolve,
     write_config,
     write_weights,
 )
@@ -130,13 +129,13 @@ def stored_class(directory: str | PathLike):
     """
     from skorch import NeuralNet
 
-    path = Path(directory) / CONFIG_FILE
-    config = read_json(path, "classifier config.json")
-    check_format(config, CLASSIFIER_FORMAT, path)
-    klass = resolve(config.get("class"), "classifier class")
-    if not (isinstance(klass, type) and issubclass(klass, NeuralNet)):
-        raise ValueError(f"{config['class']!r} is not a skorch classifier class.")
-    return klass
+    return read_config(
+        Path(directory) / CONFIG_FILE,
+        CLASSIFIER_FORMAT,
+        NeuralNet,
+        what="classifier",
+        base_name="a skorch classifier class",
+    )[1]
 
 
 def load_classifier(directory: str | PathLike, *, cls=None, device=None):

@@ -398,3 +398,18 @@ def check_format(config: dict, expected: str, path: Path) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def read_config(path: Path, kind: str, base: type, *, what: str, base_name: str):
+    """Read the JSON file of format ``kind`` at ``path`` and resolve its class.
+
+    Returns ``(config, class)``; the class must be a subclass of ``base``.
+    ``what`` names the kind of file ("pipeline" reads "pipeline class" in
+    errors), ``base_name`` the base class.
+    """
+    config = read_json(path, f"{what} {path.name}")
+    check_format(config, kind, path)
+    klass = resolve(config.get("class"), f"{what} class")
+    if not (isinstance(klass, type) and issubclass(klass, base)):
+        raise ValueError(f"{config['class']!r} is not {base_name}.")
+    return config, klass

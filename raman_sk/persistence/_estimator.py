@@ -59,9 +59,19 @@ def encode_estimator(est, where: str, arrays: dict, array_key=str) -> dict:
         )
     except NotStorable as exc:
         raise ValueError(f"Cannot save a parameter of {where}: {exc}.") from None
+    fitted, array_refs = encode_fitted(est, where, arrays, array_key)
+    return {"class": cls_name, "params": params, "fitted": fitted, "arrays": array_refs}
+
+
+def encode_fitted(est, where: str, arrays: dict, array_key=str, skip=()):
+    """(JSON scalars, NPZ references) of the public fitted attributes of ``est``.
+
+    Attributes ending in ``_`` are stored, except those in ``skip``; arrays go
+    into ``arrays`` under ``array_key(attr)``.
+    """
     fitted, array_refs = {}, []
     for attr, value in vars(est).items():
-        if not attr.endswith("_") or attr.startswith("_"):
+        if not attr.endswith("_") or attr.startswith("_") or attr in skip:
             continue
         if isinstance(value, np.ndarray):
             if value.dtype.kind == "O":
@@ -90,7 +100,7 @@ def encode_estimator(est, where: str, arrays: dict, array_key=str) -> dict:
             fitted[attr] = encode(value, f"{where}.{attr}")
         except NotStorable as exc:
             raise ValueError(f"Cannot save fitted attribute {exc}.") from None
-    return {"class": cls_name, "params": params, "fitted": fitted, "arrays": array_refs}
+    return fitted, array_refs
 
 
 def decode_estimator(entry: dict, arrays: dict, where: str, arrays_name: str):
@@ -99,6 +109,11 @@ def decode_estimator(entry: dict, arrays: dict, where: str, arrays_name: str):
     if not instantiable(cls):
         raise ValueError(f"{where}: {entry['class']!r} is not an estimator class.")
     est = cls(**decode_params(entry.get("params", {}), where))
+    return decode_fitted(est, entry, arrays, where, arrays_name)
+
+
+def decode_fitted(est, entry: dict, arrays: dict, where: str, arrays_name: str):
+    """Set on ``est`` the fitted attributes stored by :func:`encode_fitted`."""
     for attr, value in entry.get("fitted", {}).items():
         if not (attr.endswith("_") and attr.isidentifier()):
             raise ValueError(f"{where}: {attr!r} is not a fitted attribute name.")
@@ -192,7 +207,9 @@ def load_estimator(directory: str | PathLike, name: str, *, config=None):
 
 __all__ = [
     "decode_estimator",
+    "decode_fitted",
     "encode_estimator",
+    "encode_fitted",
     "load_estimator",
     "read_npz",
     "save_estimator",

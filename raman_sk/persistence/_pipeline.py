@@ -3,7 +3,8 @@
 A pipeline directory holds ``pipeline.json`` (steps with their parameters and
 fitted scalars), ``arrays.npz`` (the steps' fitted arrays, read with
 ``allow_pickle=False``) and one directory per step that saves itself (a
-:class:`~raman_sk.RamanCNNClassifier`: its own ``save``/``load``).
+:class:`~raman_sk.RamanCNNClassifier` or a committee of them: its own
+``save``/``load``).
 """
 
 from __future__ import annotations
@@ -16,24 +17,21 @@ import numpy as np
 
 from raman_sk.utils._files import write_npz
 
-from ._classifier import load_classifier, stored_class
 from ._codec import (
     NotStorable,
-    check_format,
     check_storable,
     decode_params,
     encode_estimator_params,
     qualified_name,
-    read_json,
-    resolve,
+    read_config,
     write_config,
 )
+from ._committee import load_self_saved, safe_subdirectory
 from ._estimator import decode_estimator, encode_estimator, read_npz
 
 PIPELINE_FILE = "pipeline.json"
 ARRAYS_FILE = "arrays.npz"
 PIPELINE_FORMAT = "raman_sk.pipeline"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def _step_dir(index: int, name: str) -> str:
@@ -42,10 +40,24 @@ def _step_dir(index: int, name: str) -> str:
 
 
 def _saves_itself(est) -> bool:
-    """Tell whether ``est`` is a skorch net with its own ``save`` (the classifier)."""
+    """Tell whether ``est`` has its own ``save``: a classifier or a committee.
+
+    A skorch net with ``save`` (the classifier), or an allow-listed class with
+    a ``save`` method and a ``load`` classmethod (the committee).
+    """
     from skorch import NeuralNet
 
-    return isinstance(est, NeuralNet) and callable(getattr(est, "save", None))
+    if not callable(getattr(est, "save", None)):
+        return False
+    if isinstance(est, NeuralNet):
+        return True
+    if not callable(getattr(type(est), "load", None)):
+        return False
+    try:
+        check_storable(qualified_name(type(est)), "step", type(est))
+    except NotStorable:
+        return False
+    return True
 
 
 def save_pipeline(pipe, directory: str | PathLike) -> Path:
@@ -54,8 +66,9 @@ def save_pipeline(pipe, directory: str | PathLike) -> Path:
     Each step is stored by its qualified class name, its parameters
     (``get_params(deep=False)``) as JSON, and its fitted attributes (public
     attributes ending in ``_``): arrays go to ``arrays.npz``, other values to
-    JSON. :class:`~raman_sk.RamanCNNClassifier` steps are saved with their own
-    :meth:`~raman_sk.RamanCNNClassifier.save` into a subdirectory.
+    JSON. :class:`~raman_sk.RamanCNNClassifier` and
+    :class:`~raman_sk.classifier.RamanCNNCommittee` steps are saved with their
+    own ``save`` into a subdirectory.
 
     Parameters
     ----------
@@ -141,14 +154,6 @@ def save_pipeline(pipe, directory: str | PathLike) -> Path:
     return directory
 
 
-def _load_self_saved(directory: Path, device):
-    klass = stored_class(directory)
-    load = getattr(klass, "load", None)
-    if callable(load):
-        return load(directory, device=device)
-    return load_classifier(directory, device=device)
-
-
 def load_pipeline(directory: str | PathLike, *, device=None):
     """Load a pipeline written by :func:`save_pipeline` (no pickle).
 
@@ -180,11 +185,9 @@ def load_pipeline(directory: str | PathLike, *, device=None):
 
     directory = Path(directory)
     path = directory / PIPELINE_FILE
-    config = read_json(path, "pipeline.json")
-    check_format(config, PIPELINE_FORMAT, path)
-    pipe_cls = resolve(config.get("class"), "pipeline class")
-    if not (isinstance(pipe_cls, type) and issubclass(pipe_cls, Pipeline)):
-        raise ValueError(f"{config['class']!r} is not a Pipeline class.")
+    config, pipe_cls = read_config(
+        path, PIPELINE_FORMAT, Pipeline, what="pipeline", base_name="a Pipeline class"
+    )
     arrays_path = directory / config.get("arrays_file", ARRAYS_FILE)
     if arrays_path.name != ARRAYS_FILE:
         raise ValueError(f"Unexpected arrays file name {arrays_path.name!r}.")
@@ -197,10 +200,8 @@ def load_pipeline(directory: str | PathLike, *, device=None):
         if entry.get("passthrough"):
             steps.append((name, "passthrough"))
         elif "classifier_dir" in entry:
-            sub = entry["classifier_dir"]
-            if not isinstance(sub, str) or not _SAFE_NAME.match(sub) or ".." in sub:
-                raise ValueError(f"Unsafe classifier directory name {sub!r}.")
-            steps.append((name, _load_self_saved(directory / sub, device)))
+            sub = safe_subdirectory(directory, entry["classifier_dir"])
+            steps.append((name, load_self_saved(sub, device)))
         else:
             steps.append(
                 (name, decode_estimator(entry, arrays, f"step {name!r}", ARRAYS_FILE))

@@ -5,6 +5,7 @@ between releases, only this module changes.
 """
 
 from sklearn.utils._param_validation import (  # noqa: F401
+    HasMethods,
     Interval,
     Options,
     StrOptions,

@@ -8,17 +8,6 @@ from numbers import Real
 import numpy as np
 from scipy import sparse
 
-__all__ = [
-    "MAX_ABS_INPUT",
-    "check_label_types",
-    "check_magnitude",
-    "check_spectra",
-    "check_wavenumbers",
-    "default_grid",
-    "format_wavenumber",
-    "wavenumbers_from_feature_names",
-]
-
 DEFAULT_GRID_START = 450
 DEFAULT_GRID_STOP = 1800
 
