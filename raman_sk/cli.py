@@ -360,7 +360,12 @@ def _cmd_reproduce(args) -> int:
 
     say = _console(args.quiet)
     check_output_dir(args.out, args.overwrite)
-    _check_option(args, "cv", 2, allow=(0,) if args.recipe == "seed" else ())
+    _check_option(args, "cv", 2, allow=(0,))  # 1 is wrong for every recipe
+    if args.cv == 0 and args.recipe != "seed":
+        raise ValueError(
+            "--cv 0 (off) works only with --recipe seed; the cv-committee recipe "
+            "needs K >= 2 folds."
+        )
     settings = _settings(
         args, monitor=args.monitor, cv=args.cv, leaky_cnn=args.leaky_cnn
     )

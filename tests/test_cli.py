@@ -385,7 +385,8 @@ def test_staging_replaces_only_at_the_end(tmp_path):
     ("argv", "message"),
     [
         (["--epochs", "0"], "--epochs must be >= 1, got 0"),
-        (["--cv", "1"], "--cv must be >= 2, got 1"),
+        (["--cv", "1"], "--cv must be 0 \\(off\\) or >= 2, got 1"),
+        (["--cv", "0"], "--cv 0 \\(off\\) works only with --recipe seed"),
         (["--recipe", "seed", "--cv", "1"], "--cv must be 0 \\(off\\) or >= 2, got 1"),
         (["--threads", "0"], "--threads must be >= 1, got 0"),
         (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
