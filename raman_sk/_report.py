@@ -1,26 +1,44 @@
-"""What the main job records and how it reads: the JSON records and the texts.
+"""How the main job reads: REPORT.md and the console summary.
 
-``evaluation.json`` and ``model/model_config.json`` are laid out here from the
-results of :mod:`raman_sk.reproduce`'s steps; ``REPORT.md`` and the console
-summary render them. Nothing here computes a score.
+Both render what :mod:`raman_sk.reproduce` records (``evaluation.json`` and
+the summary it returns). Nothing here computes a score.
 """
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from raman_sk.evaluation import SCORING
-from raman_sk.utils._files import jsonable
 
 __all__ = [
-    "evaluation_record",
+    "RECIPE_TEXT",
+    "TIME_LABELS",
     "format_report",
     "format_summary",
     "format_table",
-    "model_config",
 ]
+
+
+#: What each recipe is, in a few words.
+RECIPE_TEXT = {
+    "cv-committee": "a committee over grouped K-fold by molecule, fixed schedule, "
+    "scored out of fold on every spectrum and trained on all of them",
+    "seed": "the reference recipe: one grouped train/valid/test split, best "
+    "checkpoint by validation",
+}
+#: Each timed step of the main job, as the report names it.
+TIME_LABELS = {
+    "load_s": "load the database",
+    "train_s": "train the CNN (committee: every member)",
+    "refit_s": "refit final_model on every spectrum",
+    "checker_s": "out-of-domain checker",
+    "save_s": "save the models",
+    "evaluate_s": "score (out of fold, baselines on the same folds)",
+    "leaky_comparison_s": "leaky comparison",
+    "cv_s": "cross-validation",
+    "ig_s": "Integrated Gradients",
+    "figures_s": "figures",
+}
 
 
 def _fmt(value, digits=3):
@@ -72,11 +90,118 @@ def _held_out_section(evaluation: dict) -> list[str]:
             f"| {label} | {_fmt(held['per_class_recall'][label])} | "
             f"{int(cm[k].sum())} |"
         )
-    lines += ["", "Confusion matrix (rows: true, columns: predicted):", ""]
-    lines.append("| | " + " | ".join(held["labels"]) + " |")
-    lines.append("|---" * (len(held["labels"]) + 1) + "|")
-    for label, row in zip(held["labels"], cm.tolist(), strict=True):
+    return lines + [""] + _matrix(held, "Confusion matrix")
+
+
+def _oof_section(evaluation: dict) -> list[str]:
+    oof, cv = evaluation["oof"], evaluation["folds"]
+    names = list(oof)
+    cnn = oof[names[0]]
+    lines = [
+        f"## Out-of-fold evaluation over all {cnn['n_samples']} spectra "
+        "(the honest number)",
+        "",
+        f"Grouped, stratified {cv['n_splits']}-fold by molecule "
+        f"({cv['n_molecules']} molecules; every fold's molecules are absent from "
+        "its training part). Each spectrum is predicted by the committee member "
+        "that never saw its molecule; the baselines are fitted and scored on the "
+        "same folds, on the network's input (after the same cleaning).",
+        "",
+        "| model | accuracy | macro-F1 | weighted-F1 |",
+        "|---|---|---|---|",
+    ]
+    for name in names:
+        r = oof[name]
+        lines.append(
+            f"| {name} | {_fmt(r['accuracy'])} | {_fmt(r['macro_f1'])} | "
+            f"{_fmt(r['weighted_f1'])} |"
+        )
+    lines += ["", "Per-class recall:", ""]
+    lines.append("| class | spectra | " + " | ".join(names) + " |")
+    lines.append("|---" * (len(names) + 2) + "|")
+    cm = np.asarray(cnn["confusion_matrix"])
+    for k, label in enumerate(cnn["labels"]):
+        recalls = " | ".join(_fmt(oof[n]["per_class_recall"][label]) for n in names)
+        lines.append(f"| {label} | {int(cm[k].sum())} | {recalls} |")
+    lines += [""] + _matrix(cnn, f"Confusion matrix of the CNN over all "
+                                 f"{cnn['n_samples']} spectra")
+    return lines
+
+
+def _matrix(scores: dict, title: str) -> list[str]:
+    labels, cm = scores["labels"], scores["confusion_matrix"]
+    lines = [f"{title} (rows: true, columns: predicted):", ""]
+    lines.append("| | " + " | ".join(labels) + " |")
+    lines.append("|---" * (len(labels) + 1) + "|")
+    for label, row in zip(labels, cm, strict=True):
         lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    return lines
+
+
+def _models_section(evaluation: dict) -> list[str]:
+    models = evaluation["models"]
+    lines = ["", "## The shipped models", ""]
+    lines += [f"- `{name}`: {text}" for name, text in models.items()]
+    schedule = evaluation.get("schedule")
+    if schedule:
+        lines += [
+            "",
+            f"Schedule: {schedule['epochs']} epochs, augmented copies per "
+            f"spectrum: {schedule['n_copies']}, batch {schedule['batch_size']}; "
+            f"{schedule['weights']}.",
+        ]
+    return lines
+
+
+def _stability_section(evaluation: dict) -> list[str]:
+    stability = evaluation.get("map_stability")
+    explainer = evaluation.get("explainer") or {}
+    lines = [
+        "",
+        "## Explanations",
+        "",
+        f"The saliency maps, `key_spectral_regions.csv` and the saliency figures "
+        f"come from `best_model`: {explainer.get('source', 'the shipped model')}.",
+    ]
+    if stability:
+        lines += [
+            "",
+            "Stability of each class map: Spearman rank correlation between the "
+            "members' maps (mean and lowest over the pairs).",
+            "",
+            "| class | mean Spearman | min Spearman |",
+            "|---|---|---|",
+        ]
+        for row in stability:
+            lines.append(
+                f"| {row['class']} | {_fmt(row['mean'])} | {_fmt(row['min'])} |"
+            )
+    return lines
+
+
+def _cost_section(evaluation: dict) -> list[str]:
+    tm, passes = evaluation["timings"], evaluation["sample_passes"]
+    lines = [
+        "",
+        "## Compute",
+        "",
+        f"Recipe `{evaluation['recipe']}` on {evaluation['cpu']}, "
+        f"{evaluation.get('precision', '?')} on {evaluation.get('device', '?')}.",
+        "",
+        "Training sample-passes (augmented training rows x epochs, summed over "
+        "every network trained):",
+        "",
+        "| part | sample-passes |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v:,} |" for k, v in passes.items()]
+    lines += ["", "| step | seconds |", "|---|---|"]
+    lines += [
+        f"| {TIME_LABELS.get(k, k)} | {v:.1f} |"
+        for k, v in tm.items()
+        if k != "total_s"
+    ]
+    lines.append(f"| **total** | {tm['total_s']:.1f} |")
     return lines
 
 
@@ -95,7 +220,7 @@ def _cv_section(cv: dict) -> list[str]:
     return lines
 
 
-def _comparison_section(comparison: list[dict]) -> list[str]:
+def _comparison_section(comparison: list[dict], honest: str) -> list[str]:
     lines = [
         "",
         "## Leaky comparison (NOT the model's accuracy)",
@@ -103,7 +228,7 @@ def _comparison_section(comparison: list[dict]) -> list[str]:
         "The reference recipe's protocol augments every spectrum first and then "
         "splits the augmented rows at random, so noisy copies of each test spectrum "
         "are in the training data. The `leaky` rows show what that protocol "
-        "reports; the `grouped` rows are scored on the held-out test part above.",
+        f"reports; {honest}",
         "",
         "| model | protocol | accuracy | macro-F1 | weighted-F1 | test rows |",
         "|---|---|---|---|---|---|",
@@ -120,8 +245,8 @@ def _domain_section(ood: dict) -> list[str]:
     text = (
         "`raman-sk predict` reports each spectrum's Pearson correlation with the "
         "nearest training spectrum on the network's input grid and flags it below "
-        f"r = {_fmt(ood['threshold'])} (learnt from the training molecules, "
-        "leave-one-molecule-out)"
+        f"r = {_fmt(ood['threshold'])} (learnt from the model's training "
+        "molecules, leave-one-molecule-out)"
     )
     if ood.get("min_effective_width") is not None:
         text += (
@@ -130,13 +255,20 @@ def _domain_section(ood: dict) -> list[str]:
             f"{_fmt(ood['min_effective_width'], 1)} points or median peak FWHM "
             f"below {_fmt(ood.get('min_peak_fwhm'), 1)} points)"
         )
-    text += (
-        ". Held-out test molecules: median r "
-        f"{_fmt(ood['test_similarity_median'])}, lowest "
-        f"{_fmt(ood['test_similarity_min'])}, {ood['test_flagged']}"
-        + (f" of {ood['test_n']}" if "test_n" in ood else "")
-        + " flagged."
-    )
+    if "test_similarity_median" in ood:
+        text += (
+            ". Held-out test molecules: median r "
+            f"{_fmt(ood['test_similarity_median'])}, lowest "
+            f"{_fmt(ood['test_similarity_min'])}, {ood['test_flagged']}"
+            + (f" of {ood['test_n']}" if "test_n" in ood else "")
+            + " flagged."
+        )
+    else:
+        text += (
+            ". The reference is every spectrum; each one's nearest other molecule: "
+            f"median r {_fmt(ood['loo_similarity_median'])}, lowest "
+            f"{_fmt(ood['loo_similarity_min'])}."
+        )
     return ["", "## Out-of-domain check", "", text]
 
 
@@ -159,32 +291,61 @@ def format_report(evaluation: dict) -> str:
     Parameters
     ----------
     evaluation : dict
-        As written by :func:`raman_sk.reproduce.reproduce`: ``held_out`` (a
-        :func:`~raman_sk.evaluation.score_predictions` dict), optionally
-        ``held_out_final``, ``split`` (sizes), ``comparison`` (rows of
-        :func:`~raman_sk.evaluation.baseline_comparison`, possibly with CNN
-        rows), ``cv`` (a :func:`~raman_sk.evaluation.grouped_cross_validate`
-        dict or None), ``out_of_domain``, ``cleaning_change`` and ``notes``
-        (list of str).
+        As written by :func:`raman_sk.reproduce.reproduce`. The scores:
+        ``oof`` (model name -> :func:`~raman_sk.evaluation.score_predictions`
+        over every spectrum) with ``folds``, or ``held_out`` (and optionally
+        ``held_out_final``) with ``split``. Optionally ``recipe``, ``cpu``,
+        ``models``, ``schedule``, ``comparison`` (rows of
+        :func:`~raman_sk.evaluation.comparison_row`), ``cv`` (a
+        :func:`~raman_sk.evaluation.grouped_cross_validate` dict),
+        ``explainer``, ``map_stability``, ``out_of_domain``,
+        ``cleaning_change``, ``sample_passes``, ``timings`` and ``notes``
+        (list of str); a section only for what is there.
 
     Returns
     -------
     str
         Markdown text.
     """
+    recipe = evaluation.get("recipe", "seed")
     lines = ["# raman-sk reproduce: evaluation", ""]
-    lines += _held_out_section(evaluation)
+    if "cpu" in evaluation:
+        lines += [
+            f"Recipe `{recipe}` ({RECIPE_TEXT.get(recipe, recipe)}); "
+            f"CPU {evaluation['cpu']}; total "
+            f"{evaluation['timings']['total_s']:.0f} s.",
+            "",
+        ]
+    if "oof" in evaluation:
+        lines += _oof_section(evaluation)
+        honest = "the out-of-fold table above is the honest comparison."
+    else:
+        lines += _held_out_section(evaluation)
+        honest = "the `grouped` rows are scored on the held-out test part above."
+    if evaluation.get("models"):
+        lines += _models_section(evaluation)
     if evaluation.get("cv"):
         lines += _cv_section(evaluation["cv"])
     if evaluation.get("comparison"):
-        lines += _comparison_section(evaluation["comparison"])
+        lines += _comparison_section(evaluation["comparison"], honest)
+    if evaluation.get("explainer"):
+        lines += _stability_section(evaluation)
     if evaluation.get("out_of_domain"):
         lines += _domain_section(evaluation["out_of_domain"])
     if evaluation.get("cleaning_change"):
         lines += _cleaning_section(evaluation["cleaning_change"])
+    if evaluation.get("sample_passes"):
+        lines += _cost_section(evaluation)
     for note in evaluation.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def _scores_text(r: dict) -> str:
+    return (
+        f"accuracy {r['accuracy']:.3f}, macro-F1 {r['macro_f1']:.3f}, "
+        f"weighted-F1 {r['weighted_f1']:.3f}"
+    )
 
 
 def format_summary(summary: dict) -> str:
@@ -193,30 +354,42 @@ def format_summary(summary: dict) -> str:
     Parameters
     ----------
     summary : dict
-        With ``out``, ``held``, ``held_final``, ``best_epoch``, ``epochs``,
-        ``split``, ``comparison``, ``cv``, ``timings``, ``total_s``,
-        ``precision`` and ``device``.
+        With ``out``, ``recipe``, ``epochs``, ``comparison``, ``cv``,
+        ``timings``, ``total_s``, ``cpu``, ``sample_passes``, ``precision``,
+        ``device``; cv-committee: ``oof`` and ``n_splits``; seed: ``held``,
+        ``held_final``, ``best_epoch`` and ``split``.
 
     Returns
     -------
     str
         The aligned rows and a last line that says what the leaky rows are.
     """
-    held, tm = summary["held"], summary["timings"]
+    tm = summary["timings"]
     rows = [
         ("output", str(summary["out"])),
-        (
-            "held-out test",
-            f"accuracy {held['accuracy']:.3f}, macro-F1 {held['macro_f1']:.3f}, "
-            f"weighted-F1 {held['weighted_f1']:.3f} ({held['n_samples']} spectra, "
-            f"{summary['split']['groups_test']} molecules)",
-        ),
-        (
-            "final epoch",
-            f"accuracy {summary['held_final']['accuracy']:.3f} (best epoch "
-            f"{summary['best_epoch']} of {summary['epochs']})",
-        ),
+        ("recipe", f"{summary['recipe']} ({summary['epochs']} epochs)"),
     ]
+    if "oof" in summary:
+        n = next(iter(summary["oof"].values()))["n_samples"]
+        rows.append(
+            ("out of fold", f"grouped {summary['n_splits']}-fold by molecule, "
+                            f"all {n} spectra, same folds for every model")
+        )
+        rows += [(name, _scores_text(r)) for name, r in summary["oof"].items()]
+    else:
+        held = summary["held"]
+        rows += [
+            (
+                "held-out test",
+                f"{_scores_text(held)} ({held['n_samples']} spectra, "
+                f"{summary['split']['groups_test']} molecules)",
+            ),
+            (
+                "final epoch",
+                f"accuracy {summary['held_final']['accuracy']:.3f} (best epoch "
+                f"{summary['best_epoch']} of {summary['epochs']})",
+            ),
+        ]
     for r in summary["comparison"]:
         if not r["model"].startswith("1D CNN (this"):
             rows.append(
@@ -230,191 +403,16 @@ def format_summary(summary: dict) -> str:
                 f"accuracy {cv['accuracy_mean']:.3f} ± {cv['accuracy_std']:.3f}",
             )
         )
-    rows.append(
-        (
-            "wall time",
-            f"{summary['total_s']:.0f} s (training {tm['train_s']:.0f} s, IG "
-            f"{tm['ig_s']:.0f} s, figures {tm['figures_s']:.0f} s; "
-            f"{summary['precision']} on {summary['device']})",
-        )
+    rows.append(("sample-passes", f"{summary['sample_passes']['total']:,}"))
+    rows.append(("CPU", f"{summary['cpu']}; {summary['precision']} on "
+                        f"{summary['device']}"))
+    steps = ", ".join(
+        f"{k[:-2].replace('_', ' ')} {v:.0f} s" for k, v in tm.items()
+        if k != "total_s"
     )
+    rows.append(("wall time", f"{summary['total_s']:.0f} s ({steps})"))
     return (
         format_table(rows)
         + "\n(leaky rows: augment-then-split, NOT the model's accuracy; "
         "see REPORT.md)"
     )
-
-
-# ------------------------------------------------------------------ records
-def _notes(results, settings) -> list[str]:
-    chosen = (
-        "lowest validation loss"
-        if settings.monitor == "valid_loss"
-        else "highest validation accuracy, earliest on ties"
-    )
-    notes = [
-        f"The best checkpoint is the epoch with the {chosen} (epoch "
-        f"{results.best_epoch} of {settings.epochs}), chosen on the validation "
-        "molecules, never on the test part.",
-        "The CNN under the leaky protocol "
-        + (
-            "is in the table above."
-            if settings.leaky_cnn
-            else "is left out by default because it doubles the training time; "
-            "run `raman-sk reproduce --leaky-cnn` to add it."
-        ),
-        "Cross-validation: "
-        + (
-            f"grouped {settings.cv}-fold, above."
-            if results.cv
-            else "off by default (K more fits of the CNN); add `--cv 5`."
-        ),
-    ]
-    if settings.quick:
-        notes.insert(
-            0, "**--quick smoke run: tiny network, 2 epochs; numbers are meaningless.**"
-        )
-    return notes
-
-
-def evaluation_record(data, results, settings) -> dict:
-    """Return the content of ``evaluation.json`` (REPORT.md renders it).
-
-    Parameters
-    ----------
-    data : Bunch
-        From :func:`raman_sk.reproduce.load_data`.
-    results : Bunch
-        The steps' results gathered by :func:`raman_sk.reproduce.run_experiment`
-        (``held``, ``held_final``, ``best``, ``best_epoch``, ``history``,
-        ``comparison``, ``leaky_cnn``, ``cv``, ``ig``, ``ig_warnings``,
-        ``out_of_domain``, ``cleaning_change``, ``timings``).
-    settings : Settings
-        The run's options.
-    """
-    return {
-        "protocol": "grouped train/valid/test split by molecule, before augmentation",
-        "seed": settings.seed,
-        "split": data.split,
-        "held_out": results.held,
-        "held_out_final": results.held_final,
-        "best_epoch": results.best_epoch,
-        "comparison": results.comparison,
-        "leaky_cnn": results.leaky_cnn,
-        "cv": results.cv,
-        "out_of_domain": results.out_of_domain,
-        "cleaning_change": results.cleaning_change,
-        "notes": _notes(results, settings),
-    }
-
-
-def _short_params(params: dict) -> dict:
-    """JSON-able parameters, long arrays (e.g. an axis) summarised."""
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, np.ndarray) and value.size > 8:
-            out[key] = (
-                f"{value.size} values, {float(np.min(value)):g}.."
-                f"{float(np.max(value)):g}"
-            )
-        else:
-            out[key] = jsonable(value)
-    return out
-
-
-def _architecture(clf) -> dict:
-    from raman_sk.models import RamanCNN1D
-
-    defaults = {
-        k: p.default
-        for k, p in inspect.signature(RamanCNN1D.__init__).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-    arch = {"module": type(clf.module_).__qualname__}
-    arch.update({k: jsonable(v) for k, v in defaults.items()})
-    arch.update({k: jsonable(v) for k, v in clf.get_params_for("module").items()})
-    arch["n_features"] = int(clf.n_features_in_)
-    arch["n_classes"] = len(clf.classes_)
-    arch["n_parameters"] = int(sum(p.numel() for p in clf.module_.parameters()))
-    return arch
-
-
-def _recipe(best, settings) -> dict:
-    clf = best[-1]
-    return {
-        "pipeline": [name for name, _ in best.steps],
-        "preprocessing": {
-            name: _short_params(step.get_params(deep=False))
-            for name, step in best.steps[:-1]
-        },
-        "optimizer": "Adam",
-        "lr": clf.lr,
-        "weight_decay": clf.weight_decay,
-        "scheduler": "CosineAnnealingLR",
-        "max_epochs": settings.epochs,
-        "batch_size": clf.batch_size,
-        "balance_classes": clf.balance_classes,
-        "augmenter": jsonable(clf.augmenter.get_params())
-        if clf.augmenter is not None
-        else None,
-        "monitor": settings.monitor,
-        "precision": settings.precision,
-        "device": settings.device,
-        "quick": bool(settings.quick),
-    }
-
-
-def model_config(data, results, settings) -> dict:
-    """Return the content of ``model/model_config.json``.
-
-    Architecture, recipe, classes, test and validation metrics, seed, split,
-    explainer settings, what each model directory holds, versions and timings.
-
-    Parameters
-    ----------
-    data : Bunch
-        From :func:`raman_sk.reproduce.load_data`.
-    results : Bunch
-        The steps' results gathered by :func:`raman_sk.reproduce.run_experiment`
-        (``held``, ``held_final``, ``best``, ``best_epoch``, ``history``,
-        ``comparison``, ``leaky_cnn``, ``cv``, ``ig``, ``ig_warnings``,
-        ``out_of_domain``, ``cleaning_change``, ``timings``).
-    settings : Settings
-        The run's options.
-    """
-    from raman_sk.utils._versions import versions
-
-    held, history, ig = results.held, results.history, results.ig
-    last = history.iloc[-1]
-    return {
-        "architecture": _architecture(results.best[-1]),
-        "recipe": _recipe(results.best, settings),
-        "classes": data.classes,
-        "metrics": {
-            "test_accuracy": held["accuracy"],
-            "test_macro_f1": held["macro_f1"],
-            "test_weighted_f1": held["weighted_f1"],
-            "test_accuracy_final": results.held_final["accuracy"],
-            "best_epoch": results.best_epoch,
-            "best_valid_loss": float(history["valid_loss"].min()),
-            "best_valid_acc": float(history["valid_acc"].max()),
-            "final_train_loss": float(last["train_loss"]),
-            "final_valid_acc": float(last["valid_acc"]),
-            "cv": results.cv,
-        },
-        "seed": settings.seed,
-        "split": data.split,
-        "explainer": {
-            "n_per_class": settings.ig_n_per_class,
-            "n_steps": settings.ig_n_steps,
-            "region_map": ig.region_map,
-            "max_relative_delta": float(np.max(ig.relative_delta_)),
-            "warnings": results.ig_warnings,
-        },
-        "models": {
-            "best_model": "weights of the best validation epoch (save_pipeline dir)",
-            "final_model": "weights after the last epoch (save_pipeline dir)",
-        },
-        "versions": versions(),
-        "timings": results.timings,
-    }

@@ -28,12 +28,18 @@ from sklearn.model_selection import (
 __all__ = [
     "SCORING",
     "baseline_comparison",
+    "baselines",
+    "check_folds",
     "cleaning_change",
+    "comparison_row",
+    "fold_predictions",
     "grouped_cross_validate",
     "grouped_split",
     "grouped_train_valid_test_split",
+    "leaky_comparison",
     "leaky_evaluation",
     "score_predictions",
+    "score_probabilities",
 ]
 
 #: Scorers used by every cross-validation in the package and its benchmarks.
@@ -380,17 +386,82 @@ def cleaning_change(before, after) -> dict:
     }
 
 
-def _default_baselines() -> dict:
-    """Name -> unfitted estimator; both are deterministic (no random state)."""
+def baselines() -> dict:
+    """Name -> unfitted estimator of the baselines the CNN is compared with.
+
+    Both are deterministic (no random state), and each name says exactly what
+    it is: the nearest spectrum by cosine distance, and a logistic regression
+    on standard-scaled intensities.
+
+    Examples
+    --------
+    >>> list(baselines())
+    ['1-NN cosine (library search)', 'logistic regression (standard-scaled)']
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     return {
         "1-NN cosine (library search)": KNeighborsClassifier(
             n_neighbors=1, metric="cosine"
         ),
-        "logistic regression (L2, C=1)": LogisticRegression(C=1.0, max_iter=2000),
+        "logistic regression (standard-scaled)": make_pipeline(
+            StandardScaler(), LogisticRegression(C=1.0, max_iter=5000)
+        ),
     }
+
+
+def comparison_row(name: str, protocol: str, scores: dict, seconds: float) -> dict:
+    """Return one row of a comparison table from a :func:`score_predictions` dict.
+
+    Examples
+    --------
+    >>> r = score_predictions(["a", "b"], ["a", "a"])
+    >>> comparison_row("1-NN", "grouped", r, 0.5)["n_test"]
+    2
+    """
+    return {
+        "model": name,
+        "protocol": protocol,
+        "accuracy": scores["accuracy"],
+        "macro_f1": scores["macro_f1"],
+        "weighted_f1": scores["weighted_f1"],
+        "n_test": scores["n_samples"],
+        "fit_predict_s": float(seconds),
+    }
+
+
+def leaky_comparison(
+    X, y, augmenter, *, estimators: dict | None = None, random_state=0
+) -> list[dict]:
+    """Score estimators under the leaky protocol only (see :func:`leaky_evaluation`).
+
+    Parameters
+    ----------
+    X, y : array-like
+        Spectra (e.g. on the network's input grid) and labels.
+    augmenter : object with ``fit_resample``
+        Augmenter of the leaky protocol.
+    estimators : dict of str to estimator, default=None
+        Default: :func:`baselines`.
+    random_state : int or None, default=0
+        Seed of the leaky split.
+
+    Returns
+    -------
+    list of dict
+        One row per estimator, ``protocol="leaky"`` (keys as in
+        :func:`baseline_comparison`).
+    """
+    estimators = baselines() if estimators is None else estimators
+    X = np.asarray(X, dtype=np.float64)
+    rows = []
+    for name, est in estimators.items():
+        r = leaky_evaluation(est, X, y, augmenter, random_state=random_state)
+        rows.append(comparison_row(name, "leaky", r, r["fit_predict_s"]))
+    return rows
 
 
 def baseline_comparison(
@@ -421,9 +492,7 @@ def baseline_comparison(
     augmenter : object with ``fit_resample``
         Augmenter of the leaky protocol, e.g. ``SpectralAugmenter(n_copies=15)``.
     estimators : dict of str to estimator, default=None
-        Default: "1-NN cosine (library search)" (the nearest spectrum by cosine
-        distance) and "logistic regression (L2, C=1)" on the spectra as given
-        (no feature scaling).
+        Default: :func:`baselines`.
     random_state : int or None, default=0
         Seed of the leaky split.
 
@@ -438,24 +507,133 @@ def baseline_comparison(
     y = np.asarray(y)
     train_idx = np.asarray(train_idx)
     test_idx = np.asarray(test_idx)
-    estimators = _default_baselines() if estimators is None else estimators
+    estimators = baselines() if estimators is None else estimators
     rows = []
     for name, est in estimators.items():
         start = time.perf_counter()
         pred = clone(est).fit(X[train_idx], y[train_idx]).predict(X[test_idx])
         honest = score_predictions(y[test_idx], pred)
-        honest["fit_predict_s"] = time.perf_counter() - start
-        leaky = leaky_evaluation(est, X, y, augmenter, random_state=random_state)
-        for protocol, r in (("grouped", honest), ("leaky", leaky)):
-            rows.append(
-                {
-                    "model": name,
-                    "protocol": protocol,
-                    "accuracy": r["accuracy"],
-                    "macro_f1": r["macro_f1"],
-                    "weighted_f1": r["weighted_f1"],
-                    "n_test": r["n_samples"],
-                    "fit_predict_s": float(r["fit_predict_s"]),
-                }
-            )
+        seconds = time.perf_counter() - start
+        rows.append(comparison_row(name, "grouped", honest, seconds))
+        rows += leaky_comparison(
+            X, y, augmenter, estimators={name: est}, random_state=random_state
+        )
     return rows
+
+
+# ------------------------------------------------------- out-of-fold scores
+def check_folds(folds, groups) -> np.ndarray:
+    """Check that no group is in two folds; return the folds as an int array.
+
+    Parameters
+    ----------
+    folds : array-like of shape (n_samples,)
+        Held-out fold of each spectrum (e.g. ``RamanCNNCommittee.oof_fold_``).
+    groups : array-like of shape (n_samples,)
+        Molecule of each spectrum.
+
+    Returns
+    -------
+    ndarray of int
+
+    Raises
+    ------
+    ValueError
+        If a group is split across folds (its spectra would be trained on and
+        scored in the same fold), or the lengths differ.
+
+    Examples
+    --------
+    >>> check_folds([0, 0, 1], ["a", "a", "b"]).tolist()
+    [0, 0, 1]
+    """
+    folds = np.asarray(folds)
+    groups = np.asarray(groups)
+    if folds.shape != groups.shape:
+        raise ValueError(
+            f"folds has {folds.shape[0]} entries but groups has {groups.shape[0]}."
+        )
+    n_folds_per_group = {g: np.unique(folds[groups == g]).size for g in set(groups)}
+    split = sorted(str(g) for g, n in n_folds_per_group.items() if n > 1)
+    if split:
+        raise ValueError(
+            f"groups {split[:5]} are in more than one fold: a molecule must be held "
+            "out as a whole."
+        )
+    return folds.astype(int)
+
+
+def fold_predictions(estimator, X, y, folds) -> tuple[np.ndarray, float]:
+    """Out-of-fold predictions of ``estimator`` on given folds.
+
+    For each fold ``k`` a clone is fitted on the spectra of the other folds and
+    predicts those of fold ``k``, so that several models are scored on exactly
+    the same folds.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Any sklearn classifier (cloned per fold).
+    X, y : array-like
+        Spectra and labels.
+    folds : array-like of int of shape (n_samples,)
+        Held-out fold of each spectrum.
+
+    Returns
+    -------
+    pred : ndarray of shape (n_samples,)
+        Each spectrum's prediction by the clone that did not see its fold.
+    seconds : float
+        Total fit and predict time.
+
+    Examples
+    --------
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> pred, _ = fold_predictions(KNeighborsClassifier(1), [[0.], [.1], [1.], [1.1]],
+    ...                            ["a", "a", "b", "b"], [0, 1, 0, 1])
+    >>> pred.tolist()
+    ['a', 'a', 'b', 'b']
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    folds = np.asarray(folds)
+    pred = np.empty(y.shape[0], dtype=y.dtype)
+    start = time.perf_counter()
+    for k in np.unique(folds):
+        test = folds == k
+        pred[test] = clone(estimator).fit(X[~test], y[~test]).predict(X[test])
+    return pred, time.perf_counter() - start
+
+
+def score_probabilities(y_true, proba, classes) -> dict:
+    """:func:`score_predictions` of the most probable class of each row.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    proba : array-like of shape (n_samples, n_classes)
+        Class probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+        Class labels.
+
+    Returns
+    -------
+    dict
+        As :func:`score_predictions`, labels in the order of ``classes``.
+
+    Examples
+    --------
+    >>> r = score_probabilities(["a", "b"], [[0.9, 0.1], [0.6, 0.4]], ["a", "b"])
+    >>> r["accuracy"]
+    0.5
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    classes = np.asarray(classes)
+    if proba.ndim != 2 or proba.shape[1] != classes.shape[0]:
+        raise ValueError(
+            f"proba must have one column per class ({classes.shape[0]}), got shape "
+            f"{proba.shape}."
+        )
+    pred = classes[np.argmax(proba, axis=1)]
+    return score_predictions(y_true, pred, labels=classes)

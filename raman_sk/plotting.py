@@ -7,7 +7,8 @@ shifts in cm⁻¹. Nothing is shown or saved here: call ``fig.savefig(...)`` and
 so notebooks display them).
 
 Figures of the reference recipe: :func:`plot_class_distribution`,
-:func:`plot_training_curves`, :func:`plot_confusion_matrix`,
+:func:`plot_training_curves` (:func:`plot_training_losses` for several
+networks, e.g. a committee's members), :func:`plot_confusion_matrix`,
 :func:`plot_class_saliency` (one per class), :func:`plot_saliency_heatmap`;
 per spectrum: :func:`plot_attribution`. :func:`plot_explainer_saliency` and
 :func:`plot_explainer_heatmap` draw the same figures straight from a fitted
@@ -22,6 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import confusion_matrix
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "plot_explainer_saliency",
     "plot_saliency_heatmap",
     "plot_training_curves",
+    "plot_training_losses",
 ]
 
 SHIFT_LABEL = "Raman shift (cm⁻¹)"
@@ -244,6 +247,52 @@ def plot_training_curves(history, ax=None):
         a.set_xlabel("Epoch")
         a.grid(alpha=0.3)
     return fig
+
+
+def plot_training_losses(histories, *, by="model", ax=None):
+    """Draw the training loss per epoch of several networks in one panel.
+
+    Parameters
+    ----------
+    histories : dict of str to history, or DataFrame
+        Name -> history (as :func:`plot_training_curves` takes it), or one
+        DataFrame whose column ``by`` names the network of each row.
+    by : str, default="model"
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> from raman_sk.plotting import plot_training_losses
+    >>> ax = plot_training_losses({
+    ...     "member 0": [{"train_loss": 1.0}, {"train_loss": 0.4}],
+    ...     "member 1": [{"train_loss": 1.1}, {"train_loss": 0.5}]})
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['member 0', 'member 1']
+    """
+    if isinstance(histories, pd.DataFrame):
+        histories = dict(list(histories.groupby(by, sort=False)))
+    ax = _new_ax(ax, (8, 4.4))
+    colors, losses = plt.get_cmap("tab10"), []
+    for k, (name, history) in enumerate(histories.items()):
+        frame = _history_frame(history)
+        losses.append(frame["train_loss"].to_numpy(dtype=float))
+        ax.plot(frame["epoch"].to_numpy(), losses[-1], marker="o", ms=3, lw=1.3,
+                color=colors(k % 10), label=str(name))
+    values = np.concatenate(losses)
+    log = bool(np.all(values > 0) and values.max() > 10 * values.min())
+    ax.set_yscale("log" if log else "linear")  # log only where losses span decades
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Training cross-entropy loss" + (" (log scale)" if log else ""))
+    ax.set_title(f"Training loss of {len(histories)} networks")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small", loc="upper right")
+    return ax
 
 
 def plot_confusion_matrix(y_true, y_pred=None, labels=None, normalize=None,

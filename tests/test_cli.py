@@ -48,58 +48,104 @@ def run(capsys, *argv):
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
+    """A quick run of the default recipe (cv-committee)."""
     pytest.importorskip("ramanbiolib")
     out = tmp_path_factory.mktemp("reproduce") / "outputs"
     assert main(["reproduce", "--out", str(out), *FAST]) == 0
     return out
 
 
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory):
+    """A quick run of the reference recipe (--recipe seed)."""
+    pytest.importorskip("ramanbiolib")
+    out = tmp_path_factory.mktemp("reproduce_seed") / "outputs"
+    assert main(["reproduce", "--recipe", "seed", "--out", str(out), *FAST]) == 0
+    return out
+
+
+@pytest.fixture(params=["cv-committee", "seed"])
+def either_run(request):
+    """Each recipe's quick run, and the recipe's name."""
+    fixture = "quick_run" if request.param == "cv-committee" else "seed_run"
+    return request.param, request.getfixturevalue(fixture)
+
+
+#: Files under logs/ of each recipe.
+LOGS = {
+    "cv-committee": [
+        "key_spectral_regions.csv",
+        "oof_predictions.csv",
+        "saliency_maps.npz",
+        "training_log.csv",
+    ],
+    "seed": ["key_spectral_regions.csv", "saliency_maps.npz", "training_log.csv"],
+}
+
+
 # ------------------------------------------------------------------ reproduce
-def test_reproduce_writes_every_artefact(quick_run):
-    out = quick_run
+def test_reproduce_writes_every_artefact(either_run):
+    recipe, out = either_run
     for name in FIGURES:
         data = (out / "figures" / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", name
     assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(FIGURES)
-    for top in ("REPORT.md", "evaluation.json", "model", "logs", "figures"):
-        assert (out / top).exists(), top
+    assert sorted(p.name for p in out.iterdir()) == [
+        "REPORT.md", "evaluation.json", "figures", "logs", "model",
+    ]
+    assert sorted(p.name for p in (out / "logs").iterdir()) == LOGS[recipe]
+    assert sorted(p.name for p in (out / "model").iterdir()) == [
+        "best_model", "final_model", "model_config.json",
+    ]
     # no temporary directory left beside the output
     assert [p.name for p in out.parent.iterdir()] == ["outputs"]
 
 
-def test_reproduce_models_open_and_predict(quick_run):
+def test_reproduce_models_open_and_predict(either_run):
+    from raman_sk import RamanCNNClassifier
+    from raman_sk.classifier import RamanCNNCommittee
     from raman_sk.datasets import load_ramanbiolib
     from raman_sk.domain import load_domain_checker
 
+    recipe, out = either_run
     bunch = load_ramanbiolib()
-    config = json.loads((quick_run / "model" / "model_config.json").read_text())
-    n_train = config["split"]["n_train"]
+    config = json.loads((out / "model" / "model_config.json").read_text())
+    n_train = config["n_train_shipped"]
+    assert n_train == (194 if recipe == "cv-committee" else config["split"]["n_train"])
     for name in ("best_model", "final_model"):
-        pipe = load_pipeline(quick_run / "model" / name)
+        pipe = load_pipeline(out / "model" / name)
+        committee = recipe == "cv-committee" and name == "best_model"
+        kind = RamanCNNCommittee if committee else RamanCNNClassifier
+        assert type(pipe[-1]) is kind
         assert pipe[-1].classes_.tolist() == CLASSES
         proba = pipe.predict_proba(bunch.data[:4])
         assert proba.shape == (4, 6)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-        checker = load_domain_checker(quick_run / "model" / name)
+        checker = load_domain_checker(out / "model" / name)
         assert checker.reference_.shape == (n_train, 1351)
         assert -1.0 < checker.threshold_ < 1.0
-        with np.load(quick_run / "model" / name / "domain.npz") as z:
+        with np.load(out / "model" / name / "domain.npz") as z:
             assert sorted(z.files) == ["loo_similarity", "reference", "wavenumbers"]
             assert z["wavenumbers"][0] == 450.0 and z["wavenumbers"][-1] == 1800.0
+    if recipe == "cv-committee":
+        assert len(load_pipeline(out / "model" / "best_model")[-1].estimators_) == 3
 
 
-def test_reproduce_model_config(quick_run):
-    config = json.loads((quick_run / "model" / "model_config.json").read_text())
+def _common_config(config):
     assert {
         "architecture",
         "recipe",
+        "schedule",
+        "n_train_shipped",
+        "sample_passes",
         "metrics",
         "seed",
         "versions",
-        "split",
         "timings",
         "classes",
         "explainer",
+        "models",
+        "cpu",
     } <= set(config)
     arch = config["architecture"]
     assert arch["channels"] == [4, 8] and arch["kernel_sizes"] == [5, 3]
@@ -108,37 +154,74 @@ def test_reproduce_model_config(quick_run):
     recipe = config["recipe"]
     assert recipe["max_epochs"] == 2 and recipe["batch_size"] == 32
     assert recipe["augmenter"]["n_copies"] == 1 and recipe["quick"] is True
-    assert recipe["pipeline"][-1] == "ramancnnclassifier"
     assert recipe["preprocessing"]["baselineremover"]["method"] == "airpls"
+    assert config["classes"] == CLASSES
+    assert config["versions"]["torch"] and config["versions"]["raman_sk"]
+    assert {"load_s", "train_s", "ig_s", "figures_s", "total_s"} <= set(
+        config["timings"]
+    )
+    assert config["cpu"]["model"] and "avx2" in config["cpu"]
+    assert set(config["models"]) == {"best_model", "final_model"}
+
+
+def test_reproduce_model_config(quick_run):
+    config = json.loads((quick_run / "model" / "model_config.json").read_text())
+    _common_config(config)
+    assert config["recipe"]["name"] == "cv-committee"
+    assert config["recipe"]["pipeline"][-1] == "ramancnncommittee"
+    assert config["recipe"]["committee_folds"] == 3
+    assert config["n_train_shipped"] == 194
+    schedule = config["schedule"]
+    assert schedule["epochs"] == 2 and schedule["validation"] is None
+    assert "no checkpoint selection" in schedule["weights"]
+    # quick: 3 folds, 1 copy, 2 epochs; each spectrum trains 2 of the 3 members
+    assert config["sample_passes"] == {
+        "committee": 2 * 194 * 2 * 2,
+        "final_model": 194 * 2 * 2,
+        "total": 3 * 194 * 2 * 2,
+    }
+    assert sum(config["folds"]["n_train_per_fold"]) == 2 * 194
+    assert config["explainer"]["max_members"] == 2
+    assert 0.0 <= config["metrics"]["oof_accuracy"] <= 1.0
+    assert config["metrics"]["oof_n"] == 194
+    assert "committee" in config["models"]["best_model"]
+
+
+def test_reproduce_model_config_seed(seed_run):
+    config = json.loads((seed_run / "model" / "model_config.json").read_text())
+    _common_config(config)
+    assert config["recipe"]["name"] == "seed"
+    assert config["recipe"]["pipeline"][-1] == "ramancnnclassifier"
     split = config["split"]
     assert split["n_train"] + split["n_valid"] + split["n_test"] == 194
-    assert config["classes"] == CLASSES
+    assert config["sample_passes"]["total"] == split["n_train"] * 2 * 2
     assert 0.0 <= config["metrics"]["test_accuracy"] <= 1.0
     assert config["metrics"]["best_epoch"] in (1, 2)
-    assert config["versions"]["torch"] and config["versions"]["raman_sk"]
-    assert {"load_s", "train_s", "ig_s", "figures_s"} <= set(config["timings"])
 
 
-def test_reproduce_logs(quick_run):
-    log = pd.read_csv(quick_run / "logs" / "training_log.csv")
-    assert list(log.columns) == [
-        "epoch",
-        "train_loss",
-        "valid_loss",
-        "valid_acc",
-        "lr",
-        "dur",
-    ]
-    assert log["epoch"].tolist() == [1, 2]
+def test_reproduce_logs(either_run):
+    recipe, out = either_run
+    log = pd.read_csv(out / "logs" / "training_log.csv")
+    if recipe == "seed":
+        assert list(log.columns) == [
+            "epoch", "train_loss", "valid_loss", "valid_acc", "lr", "dur",
+        ]
+        assert log["epoch"].tolist() == [1, 2]
+    else:  # every network, no validation part
+        assert list(log.columns) == ["model", "epoch", "train_loss", "lr", "dur"]
+        assert log["model"].unique().tolist() == [
+            *(f"member {k} (fold {k} held out)" for k in range(3)), "final_model",
+        ]
+        assert log["epoch"].tolist() == [1, 2] * 4
     assert log.notna().all().all() and (log["dur"] > 0).all()
-    regions = pd.read_csv(quick_run / "logs" / "key_spectral_regions.csv")
+    regions = pd.read_csv(out / "logs" / "key_spectral_regions.csv")
     assert {"class", "start", "end", "peak", "score", "assignment", "map"} <= set(
         regions.columns
     )
     counts = regions["class"].value_counts()
     assert set(counts.index) <= set(CLASSES) and counts.max() <= 5
     assert ((regions["peak"] >= 450) & (regions["peak"] <= 1800)).all()
-    with np.load(quick_run / "logs" / "saliency_maps.npz") as z:
+    with np.load(out / "logs" / "saliency_maps.npz") as z:
         assert z["wavenumbers"].shape == (1351,)
         for c in CLASSES:
             assert z[c].shape == (1351,), c
@@ -147,8 +230,91 @@ def test_reproduce_logs(quick_run):
         assert z["contrastive_ig_maps"].shape == (6, 1351)
 
 
+def test_oof_predictions_cover_every_spectrum_without_leak(quick_run):
+    from raman_sk.datasets import load_ramanbiolib
+
+    bunch = load_ramanbiolib()
+    oof = pd.read_csv(quick_run / "logs" / "oof_predictions.csv")
+    probs = [f"prob_{c}" for c in CLASSES]
+    assert list(oof.columns) == [
+        "source", "molecule", "true_class", "fold", "predicted_class", *probs,
+    ]
+    assert len(oof) == 194 and oof["source"].is_unique
+    assert oof["source"].tolist() == bunch.frame["id"].tolist()
+    assert oof["true_class"].tolist() == list(bunch.target)
+    assert oof["molecule"].tolist() == list(bunch.groups)
+    assert sorted(oof["fold"].unique()) == [0, 1, 2]
+    # no leak: the molecules of each fold are absent from its training part
+    for k in range(3):
+        held = set(oof.loc[oof["fold"] == k, "molecule"])
+        trained = set(oof.loc[oof["fold"] != k, "molecule"])
+        assert held and not held & trained, k
+    p = oof[probs].to_numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    assert oof["predicted_class"].tolist() == [CLASSES[i] for i in p.argmax(axis=1)]
+    ev = json.loads((quick_run / "evaluation.json").read_text())
+    cnn = next(iter(ev["oof"].values()))
+    accuracy = np.mean(oof["predicted_class"] == oof["true_class"])
+    assert cnn["accuracy"] == pytest.approx(accuracy)
+    counts = oof["fold"].value_counts().sort_index()
+    assert ev["folds"]["n_train_per_fold"] == (194 - counts).tolist()
+
+
+def test_baselines_are_scored_on_the_committees_folds(quick_run):
+    from raman_sk.datasets import load_ramanbiolib
+    from raman_sk.evaluation import baselines, fold_predictions, score_predictions
+
+    bunch = load_ramanbiolib()
+    oof = pd.read_csv(quick_run / "logs" / "oof_predictions.csv")
+    X_grid = load_pipeline(quick_run / "model" / "final_model")[:-1].transform(
+        bunch.data
+    )
+    ev = json.loads((quick_run / "evaluation.json").read_text())
+    assert list(ev["oof"])[1:] == list(baselines())
+    for name, est in baselines().items():
+        pred, _ = fold_predictions(est, X_grid, bunch.target, oof["fold"].to_numpy())
+        again = score_predictions(bunch.target, pred, labels=CLASSES)
+        for key in ("accuracy", "macro_f1", "weighted_f1", "confusion_matrix"):
+            assert ev["oof"][name][key] == again[key], (name, key)
+
+
 def test_reproduce_evaluation_and_report(quick_run):
     ev = json.loads((quick_run / "evaluation.json").read_text())
+    assert ev["recipe"] == "cv-committee" and ev["folds"]["n_splits"] == 3
+    assert len(ev["oof"]) == 3
+    for scores in ev["oof"].values():
+        assert scores["labels"] == CLASSES and scores["n_samples"] == 194
+        cm = np.asarray(scores["confusion_matrix"])
+        assert cm.shape == (6, 6) and cm.sum() == 194
+        assert scores["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+        assert set(scores["per_class_recall"]) == set(CLASSES)
+    rows = {(r["model"], r["protocol"]) for r in ev["comparison"]}
+    assert rows == {
+        ("1-NN cosine (library search)", "leaky"),
+        ("logistic regression (standard-scaled)", "leaky"),
+    }
+    # the leaky protocol scores augmented rows: 20 % of 194 x (1 + 1 copy)
+    assert all(r["n_test"] == 78 for r in ev["comparison"])
+    assert ev["cv"] is None and ev["leaky_cnn"] is None
+    assert [r["class"] for r in ev["map_stability"]] == CLASSES
+    assert ev["sample_passes"]["total"] == 3 * 194 * 2 * 2
+    report = (quick_run / "REPORT.md").read_text()
+    cnn = next(iter(ev["oof"]))
+    assert "Recipe `cv-committee`" in report and ev["cpu"] in report
+    assert "## Out-of-fold evaluation over all 194 spectra" in report
+    assert f"| {cnn} | {ev['oof'][cnn]['accuracy']:.3f} |" in report
+    assert "- `best_model`: the committee of 3 networks" in report
+    assert "- `final_model`: one network refitted on all 194 spectra" in report
+    assert "averaged over the first 2 of the committee's 3 members" in report
+    assert "| class | mean Spearman | min Spearman |" in report
+    assert "Leaky comparison (NOT the model's accuracy)" in report
+    assert "| total | 2,328 |" in report and "| **total** |" in report
+    assert "--leaky-cnn" in report and "--quick smoke run" in report
+
+
+def test_reproduce_evaluation_and_report_seed(seed_run):
+    ev = json.loads((seed_run / "evaluation.json").read_text())
+    assert ev["recipe"] == "seed"
     held = ev["held_out"]
     assert held["labels"] == CLASSES
     cm = np.asarray(held["confusion_matrix"])
@@ -159,18 +325,21 @@ def test_reproduce_evaluation_and_report(quick_run):
     assert {
         ("1-NN cosine (library search)", "grouped"),
         ("1-NN cosine (library search)", "leaky"),
-        ("logistic regression (L2, C=1)", "grouped"),
-        ("logistic regression (L2, C=1)", "leaky"),
+        ("logistic regression (standard-scaled)", "grouped"),
+        ("logistic regression (standard-scaled)", "leaky"),
         ("1D CNN (this run)", "grouped"),
     } == rows
     leaky = [r for r in ev["comparison"] if r["protocol"] == "leaky"]
     # the leaky protocol scores augmented rows: 20 % of 194 x (1 + 1 copy)
     assert all(r["n_test"] == 78 for r in leaky)
     assert ev["cv"] is None and ev["leaky_cnn"] is None
-    report = (quick_run / "REPORT.md").read_text()
+    assert ev["map_stability"] is None
+    report = (seed_run / "REPORT.md").read_text()
+    assert "Recipe `seed`" in report
     assert "Leaky comparison (NOT the model's accuracy)" in report
     assert f"| accuracy | {held['accuracy']:.3f} |" in report
     assert "--leaky-cnn" in report and "--quick smoke run" in report
+    assert "oof_predictions" not in report
 
 
 def test_reproduce_refuses_a_non_empty_output(quick_run, capsys):
@@ -217,6 +386,8 @@ def test_staging_replaces_only_at_the_end(tmp_path):
     [
         (["--epochs", "0"], "--epochs must be >= 1, got 0"),
         (["--cv", "1"], "--cv must be 0 \\(off\\) or >= 2, got 1"),
+        (["--cv", "0"], "--cv 0 \\(off\\) works only with --recipe seed"),
+        (["--recipe", "seed", "--cv", "1"], "--cv must be 0 \\(off\\) or >= 2, got 1"),
         (["--threads", "0"], "--threads must be >= 1, got 0"),
         (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
         (["--data", "no/such/dir"], "not an existing directory"),
@@ -242,20 +413,25 @@ def test_batch_size_option_reaches_the_classifier(command):
     assert args.batch_size == 32  # the reference recipe by default
     args = cli.build_parser().parse_args([*argv, "--batch-size", "64"])
     params = classifier_params(cli._settings(args))
-    assert params["batch_size"] == 64 and params["max_epochs"] == 80
+    # reproduce: the cv-committee schedule; train: one network, as before
+    epochs = 6 if command == "reproduce" else 80
+    assert params["batch_size"] == 64 and params["max_epochs"] == epochs
 
 
 def test_usage_errors_exit_2(capsys):
     assert main(["reproduce", "--precision", "float16"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+    assert main(["reproduce", "--recipe", "bagging"]) == 2
+    assert "invalid choice: 'bagging'" in capsys.readouterr().err
     assert main([]) == 2
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("raman-sk ")
 
 
 # -------------------------------------------------------------------- predict
-def test_predict_real_exports(quick_run, data_dir, capsys, tmp_path):
-    model = quick_run / "model" / "best_model"
+@pytest.mark.parametrize("name", ["best_model", "final_model"])
+def test_predict_real_exports(quick_run, data_dir, capsys, tmp_path, name):
+    model = quick_run / "model" / name
     files = [data_dir / HORIBA, *(data_dir / f for f in CHARISMA)]
     dest = tmp_path / "preds.csv"
     code, out, err = run(capsys, "predict", model, *files, "--out", dest)
@@ -581,31 +757,33 @@ def test_foreign_materials_flagged_by_default(foreign_similarity):
 
 
 @pytest.mark.slow
-def test_reproduce_with_cv_and_leaky_cnn(tmp_path, capsys):
+@pytest.mark.parametrize("recipe", ["seed", "cv-committee"])
+def test_reproduce_with_cv_and_leaky_cnn(tmp_path, capsys, recipe):
     pytest.importorskip("ramanbiolib")
     out = tmp_path / "o"
-    code, stdout, err = run(
-        capsys,
-        "reproduce",
-        "--out",
-        out,
-        "--quick",
-        "--threads",
-        "1",
-        "--cv",
-        "2",
-        "--leaky-cnn",
-    )
+    argv = ["--out", out, "--quick", "--threads", "1", "--cv", "2", "--leaky-cnn"]
+    code, stdout, err = run(capsys, "reproduce", "--recipe", recipe, *argv)
     assert code == 0, err
     ev = json.loads((out / "evaluation.json").read_text())
-    assert ev["cv"]["n_splits"] == 2 and len(ev["cv"]["accuracy_folds"]) == 2
     assert ev["leaky_cnn"]["protocol"] == "leaky"
     assert ("1D CNN", "leaky") in {
         (r["model"], r["protocol"]) for r in ev["comparison"]
     }
+    passes = ev["sample_passes"]
+    assert passes["leaky_cnn"] > 0 and passes["total"] == sum(
+        v for k, v in passes.items() if k != "total"
+    )
+    assert "1D CNN [leaky]" in stdout
     report = (out / "REPORT.md").read_text()
-    assert "Grouped 2-fold cross-validation" in report
-    assert "grouped 2-fold CV" in stdout and "1D CNN [leaky]" in stdout
+    if recipe == "seed":
+        assert ev["cv"]["n_splits"] == 2 and len(ev["cv"]["accuracy_folds"]) == 2
+        assert passes["cross_validation"] == 194 * 2 * 2
+        assert "Grouped 2-fold cross-validation" in report
+        assert "grouped 2-fold CV" in stdout
+    else:  # --cv sets the committee's folds
+        assert ev["folds"]["n_splits"] == 2 and ev["cv"] is None
+        assert passes["committee"] == passes["final_model"] == 194 * 2 * 2
+        assert "grouped 2-fold by molecule" in stdout
 
 
 # ------------------------------------------------------------- precision auto

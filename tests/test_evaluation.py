@@ -123,8 +123,8 @@ def test_baseline_comparison_default_rows(synthetic):
     assert [(r["model"], r["protocol"]) for r in rows] == [
         ("1-NN cosine (library search)", "grouped"),
         ("1-NN cosine (library search)", "leaky"),
-        ("logistic regression (L2, C=1)", "grouped"),
-        ("logistic regression (L2, C=1)", "leaky"),
+        ("logistic regression (standard-scaled)", "grouped"),
+        ("logistic regression (standard-scaled)", "leaky"),
     ]
     assert all(r["n_test"] == len(test) for r in rows if r["protocol"] == "grouped")
     # random_state moves only the leaky split; the grouped rows stay the same
@@ -134,3 +134,88 @@ def test_baseline_comparison_default_rows(synthetic):
     for a, b in zip(rows, again, strict=True):
         if a["protocol"] == "grouped":
             assert a["accuracy"] == b["accuracy"] and a["macro_f1"] == b["macro_f1"]
+
+
+# ------------------------------------------------------- out-of-fold scores
+def test_baselines_are_named_by_what_they_are():
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from raman_sk.evaluation import baselines
+
+    models = baselines()
+    assert list(models) == [
+        "1-NN cosine (library search)",
+        "logistic regression (standard-scaled)",
+    ]
+    knn, logreg = models.values()
+    assert knn.n_neighbors == 1 and knn.metric == "cosine"
+    assert isinstance(logreg, Pipeline) and isinstance(logreg[0], StandardScaler)
+    assert isinstance(logreg[-1], LogisticRegression)
+
+
+def test_check_folds_refuses_a_molecule_in_two_folds():
+    from raman_sk.evaluation import check_folds
+
+    assert check_folds([1, 1, 0], ["a", "a", "b"]).dtype.kind == "i"
+    with pytest.raises(ValueError, match=r"groups \['a'\] are in more than one fold"):
+        check_folds([0, 1, 0], ["a", "a", "b"])
+    with pytest.raises(ValueError, match="folds has 2 entries but groups has 3"):
+        check_folds([0, 1], ["a", "a", "b"])
+
+
+def test_fold_predictions_use_exactly_the_given_folds(synthetic):
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from raman_sk.evaluation import check_folds, fold_predictions
+
+    X, y, g = synthetic.data, synthetic.target, synthetic.groups
+    folds = np.zeros(len(y), dtype=int)
+    cv = StratifiedGroupKFold(3, shuffle=True, random_state=0)
+    for k, (_, test) in enumerate(cv.split(X, y, g)):
+        folds[test] = k
+    check_folds(folds, g)
+    seen = []
+
+    class Recorder(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.rows_ = {tuple(np.round(x[:3], 9)) for x in X}
+            seen.append(self.rows_)
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict(self, X):
+            assert not {tuple(np.round(x[:3], 9)) for x in X} & self.rows_
+            return np.full(len(X), self.classes_[0])
+
+    pred, seconds = fold_predictions(Recorder(), X, y, folds)
+    assert len(seen) == 3 and pred.shape == y.shape and seconds >= 0
+    for k in range(3):  # clone k trained on every fold but k, nothing else
+        train_rows = {tuple(np.round(x[:3], 9)) for x in X[folds != k]}
+        assert seen[k] == train_rows
+    pred, _ = fold_predictions(KNeighborsClassifier(1), X, y, folds)
+    assert np.mean(pred == y) > 0.9
+
+
+def test_score_probabilities_takes_the_most_probable_class():
+    from raman_sk.evaluation import score_probabilities
+
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3]])
+    r = score_probabilities(["x", "z", "x"], proba, ["x", "y", "z"])
+    assert r["accuracy"] == pytest.approx(2 / 3)
+    assert r["labels"] == ["x", "y", "z"]
+    assert r["confusion_matrix"] == [[1, 1, 0], [0, 0, 0], [0, 0, 1]]
+    with pytest.raises(ValueError, match="one column per class"):
+        score_probabilities(["x"], [[1.0, 0.0]], ["x", "y", "z"])
+
+
+def test_leaky_comparison_rows(synthetic):
+    from raman_sk.evaluation import leaky_comparison
+
+    rows = leaky_comparison(synthetic.data, synthetic.target, CopyAugmenter(1))
+    assert [(r["model"], r["protocol"]) for r in rows] == [
+        ("1-NN cosine (library search)", "leaky"),
+        ("logistic regression (standard-scaled)", "leaky"),
+    ]
+    assert all(r["n_test"] == 15 for r in rows)  # 20 % of 72 rows, rounded up

@@ -279,10 +279,16 @@ class _Stop(KeyboardInterrupt):
     """The KeyboardInterrupt of a user pressing Ctrl-C."""
 
 
-def _reproduce_interrupted(tmp_path, capsys, *, overwrite=True, epochs=2):
+#: The step of each recipe that runs after the models were saved.
+AFTER_SAVING = {"cv-committee": "fold_predictions", "seed": "baseline_comparison"}
+
+
+def _reproduce_interrupted(
+    tmp_path, capsys, *, overwrite=True, epochs=2, recipe="cv-committee"
+):
     pytest.importorskip("ramanbiolib")
-    argv = ["reproduce", "--out", str(tmp_path / "outputs"), *FAST]
-    argv += ["--epochs", str(epochs)]
+    argv = ["reproduce", "--recipe", recipe, "--out", str(tmp_path / "outputs")]
+    argv += [*FAST, "--epochs", str(epochs)]
     if overwrite:
         argv.append("--overwrite")
     code = main(argv)
@@ -290,8 +296,9 @@ def _reproduce_interrupted(tmp_path, capsys, *, overwrite=True, epochs=2):
     return code, err
 
 
+@pytest.mark.parametrize("recipe", ["cv-committee", "seed"])
 def test_interrupt_while_writing_outputs_keeps_the_earlier_run(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, recipe
 ):
     """Ctrl-C after the models were saved into the staging directory."""
     import raman_sk.evaluation
@@ -307,10 +314,11 @@ def test_interrupt_while_writing_outputs_keeps_the_earlier_run(
         )
         raise _Stop
 
-    monkeypatch.setattr(raman_sk.evaluation, "baseline_comparison", interrupt)
-    code, err = _reproduce_interrupted(tmp_path, capsys)
+    monkeypatch.setattr(raman_sk.evaluation, AFTER_SAVING[recipe], interrupt)
+    code, err = _reproduce_interrupted(tmp_path, capsys, recipe=recipe)
     # the run had written model files, but only into its staging directory
-    assert any(name.endswith("pipeline.json") for name in seen["staged"])
+    for name in ("best_model", "final_model"):
+        assert f"model/{name}/pipeline.json" in seen["staged"]
     assert code == 130 and "interrupted" in err
     assert _snapshot(tmp_path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
@@ -336,6 +344,7 @@ def test_interrupt_during_training_keeps_the_earlier_run(
     def went_on(*args, **kwargs):
         raise AssertionError("reproduce went on after the KeyboardInterrupt")
 
+    # in epoch 1 or 2 of the first committee member
     monkeypatch.setattr(EpochProgress, "on_epoch_end", interrupt)
     # the first step after training: reaching it means the interrupt was lost
     monkeypatch.setattr(raman_sk.domain.NearestSpectrumChecker, "fit", went_on)
@@ -351,7 +360,7 @@ def test_interrupt_of_a_first_run_leaves_nothing(tmp_path, monkeypatch, capsys):
     def interrupt(*args, **kwargs):
         raise _Stop
 
-    monkeypatch.setattr(raman_sk.evaluation, "baseline_comparison", interrupt)
+    monkeypatch.setattr(raman_sk.evaluation, "fold_predictions", interrupt)
     code, err = _reproduce_interrupted(tmp_path, capsys, overwrite=False)
     assert code == 130 and "interrupted" in err
     assert list(tmp_path.iterdir()) == []

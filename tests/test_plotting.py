@@ -217,3 +217,26 @@ def test_explainer_figures(synthetic, tmp_path):
     with pytest.raises(ValueError, match="one column per wavenumber"):
         plotting.plot_explainer_saliency(ig, "beta", synthetic.data[:, :10],
                                          synthetic.target)
+
+
+def test_training_losses_of_several_networks(tmp_path):
+    from raman_sk.plotting import plot_training_losses
+
+    frame = pd.DataFrame(
+        {
+            "model": ["member 0"] * 3 + ["final_model"] * 3,
+            "epoch": [1, 2, 3] * 2,
+            "train_loss": [1.8, 0.9, 0.5, 1.7, 0.6, 0.01],
+        }
+    )
+    ax = plot_training_losses(frame, by="model")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "member 0",
+        "final_model",
+    ]
+    assert len(ax.get_lines()) == 2 and ax.get_yscale() == "log"  # spans decades
+    assert ax.get_xlabel() == "Epoch" and "log scale" in ax.get_ylabel()
+    _png(ax, tmp_path / "losses.png")
+    flat = plot_training_losses({"a": [{"train_loss": 1.0}, {"train_loss": 0.8}]})
+    assert flat.get_yscale() == "linear"
+    assert flat.get_lines()[0].get_xdata().tolist() == [1, 2]

@@ -1,4 +1,4 @@
-"""The main job as Python functions: settings, records, report text, one quick run."""
+"""The main job as Python functions: settings, cost, records, report, quick runs."""
 
 import json
 
@@ -9,29 +9,39 @@ from raman_sk import cli
 from raman_sk._report import format_table
 from raman_sk.reproduce import (
     MODEL_DIRS,
+    RECIPES,
     Settings,
     classifier_params,
     format_report,
     format_summary,
+    planned_sample_passes,
     reproduce,
+    sample_passes,
 )
 
 
 def test_settings_recipe_defaults_and_quick():
-    full = Settings.recipe(precision="float32")
-    assert (full.epochs, full.n_copies, full.ig_n_steps) == (80, 15, 50)
+    full = Settings.make(precision="float32")
+    assert full.recipe == "cv-committee" == RECIPES[0] and full.committee
+    assert (full.epochs, full.n_copies, full.cv, full.ig_n_steps) == (6, 11, 5, 50)
+    assert full.ig_max_members == 3
     assert full.module_params == {} and not full.quick
-    quick = Settings.recipe(quick=True, precision="float32", epochs=None, seed=4)
-    assert (quick.epochs, quick.n_copies, quick.seed) == (2, 1, 4)
+    seed = Settings.make(recipe="seed", precision="float32")
+    assert (seed.epochs, seed.n_copies, seed.cv) == (80, 15, 0)
+    assert not seed.committee and Settings(recipe="seed").epochs == 80
+    quick = Settings.make(quick=True, precision="float32", epochs=None, seed=4)
+    assert (quick.epochs, quick.n_copies, quick.seed, quick.cv) == (2, 1, 4, 3)
     assert quick.module_params["module__channels"] == (4, 8)
-    assert Settings.recipe(quick=True, precision="float32", epochs=5).epochs == 5
+    assert Settings.make(quick=True, precision="float32", epochs=5).epochs == 5
+    assert Settings.make(recipe="seed", quick=True, precision="float32").cv == 0
+    assert Settings.make(quick=True, precision="float32", cv=4).cv == 4
 
 
 def test_settings_resolve_auto_precision():
     from raman_sk.utils._torch import auto_precision
 
-    assert Settings.recipe().precision == auto_precision("cpu")
-    assert Settings.recipe(device="cuda").precision == "float32"
+    assert Settings.make().precision == auto_precision("cpu")
+    assert Settings.make(device="cuda").precision == "float32"
 
 
 @pytest.mark.parametrize(
@@ -41,7 +51,11 @@ def test_settings_resolve_auto_precision():
         ({"batch_size": 0}, "batch_size must be >= 1, got 0"),
         ({"n_copies": -1}, "n_copies must be >= 0, got -1"),
         ({"threads": 0}, "threads must be >= 1 or None, got 0"),
-        ({"cv": 1}, r"cv must be 0 \(off\) or >= 2, got 1"),
+        ({"recipe": "seed", "cv": 1}, r"cv must be 0 \(off\) or >= 2, got 1"),
+        ({"cv": 1}, "cv must be >= 2 for the cv-committee recipe, got 1"),
+        ({"cv": 0}, "cv must be >= 2 for the cv-committee recipe, got 0"),
+        ({"recipe": "bagging"}, "recipe must be one of"),
+        ({"ig_max_members": 0}, "ig_max_members must be >= 1, got 0"),
         ({"monitor": "loss"}, "monitor must be 'valid_acc' or 'valid_loss'"),
     ],
 )
@@ -51,13 +65,55 @@ def test_settings_reject_bad_values(options, message):
 
 
 def test_classifier_params():
-    s = Settings.recipe(quick=True, precision="float32", batch_size=8, seed=3)
+    s = Settings.make(quick=True, precision="float32", batch_size=8, seed=3)
     params = classifier_params(s, callbacks=["cb"])
     assert params["max_epochs"] == 2 and params["batch_size"] == 8
     assert params["augmenter"].n_copies == 1 and params["augmenter"].random_state == 3
     assert params["random_state"] == 3 and params["callbacks"] == ["cb"]
     assert params["module__hidden"] == 16
     assert classifier_params(Settings(n_copies=0))["augmenter"] is None
+    # the committee's fixed schedule keeps the last epoch; seed keeps the best
+    assert params["restore_best"] is False
+    assert "restore_best" not in classifier_params(Settings(recipe="seed"))
+
+
+def test_sample_pass_accounting_by_hand():
+    # one network: rows x (1 + copies) x epochs
+    assert sample_passes(124, 15, 80) == 124 * 16 * 80 == 158_720
+    assert sample_passes(10, 0, 3) == 30
+    # the default: each spectrum trains 4 of the 5 fold networks, plus the refit
+    default = planned_sample_passes(Settings(), 194)
+    assert default == {
+        "committee": 4 * 194 * 12 * 6,
+        "final_model": 194 * 12 * 6,
+        "total": 69_840,
+    }
+    assert default["total"] <= 75_000  # the main job's training budget
+    s = Settings(epochs=2, n_copies=1, cv=3)
+    assert planned_sample_passes(s, 10) == {
+        "committee": 2 * 10 * 2 * 2,
+        "final_model": 10 * 2 * 2,
+        "total": 120,
+    }
+
+
+def test_cpu_info_reads_model_and_vector_extensions():
+    from raman_sk.utils._versions import cpu_info
+
+    text = (
+        "processor\t: 0\nmodel name\t: Intel Xeon Demo\n"
+        "flags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile amx_bf16\n"
+        "processor\t: 1\nmodel name\t: Intel Xeon Demo\n"
+    )
+    info = cpu_info(text)
+    assert info["model"] == "Intel Xeon Demo"
+    assert info["avx2"] and info["avx512"] and info["avx512_bf16"] and info["amx"]
+    assert info["summary"] == "Intel Xeon Demo (AVX2, AVX-512, AVX512-BF16, AMX)"
+    old = cpu_info("model name : Old CPU\nflags : fpu sse2\n")
+    assert not old["avx2"] and old["summary"] == "Old CPU (no AVX2)"
+    unknown = cpu_info("")
+    assert unknown["avx2"] is None and "vector extensions unknown" in unknown["summary"]
+    assert cpu_info()["model"]  # this machine
 
 
 def _held(labels=("a", "b")):
@@ -118,14 +174,62 @@ def test_format_summary_and_table():
             {"model": "1-NN", "protocol": "leaky", "accuracy": 1.0},
         ],
         "cv": None,
-        "timings": {"train_s": 1.0, "ig_s": 2.0, "figures_s": 3.0},
+        "timings": {"train_s": 1.0, "ig_s": 2.0, "figures_s": 3.0, "total_s": 6.5},
         "total_s": 7.0,
+        "recipe": "seed",
+        "cpu": "Demo CPU (AVX2)",
+        "sample_passes": {"training": 1234, "total": 1234},
         "precision": "float32",
         "device": "cpu",
     }
     text = format_summary(summary)
     assert "1-NN [leaky]" in text and "1D CNN (this run)" not in text
-    assert "7 s (training 1 s" in text and text.endswith("see REPORT.md)")
+    assert "7 s (train 1 s, ig 2 s, figures 3 s)" in text
+    assert "Demo CPU (AVX2); float32 on cpu" in text and "1,234" in text
+    assert "seed (2 epochs)" in text and text.endswith("see REPORT.md)")
+    oof = dict(summary, recipe="cv-committee", n_splits=5,
+               oof={"1D CNN": _held(), "1-NN cosine": _held()})
+    text = format_summary(oof)
+    assert "grouped 5-fold by molecule, all 4 spectra" in text
+    assert "1-NN cosine" in text and "held-out" not in text
+
+
+def _oof_evaluation():
+    scores = {"1D CNN (m)": _held(), "1-NN cosine (library search)": _held()}
+    return {
+        "recipe": "cv-committee",
+        "cpu": "Demo CPU (AVX2, AVX-512)",
+        "precision": "float32",
+        "device": "cpu",
+        "folds": {"n_splits": 2, "n_molecules": 3},
+        "oof": scores,
+        "models": {"best_model": "the committee", "final_model": "one network"},
+        "schedule": {"epochs": 6, "n_copies": 11, "batch_size": 32,
+                     "weights": "final-epoch weights"},
+        "explainer": {"source": "IG over the first 3 members"},
+        "map_stability": [{"class": "a", "mean": 0.81, "min": 0.7},
+                          {"class": "b", "mean": 0.5, "min": None}],
+        "sample_passes": {"committee": 55_872, "final_model": 13_968,
+                          "total": 69_840},
+        "timings": {"load_s": 1.0, "train_s": 100.0, "total_s": 120.0},
+    }
+
+
+def test_format_report_out_of_fold():
+    report = format_report(_oof_evaluation())
+    assert "Recipe `cv-committee`" in report and "Demo CPU (AVX2, AVX-512)" in report
+    assert "## Out-of-fold evaluation over all 4 spectra" in report
+    assert "Grouped, stratified 2-fold by molecule (3 molecules" in report
+    assert "| 1D CNN (m) | 0.750 | 0.700 | 0.720 |" in report
+    assert "| 1-NN cosine (library search) | 0.750 | 0.700 | 0.720 |" in report
+    assert "| a | 2 | 0.500 | 0.500 |" in report  # class, spectra, recall per model
+    assert "- `best_model`: the committee" in report
+    assert "- `final_model`: one network" in report
+    assert "IG over the first 3 members" in report
+    assert "| a | 0.810 | 0.700 |" in report and "| b | 0.500 | - |" in report
+    assert "| total | 69,840 |" in report and "| **total** | 120.0 |" in report
+    assert "| train the CNN (committee: every member) | 100.0 |" in report
+    assert "Held-out" not in report
 
 
 def test_cli_shares_its_options():
@@ -154,11 +258,15 @@ def test_reproduce_from_python(tmp_path):
     pytest.importorskip("ramanbiolib")
     lines = []
     out = tmp_path / "run"
-    settings = Settings.recipe(quick=True, threads=1, precision="float32")
+    settings = Settings.make(
+        recipe="seed", quick=True, threads=1, precision="float32"
+    )
     summary = reproduce(out, settings, log=lines.append)
     assert len(lines) == 1 and lines[0].startswith("raman-sk reproduce: 194 spectra")
+    assert "recipe seed" in lines[0]
     assert summary["out"] == str(out) and summary["epochs"] == 2
-    assert summary["total_s"] >= sum(summary["timings"].values()) * 0.99
+    steps = {k: v for k, v in summary["timings"].items() if k != "total_s"}
+    assert summary["total_s"] >= summary["timings"]["total_s"] >= sum(steps.values())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     for name in MODEL_DIRS:
         assert (out / "model" / name / "pipeline.json").is_file()
@@ -169,3 +277,36 @@ def test_reproduce_from_python(tmp_path):
     assert np.isclose(config["metrics"]["test_accuracy"], ev["held_out"]["accuracy"])
     with pytest.raises(FileExistsError, match="not empty"):
         reproduce(out, settings)
+    # the seed recipe ships what it trained on: the training part
+    assert config["recipe"]["name"] == "seed" and ev["recipe"] == "seed"
+    assert config["n_train_shipped"] == config["split"]["n_train"] == 124
+    passes = config["sample_passes"]
+    assert passes == {"training": 124 * 2 * 2, "total": 124 * 2 * 2}
+    assert config["cpu"]["summary"] == ev["cpu"]
+    assert "Recipe `seed`" in (out / "REPORT.md").read_text()
+    assert not (out / "logs" / "oof_predictions.csv").exists()
+
+
+def test_oof_table_and_training_log():
+    from sklearn.utils import Bunch
+
+    from raman_sk.reproduce._committee import oof_table
+
+    data = Bunch(
+        sources=np.array([11, 12, 13]),
+        groups=np.array(["m1", "m1", "m2"]),
+        y=np.array(["a", "a", "b"]),
+        classes=["a", "b"],
+    )
+    r = Bunch(
+        folds=np.array([0, 0, 1]),
+        predicted=np.array(["a", "b", "b"]),
+        proba=np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8]]),
+    )
+    table = oof_table(data, r)
+    assert list(table.columns) == [
+        "source", "molecule", "true_class", "fold", "predicted_class",
+        "prob_a", "prob_b",
+    ]
+    assert table["source"].tolist() == [11, 12, 13]
+    assert table["prob_b"].tolist() == [0.1, 0.6, 0.8]

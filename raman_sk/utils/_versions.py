@@ -43,3 +43,66 @@ def versions() -> dict:
         except importlib.metadata.PackageNotFoundError:
             out[dist] = None
     return out
+
+
+#: /proc/cpuinfo flags -> the name of the vector extension they stand for.
+_CPU_FLAGS = (
+    ("avx2", ("avx2",)),
+    ("avx512", ("avx512f",)),
+    ("avx512_bf16", ("avx512_bf16",)),
+    ("amx", ("amx_bf16", "amx_tile")),
+)
+_CPU_NAMES = {
+    "avx2": "AVX2",
+    "avx512": "AVX-512",
+    "avx512_bf16": "AVX512-BF16",
+    "amx": "AMX",
+}
+
+
+def cpu_info(cpuinfo: str | None = None) -> dict:
+    r"""Return the CPU model and the vector extensions that set its speed.
+
+    Parameters
+    ----------
+    cpuinfo : str, default=None
+        Text in the format of ``/proc/cpuinfo``; None reads that file (absent
+        outside Linux: then only ``platform.processor()`` is known).
+
+    Returns
+    -------
+    dict
+        ``model`` (str), ``avx2``, ``avx512``, ``avx512_bf16``, ``amx`` (bool
+        or None when unknown) and ``summary``, e.g. ``"<model> (AVX2, AVX-512)"``.
+
+    Examples
+    --------
+    >>> info = cpu_info("model name : Demo CPU\nflags : fpu avx2 avx512f\n")
+    >>> info["model"], info["amx"], info["summary"]
+    ('Demo CPU', False, 'Demo CPU (AVX2, AVX-512)')
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                cpuinfo = f.read()
+        except OSError:
+            cpuinfo = ""
+    model, flags = None, None
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and model is None:
+            model = value.strip()
+        elif key == "flags" and flags is None:
+            flags = set(value.split())
+    model = model or platform.processor() or platform.machine() or "unknown CPU"
+    info: dict = {"model": model}
+    for name, needed in _CPU_FLAGS:
+        info[name] = None if flags is None else any(f in flags for f in needed)
+    found = [_CPU_NAMES[name] for name, _ in _CPU_FLAGS if info[name]]
+    if flags is None:
+        extensions = "vector extensions unknown"
+    else:
+        extensions = ", ".join(found) or "no AVX2"
+    info["summary"] = f"{model} ({extensions})"
+    return info
