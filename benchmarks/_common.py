@@ -380,6 +380,19 @@ def run_leaky(
     return records
 
 
+#: Records written before the CPU model was stored all came from this machine.
+LEGACY_CPU = {
+    ("vm", "x86_64"): "Intel(R) Xeon(R) Processor, 2 logical CPUs, "
+    "AVX2 AVX-512 AVX512-BF16 AMX-BF16"
+}
+
+
+def record_cpu(record):
+    """CPU (model, logical CPUs, vector extensions) a cached record was timed on."""
+    machine = record.get("machine", "?")
+    return LEGACY_CPU.get((record.get("host"), machine), machine)
+
+
 def summarise(model, protocol, records, expected=None, **extra):
     """One result row (the keys of ``accuracy.json``) from per-fold records.
 
@@ -431,6 +444,7 @@ def summarise(model, protocol, records, expected=None, **extra):
     row["n_expected"] = len(records) if expected is None else int(expected)
     row["complete"] = len(records) >= row["n_expected"]
     row["device"] = ",".join(sorted({str(r.get("device", "?")) for r in records}))
+    row["cpu"] = sorted({record_cpu(r) for r in records if r.get("device") == "cpu"})
     row.update(extra)
     return row
 

@@ -438,7 +438,7 @@ def main(argv=None):
             if args.models and name not in args.models:
                 continue
             settings = {**settings, "name": name, "quick": args.quick}
-            if name.startswith("MiniRocket"):
+            if name.startswith("MiniRocket") and cache.compute:
                 try:
                     import aeon  # noqa: F401
                 except ImportError:
@@ -592,6 +592,7 @@ def write_outputs(rows, args):
             lambda r: f"{r['n_seeds']} × {r['n_scores'] // max(r['n_seeds'], 1)}",
         ),
         ("device", lambda r: r["device"]),
+        ("timed on", lambda r: "; ".join(r.get("cpu", []))),
     ]
     table = _common.markdown_table(rows, columns)
     print()
@@ -599,7 +600,7 @@ def write_outputs(rows, args):
     _common.write_json(args.out_dir / "accuracy.json", rows)
     head = (
         "# bench_accuracy: grouped CV on ramanbiolib (194 spectra, 6 classes)\n\n"
-        f"Machine: {_common.machine_description()}. "
+        f"Tables built on: {_common.machine_description()}. "
         f"Command: `python benchmarks/bench_accuracy.py "
         f"{' '.join(sys.argv[1:])}`.\n\n"
         "`grouped`: StratifiedGroupKFold(5, shuffle, seed) by molecule, mean ± std "
