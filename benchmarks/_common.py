@@ -50,7 +50,7 @@ from torch import nn  # noqa: E402
 from raman_sk import RamanCNNClassifier  # noqa: E402
 from raman_sk.evaluation import SCORING, leaky_evaluation  # noqa: E402
 from raman_sk.models import FastDropout, RamanCNN1D  # noqa: E402
-from raman_sk.utils._files import atomic_write, json_bytes  # noqa: E402
+from raman_sk.utils._files import atomic_write, json_bytes, write_png  # noqa: E402
 from raman_sk.utils._versions import versions  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -450,6 +450,21 @@ def summarise(model, protocol, records, expected=None, **extra):
 
 
 # ---------------------------------------------------------------------- output
+def argument_parser(doc):
+    """Return a parser described by the first paragraph of a script's ``doc``."""
+    import argparse
+
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def save_figure(fig, path):
+    """Write ``fig`` as a PNG atomically and close it."""
+    write_png(path, fig, dpi=120)
+
+
 def add_output_options(parser, *, quick_help):
     """Add the options every cached benchmark shares (cache, output, data, quick)."""
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)

@@ -53,9 +53,9 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
+from functools import partial
 from itertools import product
 from pathlib import Path
 
@@ -323,17 +323,13 @@ def plot(rows, path):
     ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.1), ncol=2, fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _common.save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------- main
 def parse_args(argv=None):
     """Command-line options."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _common.argument_parser(__doc__)
     p.add_argument("--only", choices=["all", "cnn", "baselines"], default="all")
     p.add_argument(
         "--seeds",
@@ -446,20 +442,21 @@ def main(argv=None):
                     continue
             run(name, make, settings, row_name=name + suffix, leaky_seeds=args.seeds)
     if args.only in ("all", "cnn"):
+        cnn = partial(
+            cnn_factory,
+            w,
+            epochs=args.epochs,
+            device=args.device,
+            quick=args.quick,
+            n_copies=n_copies,
+        )
         for precision, dropout, batch_size in product(
             args.precisions, args.dropouts, args.batch_sizes
         ):
             batch_tag = "" if batch_size == 32 else f" batch {batch_size}"
             name = f"raman_sk CNN {PRECISION_TAG[precision]}"  # cache key part
-            settings, make = cnn_factory(
-                w,
-                epochs=args.epochs,
-                precision=precision,
-                device=args.device,
-                quick=args.quick,
-                n_copies=n_copies,
-                dropout=dropout,
-                batch_size=batch_size,
+            settings, make = cnn(
+                precision=precision, dropout=dropout, batch_size=batch_size
             )
             run(
                 name,
@@ -475,15 +472,7 @@ def main(argv=None):
         nested = product(args.precisions, args.dropouts) if args.nested else ()
         for precision, dropout in nested:
             name = f"raman_sk CNN {PRECISION_TAG[precision]} nested-GS"
-            settings, make = cnn_factory(
-                w,
-                epochs=args.epochs,
-                precision=precision,
-                device=args.device,
-                quick=args.quick,
-                n_copies=n_copies,
-                dropout=dropout,
-            )
+            settings, make = cnn(precision=precision, dropout=dropout)
             settings = {**settings, "quick": args.quick}
             grid = {
                 "ramancnnclassifier__module__kernel_sizes": [(5, 3), (3, 3)]

@@ -40,7 +40,6 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -211,16 +210,12 @@ def plot(rows, path, title):
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper left", ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _common.save_figure(fig, path)
 
 
 def parse_args(argv=None):
     """Command-line options."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _common.argument_parser(__doc__)
     p.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--cv", type=int, default=3, help="grouped CV folds")

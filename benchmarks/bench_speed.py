@@ -425,10 +425,7 @@ def markdown(results):
 
 def parse_args(argv=None):
     """Command-line options."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _common.argument_parser(__doc__)
     p.add_argument("--sections", nargs="+", default=["training", "inference"],
                    choices=list(SECTIONS))  # fmt: skip
     p.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"],
