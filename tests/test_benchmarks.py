@@ -106,6 +106,17 @@ def test_bench_gridsearch_quick(tmp_path, ramanbiolib_available):
     )
 
 
+def test_bench_gridsearch_quick_one_process(tmp_path, ramanbiolib_available):
+    bench = _load("bench_gridsearch")
+    (row,) = bench.main([
+        "--quick", "--backends", "n_jobs=1",
+        "--out-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache"),
+    ])  # fmt: skip
+    assert row["n_fits"] == 4 and row["max_score_diff_vs_n_jobs_1"] == 0.0
+    assert row["machine"].startswith(_load("_common").cpu_info()["cpu"])
+    assert (tmp_path / "gridsearch.png").is_file()
+
+
 def test_cpu_info_names_model_and_vector_extensions():
     common = _load("_common")
     info = common.cpu_info()
