@@ -56,7 +56,6 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from raman_sk import RamanCNNClassifier  # noqa: E402
-from raman_sk.utils._versions import versions  # noqa: E402
 
 TAGS = {"float32": "fp32", "bfloat16": "bf16"}
 
@@ -389,7 +388,7 @@ def machine_info(args):
         "torch_threads": torch.get_num_threads(),
         "device": args.device,
         "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        **versions(),
+        **_common.versions(),
     }
 
 
