@@ -1,9 +1,10 @@
 """Shared helpers of the raman_sk benchmark scripts.
 
-Loading the data, the per-fold result cache, the PLS-DA baseline, the network
-with torch's own dropout, summaries and Markdown tables. Imported by
-``bench_accuracy.py``, ``bench_gridsearch.py`` and ``bench_speed.py``
-(run from any directory: the scripts put their own folder on ``sys.path``).
+Loading the data, the CNN pipeline of the reference recipe, the per-fold result
+cache, the PLS-DA baseline, the network with torch's own dropout, the machine
+description (CPU model and vector extensions), summaries, Markdown tables and
+result files. Imported by every ``bench_*.py`` (run from any directory: each
+script puts its own folder on ``sys.path``).
 
 The cache holds one small JSON file per (model, settings, seed, fold). Its file
 name is a hash of the settings that define the result (model parameters, data,
@@ -22,6 +23,7 @@ import platform
 import socket
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -42,15 +44,26 @@ except ModuleNotFoundError:  # a checkout without `pip install -e .`
         p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p
     )
 
+import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from raman_sk import RamanCNNClassifier  # noqa: E402
 from raman_sk.evaluation import SCORING, leaky_evaluation  # noqa: E402
 from raman_sk.models import FastDropout, RamanCNN1D  # noqa: E402
+from raman_sk.utils._files import atomic_write, json_bytes, write_png  # noqa: E402
+from raman_sk.utils._versions import versions  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 CACHE_DIR = RESULTS_DIR / "cache"
 METRICS = tuple(SCORING)  # accuracy, macro_f1, weighted_f1
+#: Smallest useful network, for smoke runs (``--quick``).
+TINY_NET = {
+    "module__channels": (4, 8),
+    "module__kernel_sizes": (5, 3),
+    "module__convs_per_block": 1,
+    "module__hidden": 16,
+}
 
 
 # ----------------------------------------------------------------------- data
@@ -188,17 +201,11 @@ def _slug(text):
 
 def environment(device="cpu"):
     """Where and with what a result was computed (stored in each record)."""
-    import sklearn
-    import torch
-
     return {
         "device": str(device),
         "host": socket.gethostname(),
-        "machine": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "numpy": np.__version__,
+        "machine": machine_description(),
+        **versions(),
     }
 
 
@@ -234,9 +241,8 @@ class ResultCache:
             return json.load(fh)
 
     def put(self, model, settings, seed, fold, record):
-        """Write a record atomically (temporary file, then rename)."""
+        """Write a record atomically (several processes may share the folder)."""
         p = self.path(model, settings, seed, fold)
-        p.parent.mkdir(parents=True, exist_ok=True)
         record = {
             "model": model,
             "settings": settings,
@@ -244,10 +250,7 @@ class ResultCache:
             "fold": fold,
             **record,
         }
-        tmp = p.with_suffix(f".tmp{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=1, sort_keys=True, default=str)
-        os.replace(tmp, p)
+        atomic_write(p, json_bytes(record))
         return record
 
 
@@ -344,7 +347,7 @@ def run_leaky(
     device="cpu",
     log=print,
 ):
-    """Run the leaky SEED.md protocol (augment, then split) over seeds, cached."""
+    """Run the leaky reference protocol (augment, then split) over seeds, cached."""
     settings = {**settings, "protocol": "leaky", "data": data_fingerprint(X, y)}
     records = []
     for seed in seeds:
@@ -375,6 +378,19 @@ def run_leaky(
             )
         records.append(rec)
     return records
+
+
+#: Records written before the CPU model was stored all came from this machine.
+LEGACY_CPU = {
+    ("vm", "x86_64"): "Intel(R) Xeon(R) Processor, 2 logical CPUs, "
+    "AVX2 AVX-512 AVX512-BF16 AMX-BF16"
+}
+
+
+def record_cpu(record):
+    """CPU (model, logical CPUs, vector extensions) a cached record was timed on."""
+    machine = record.get("machine", "?")
+    return LEGACY_CPU.get((record.get("host"), machine), machine)
 
 
 def summarise(model, protocol, records, expected=None, **extra):
@@ -428,11 +444,40 @@ def summarise(model, protocol, records, expected=None, **extra):
     row["n_expected"] = len(records) if expected is None else int(expected)
     row["complete"] = len(records) >= row["n_expected"]
     row["device"] = ",".join(sorted({str(r.get("device", "?")) for r in records}))
+    row["cpu"] = sorted({record_cpu(r) for r in records if r.get("device") == "cpu"})
     row.update(extra)
     return row
 
 
 # ---------------------------------------------------------------------- output
+def argument_parser(doc):
+    """Return a parser described by the first paragraph of a script's ``doc``."""
+    import argparse
+
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def save_figure(fig, path):
+    """Write ``fig`` as a PNG atomically and close it."""
+    write_png(path, fig, dpi=120)
+
+
+def add_output_options(parser, *, quick_help):
+    """Add the options every cached benchmark shares (cache, output, data, quick)."""
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    parser.add_argument("--no-cache", action="store_true", help="recompute everything")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--data-path",
+        default=None,
+        help="folder of the ramanbiolib CSVs (default: installed package)",
+    )
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+
+
 def markdown_table(rows, columns):
     """Markdown table; ``columns`` is a list of (header, function of row)."""
     lines = [
@@ -445,23 +490,126 @@ def markdown_table(rows, columns):
 
 
 def write_json(path, obj):
-    """Write JSON with a trailing newline (creating the folder)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, default=str)
-        fh.write("\n")
+    """Write ``obj`` as indented JSON, atomically (creating the folder)."""
+    atomic_write(path, json_bytes(obj))
 
 
-def machine_description():
-    """CPU model and core count of this machine (for result headers)."""
-    model = platform.processor() or platform.machine()
+def write_text(path, text):
+    """Write UTF-8 ``text`` atomically (creating the folder)."""
+    atomic_write(path, text.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------- machine
+#: /proc/cpuinfo flags -> the vector extension names printed next to timings.
+VECTOR_FLAGS = {
+    "avx2": "AVX2",
+    "avx512f": "AVX-512",
+    "avx512_bf16": "AVX512-BF16",
+    "amx_bf16": "AMX-BF16",
+    "amx_int8": "AMX-INT8",
+}
+
+
+def cpu_info():
+    """CPU model, logical CPUs and vector extensions of this machine.
+
+    Returns
+    -------
+    dict
+        ``cpu``, ``logical_cpus``, ``vector_extensions`` (list of names such as
+        ``"AVX2"``, ``"AVX-512"``, ``"AMX-BF16"``) and ``torch_cpu_capability``
+        (the kernel set torch dispatches to).
+    """
+    model, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and not flags:
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
                     break
-    except OSError:
+    except OSError:  # not Linux: the model from platform, extensions unknown
         pass
-    return f"{model}, {os.cpu_count()} logical CPUs"
+    return {
+        "cpu": model,
+        "logical_cpus": os.cpu_count(),
+        "vector_extensions": [name for f, name in VECTOR_FLAGS.items() if f in flags],
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
+def machine_description():
+    """One line for result headers and rows: CPU model, CPUs, vector extensions."""
+    info = cpu_info()
+    ext = " ".join(info["vector_extensions"]) or "no AVX2/AVX-512/AMX"
+    return f"{info['cpu']}, {info['logical_cpus']} logical CPUs, {ext}"
+
+
+# ------------------------------------------------------------------------ torch
+def sync(device):
+    """Wait for queued GPU work, so that a timer stops after it."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def autocast(device, precision):
+    """``torch.autocast`` to bfloat16 for ``precision="bfloat16"``, else nothing."""
+    if precision != "bfloat16":
+        return nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+
+
+def random_network(n_classes=6, n_features=1351, seed=0):
+    """Full-size RamanCNN1D in eval mode with non-trivial BatchNorm statistics."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = RamanCNN1D(n_classes, n_features)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.1, 0.1, generator=gen)
+            m.running_var.uniform_(0.5, 2.0, generator=gen)
+    return net.eval()
+
+
+def fitted_classifier(
+    module, classes, n_features, device="cpu", precision="float32", **params
+):
+    """Return a fitted RamanCNNClassifier holding ``module``'s weights.
+
+    ``module`` must be a RamanCNN1D with the default architecture. The
+    classifier (``params`` go to it) is fitted for one epoch on a few random
+    spectra, to set its fitted state, then the weights are loaded.
+    """
+    rng = np.random.default_rng(0)
+    Xf = rng.random((2 * len(classes), n_features)).astype(np.float32)
+    yf = np.repeat(np.asarray(classes), 2)
+    clf = RamanCNNClassifier(
+        max_epochs=1, device=device, precision=precision, random_state=0, **params
+    ).fit(Xf, yf)
+    clf.module_.load_state_dict(module.state_dict())
+    clf.module_.eval()
+    return clf
+
+
+def cnn_pipeline(wavenumbers, *, seed, n_copies=15, **params):
+    """Return the reference recipe: resampler + CNN with in-fold augmentation.
+
+    The database spectra are already on the grid and cleaned by its authors,
+    so ``make_raman_pipeline``'s cleaning steps are left out (the resampler is
+    the identity there). ``params`` go to :class:`RamanCNNClassifier`.
+    """
+    from sklearn.pipeline import make_pipeline
+
+    from raman_sk.preprocessing import SpectralAugmenter, WavenumberResampler
+
+    return make_pipeline(
+        WavenumberResampler(wavenumbers=wavenumbers),
+        RamanCNNClassifier(
+            augmenter=SpectralAugmenter(n_copies=n_copies, random_state=seed),
+            random_state=seed,
+            **params,
+        ),
+    )

@@ -14,8 +14,8 @@ Models
 * ``raman_sk CNN fp32`` / ``raman_sk CNN bf16``:
   ``make_pipeline(WavenumberResampler(wavenumbers=w), RamanCNNClassifier(
   augmenter=SpectralAugmenter(n_copies=15, random_state=seed),
-  max_epochs=EPOCHS, precision=..., random_state=seed))`` -- the SEED.md recipe
-  (Adam 1e-3, wd 1e-4, cosine schedule, batch 32, class-balanced sampling),
+  max_epochs=EPOCHS, precision=..., random_state=seed))`` -- the reference
+  recipe (Adam 1e-3, wd 1e-4, cosine schedule, batch 32, class-balanced sampling),
   augmenting only the training part of each fold. The database spectra are
   already on the 450-1800 cm-1 grid and cleaned by the database authors, so the
   pipeline's cleaning steps are left out (the resampler is the identity here).
@@ -28,7 +28,7 @@ Models
   components, one-hot PLS + argmax), random forest (500 trees) and MiniRocket
   (aeon, 10 000 kernels) + StandardScaler + RidgeClassifierCV.
 
-Also the *leaky* SEED.md protocol (augment x15 first, then a random 80/20 split
+Also the *leaky* reference protocol (augment x15 first, then a random 80/20 split
 of the augmented rows, :func:`raman_sk.evaluation.leaky_evaluation`), clearly
 labelled ``protocol="leaky"``: it inflates every model and is not the headline.
 The CNN's leaky run uses the first seed only.
@@ -53,9 +53,9 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
+from functools import partial
 from itertools import product
 from pathlib import Path
 
@@ -65,12 +65,6 @@ import _common  # noqa: E402
 import numpy as np  # noqa: E402
 
 CNN_GRID = [(15, 11, 7), (9, 7, 5), (21, 15, 9), (7, 5, 3)]
-TINY_NET = {
-    "module__channels": (4, 8),
-    "module__kernel_sizes": (5, 3),
-    "module__convs_per_block": 1,
-    "module__hidden": 16,
-}
 PRECISION_TAG = {"float32": "fp32", "bfloat16": "bf16"}
 DROPOUT_TAG = {"fast": "", "torch": " nn.Dropout"}
 
@@ -159,12 +153,7 @@ def cnn_factory(
     ``batch_size`` other than the default 32 enters the settings (and so the
     cache key and the row name).
     """
-    from sklearn.pipeline import make_pipeline
-
-    from raman_sk.classifier import RamanCNNClassifier
-    from raman_sk.preprocessing import SpectralAugmenter, WavenumberResampler
-
-    extra = dict(TINY_NET) if quick else {}
+    extra = dict(_common.TINY_NET) if quick else {}
     if kernel_sizes is not None:
         extra["module__kernel_sizes"] = tuple(kernel_sizes)
     settings = {
@@ -187,16 +176,14 @@ def cnn_factory(
         raise ValueError(f"dropout must be 'fast' or 'torch', got {dropout!r}.")
 
     def make(seed):
-        return make_pipeline(
-            WavenumberResampler(wavenumbers=wavenumbers),
-            RamanCNNClassifier(
-                augmenter=SpectralAugmenter(n_copies=n_copies, random_state=seed),
-                max_epochs=epochs,
-                precision=precision,
-                device=device,
-                random_state=seed,
-                **extra,
-            ),
+        return _common.cnn_pipeline(
+            wavenumbers,
+            seed=seed,
+            n_copies=n_copies,
+            max_epochs=epochs,
+            precision=precision,
+            device=device,
+            **extra,
         )
 
     return settings, make
@@ -336,17 +323,13 @@ def plot(rows, path):
     ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.1), ncol=2, fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _common.save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------- main
 def parse_args(argv=None):
     """Command-line options."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _common.argument_parser(__doc__)
     p.add_argument("--only", choices=["all", "cnn", "baselines"], default="all")
     p.add_argument(
         "--seeds",
@@ -377,7 +360,7 @@ def parse_args(argv=None):
         type=int,
         nargs="+",
         default=[32],
-        help="CNN training batch sizes (default 32, the SEED.md recipe)",
+        help="CNN training batch sizes (default 32, the reference recipe)",
     )
     p.add_argument(
         "--protocols",
@@ -396,23 +379,13 @@ def parse_args(argv=None):
         default=None,
         help="only these baselines (names as in the table)",
     )
-    p.add_argument("--cache-dir", type=Path, default=_common.CACHE_DIR)
-    p.add_argument("--no-cache", action="store_true", help="recompute everything")
     p.add_argument(
         "--cached-only",
         action="store_true",
         help="compute nothing; build the tables from the cache",
     )
-    p.add_argument("--out-dir", type=Path, default=_common.RESULTS_DIR)
-    p.add_argument(
-        "--data-path",
-        default=None,
-        help="folder of the ramanbiolib CSVs (default: installed package)",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: ~60 spectra, 3 folds, tiny net, 1 epoch",
+    _common.add_output_options(
+        p, quick_help="smoke run: ~60 spectra, 3 folds, tiny net, 1 epoch"
     )
     return p.parse_args(argv)
 
@@ -436,109 +409,70 @@ def main(argv=None):
 
     rows = []
     suffix = " (quick)" if args.quick else ""
+
+    def run(name, make, settings, *, row_name, leaky_seeds, device="cpu", **extra):
+        for proto in args.protocols:
+            if proto == "grouped":
+                recs = _common.run_grouped(
+                    name, make, settings, X, y, groups, seeds=args.seeds,
+                    n_splits=args.n_splits, cache=cache, device=device,
+                )  # fmt: skip
+                n_exp = len(args.seeds) * args.n_splits
+            else:
+                recs = _common.run_leaky(
+                    name, make, settings, X, y, leaky_augmenter(n_copies),
+                    seeds=leaky_seeds, cache=cache, device=device,
+                )  # fmt: skip
+                n_exp = len(leaky_seeds)
+            if recs:
+                rows.append(
+                    _common.summarise(row_name, proto, recs, expected=n_exp, **extra)
+                )
+
     if args.only in ("all", "baselines"):
         for name, (settings, make) in baseline_factories(args.quick).items():
             if args.models and name not in args.models:
                 continue
             settings = {**settings, "name": name, "quick": args.quick}
-            if name.startswith("MiniRocket"):
+            if name.startswith("MiniRocket") and cache.compute:
                 try:
                     import aeon  # noqa: F401
                 except ImportError:
                     print(f"skip {name}: aeon is not installed (pip install aeon)")
                     continue
-            for proto in args.protocols:
-                if proto == "grouped":
-                    kw = {"seeds": args.seeds, "n_splits": args.n_splits}
-                    recs = _common.run_grouped(
-                        name, make, settings, X, y, groups, cache=cache, **kw
-                    )
-                else:
-                    recs = _common.run_leaky(
-                        name,
-                        make,
-                        settings,
-                        X,
-                        y,
-                        leaky_augmenter(n_copies),
-                        seeds=args.seeds,
-                        cache=cache,
-                    )
-                if recs:
-                    n_exp = len(args.seeds) * (
-                        args.n_splits if proto == "grouped" else 1
-                    )
-                    rows.append(
-                        _common.summarise(name + suffix, proto, recs, expected=n_exp)
-                    )
+            run(name, make, settings, row_name=name + suffix, leaky_seeds=args.seeds)
     if args.only in ("all", "cnn"):
+        cnn = partial(
+            cnn_factory,
+            w,
+            epochs=args.epochs,
+            device=args.device,
+            quick=args.quick,
+            n_copies=n_copies,
+        )
         for precision, dropout, batch_size in product(
             args.precisions, args.dropouts, args.batch_sizes
         ):
             batch_tag = "" if batch_size == 32 else f" batch {batch_size}"
             name = f"raman_sk CNN {PRECISION_TAG[precision]}"  # cache key part
-            settings, make = cnn_factory(
-                w,
+            settings, make = cnn(
+                precision=precision, dropout=dropout, batch_size=batch_size
+            )
+            run(
+                name,
+                make,
+                {**settings, "quick": args.quick},
+                row_name=f"{name}{DROPOUT_TAG[dropout]}{batch_tag} "
+                f"({args.epochs} ep){suffix}",
+                leaky_seeds=args.seeds[:1],
+                device=args.device,
                 epochs=args.epochs,
                 precision=precision,
-                device=args.device,
-                quick=args.quick,
-                n_copies=n_copies,
-                dropout=dropout,
-                batch_size=batch_size,
             )
-            settings = {**settings, "quick": args.quick}
-            extra = {"epochs": args.epochs, "precision": precision}
-            for proto in args.protocols:
-                if proto == "grouped":
-                    recs = _common.run_grouped(
-                        name,
-                        make,
-                        settings,
-                        X,
-                        y,
-                        groups,
-                        seeds=args.seeds,
-                        n_splits=args.n_splits,
-                        cache=cache,
-                        device=args.device,
-                    )
-                else:
-                    recs = _common.run_leaky(
-                        name,
-                        make,
-                        settings,
-                        X,
-                        y,
-                        leaky_augmenter(n_copies),
-                        seeds=args.seeds[:1],
-                        cache=cache,
-                        device=args.device,
-                    )
-                if recs:
-                    n_exp = len(args.seeds) * args.n_splits if proto == "grouped" else 1
-                    rows.append(
-                        _common.summarise(
-                            f"{name}{DROPOUT_TAG[dropout]}{batch_tag} "
-                            f"({args.epochs} ep){suffix}",
-                            proto,
-                            recs,
-                            expected=n_exp,
-                            **extra,
-                        )
-                    )
         nested = product(args.precisions, args.dropouts) if args.nested else ()
         for precision, dropout in nested:
             name = f"raman_sk CNN {PRECISION_TAG[precision]} nested-GS"
-            settings, make = cnn_factory(
-                w,
-                epochs=args.epochs,
-                precision=precision,
-                device=args.device,
-                quick=args.quick,
-                n_copies=n_copies,
-                dropout=dropout,
-            )
+            settings, make = cnn(precision=precision, dropout=dropout)
             settings = {**settings, "quick": args.quick}
             grid = {
                 "ramancnnclassifier__module__kernel_sizes": [(5, 3), (3, 3)]
@@ -647,22 +581,22 @@ def write_outputs(rows, args):
             lambda r: f"{r['n_seeds']} × {r['n_scores'] // max(r['n_seeds'], 1)}",
         ),
         ("device", lambda r: r["device"]),
+        ("timed on", lambda r: "; ".join(r.get("cpu", []))),
     ]
     table = _common.markdown_table(rows, columns)
     print()
     print(table)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     _common.write_json(args.out_dir / "accuracy.json", rows)
     head = (
         "# bench_accuracy: grouped CV on ramanbiolib (194 spectra, 6 classes)\n\n"
-        f"Machine: {_common.machine_description()}. "
+        f"Tables built on: {_common.machine_description()}. "
         f"Command: `python benchmarks/bench_accuracy.py "
         f"{' '.join(sys.argv[1:])}`.\n\n"
         "`grouped`: StratifiedGroupKFold(5, shuffle, seed) by molecule, mean ± std "
         "over seeds × folds; fit+predict s = one whole CV (all folds), mean over "
         "seeds (mixed devices: each device's mean fold time × folds). "
         "`nested`: 3 outer × 2 inner grouped folds, GridSearchCV over "
-        "kernel sizes inside. `leaky`: the SEED.md protocol (augment ×15, then "
+        "kernel sizes inside. `leaky`: the reference protocol (augment ×15, then "
         "split the augmented rows); inflated, not a measure of accuracy.\n\n"
     )
     pairs = paired_table(rows)
@@ -692,9 +626,9 @@ def write_outputs(rows, args):
         "are paired: mean ± std over the common (seed, fold) pairs.\n\n"
     )
     _common.write_json(args.out_dir / "accuracy_paired.json", pairs)
-    (args.out_dir / "accuracy.md").write_text(
+    _common.write_text(
+        args.out_dir / "accuracy.md",
         head + table + (paired_head + ptable if pairs else "") + "\n",
-        encoding="utf-8",
     )
     if rows:
         plot(rows, args.out_dir / "accuracy.png")

@@ -20,10 +20,10 @@ Reported: wall time of ``fit`` (``refit=False``: the search only), the time to
 start the Dask cluster (separately), the summed time of all fit+score tasks,
 parallel efficiency = summed task time / (wall x workers), and whether the
 three searches found the same scores (fixed ``random_state`` everywhere, so
-they should agree to float tolerance). The default (8 candidates x 3 folds =
-24 fits of 8 epochs per backend) is sized for about an hour on 2 cores.
-``--quick`` (tiny network, 1 epoch, 2 candidates, ~60 spectra, 2 folds, 1
-augmented copy) is a smoke setting: its wall times are mostly overhead.
+they should agree to float tolerance). The default is 8 candidates x 3 folds =
+24 fits of 8 epochs per backend. ``--quick`` (tiny network, 1 epoch, 2
+candidates, ~60 spectra, 2 folds, 1 augmented copy) is a smoke setting: its
+wall times are mostly overhead.
 
 Each backend's result is cached under ``--cache-dir`` (keyed by the settings
 and the backend), so an interrupted run resumes with the next backend.
@@ -34,13 +34,12 @@ Outputs: ``gridsearch.json``, ``gridsearch.md`` and ``gridsearch.png`` in
 Examples
 --------
     python benchmarks/bench_gridsearch.py --quick
-    python benchmarks/bench_gridsearch.py                 # ~1 h on 2 cores
+    python benchmarks/bench_gridsearch.py
     python benchmarks/bench_gridsearch.py --backends n_jobs=1 dask --epochs 4
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -58,18 +57,10 @@ BACKENDS = ["n_jobs=1", "n_jobs=2", "dask"]
 def make_search(w, *, epochs, n_copies, quick, n_threads, n_jobs, cv_splits, seed):
     """Return the GridSearchCV object and its JSON-able grid."""
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
-    from sklearn.pipeline import make_pipeline
-
-    from raman_sk.classifier import RamanCNNClassifier
-    from raman_sk.preprocessing import SpectralAugmenter, WavenumberResampler
 
     extra = {}
     if quick:
-        extra = {
-            "module__channels": (4, 8),
-            "module__convs_per_block": 1,
-            "module__hidden": 16,
-        }
+        extra = dict(_common.TINY_NET)
         grid = {
             "ramancnnclassifier__module__kernel_sizes": [(5, 3), (9, 5)],
             "ramancnnclassifier__augmenter__noise_std": [0.01],
@@ -79,15 +70,13 @@ def make_search(w, *, epochs, n_copies, quick, n_threads, n_jobs, cv_splits, see
             "ramancnnclassifier__module__kernel_sizes": KERNEL_SIZES,
             "ramancnnclassifier__augmenter__noise_std": NOISE_STD,
         }
-    pipe = make_pipeline(
-        WavenumberResampler(wavenumbers=w),
-        RamanCNNClassifier(
-            augmenter=SpectralAugmenter(n_copies=n_copies, random_state=seed),
-            max_epochs=epochs,
-            random_state=seed,
-            n_threads=n_threads,
-            **extra,
-        ),
+    pipe = _common.cnn_pipeline(
+        w,
+        seed=seed,
+        n_copies=n_copies,
+        max_epochs=epochs,
+        n_threads=n_threads,
+        **extra,
     )
     search = GridSearchCV(
         pipe,
@@ -133,9 +122,7 @@ def run_backend(backend, X, y, groups, w, args, log=print):
         from dask.distributed import Client, LocalCluster
 
         # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which
-        # made torch training 1.3-1.6x slower per process here (and tasks 1.8x
-        # slower in a first run of this benchmark); keep glibc's default
-        # unless --dask-malloc-trim is given.
+        # slows torch training down (benchmarks/README.md); keep glibc's default.
         environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
         if not args.dask_malloc_trim:
             environ.pop("MALLOC_TRIM_THRESHOLD_", None)
@@ -223,16 +210,12 @@ def plot(rows, path, title):
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper left", ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _common.save_figure(fig, path)
 
 
 def parse_args(argv=None):
     """Command-line options."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _common.argument_parser(__doc__)
     p.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--cv", type=int, default=3, help="grouped CV folds")
@@ -244,14 +227,10 @@ def parse_args(argv=None):
         help="keep Dask's MALLOC_TRIM_THRESHOLD_=65536 for its workers "
         "(default: glibc's own threshold)",
     )
-    p.add_argument("--cache-dir", type=Path, default=_common.CACHE_DIR)
-    p.add_argument("--no-cache", action="store_true")
-    p.add_argument("--out-dir", type=Path, default=_common.RESULTS_DIR)
-    p.add_argument("--data-path", default=None)
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke setting: tiny net, 1 epoch, 2 candidates, ~60 spectra, 2 folds",
+    _common.add_output_options(
+        p,
+        quick_help="smoke setting: tiny net, 1 epoch, 2 candidates, ~60 spectra, "
+        "2 folds",
     )
     return p.parse_args(argv)
 
@@ -341,7 +320,6 @@ def main(argv=None):
     print()
     print(table)
     best = rows[0]["best_params"] if rows else {}
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     _common.write_json(args.out_dir / "gridsearch.json", rows)
     head = (
         f"# bench_gridsearch ({label})\n\n"
@@ -352,7 +330,7 @@ def main(argv=None):
         f"n_copies={args.n_copies}, refit=False. Best setting: {best}.\n"
         "efficiency = summed fit+score task time / (wall x workers).\n\n"
     )
-    (args.out_dir / "gridsearch.md").write_text(head + table + "\n", encoding="utf-8")
+    _common.write_text(args.out_dir / "gridsearch.md", head + table + "\n")
     if rows:
         plot(
             rows,

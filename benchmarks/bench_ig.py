@@ -7,7 +7,7 @@ in float32 and bfloat16, and reports the completeness error
 ``|sum(IG) - (F(x) - F(0))| / |F(x) - F(0)|`` of each (always against the
 float32 network).
 
-``sanity_study`` trains the SEED.md pipeline on the ramanbiolib database (two
+``sanity_study`` trains the reference pipeline on the ramanbiolib database (two
 seeds and once on shuffled labels), fits an :class:`IGExplainer` per baseline
 and runs the randomisation checks; it writes CSV/NPZ files that tell which
 saliency map passes (this decided ``IGExplainer``'s default ``region_map``).
@@ -22,61 +22,19 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
-import os
 import sys
 import time
 import warnings
-from contextlib import nullcontext
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-try:
-    import raman_sk  # noqa: F401
-except ModuleNotFoundError:  # a checkout without `pip install -e .`
-    _ROOT = str(Path(__file__).resolve().parents[1])
-    sys.path.insert(0, _ROOT)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p
-    )
+import _common  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
 
 from raman_sk.models import RamanCNN1D  # noqa: E402
-
-
-def _pipeline_for(module, classes, n_features, device="cpu", precision="float32"):
-    """Return a fitted RamanCNNClassifier holding ``module``'s weights.
-
-    ``module`` must be a RamanCNN1D with the default architecture. The
-    classifier is fitted for one epoch on a few random spectra (to set its
-    fitted state), then the weights are loaded.
-    """
-    from raman_sk.classifier import RamanCNNClassifier
-
-    rng = np.random.default_rng(0)
-    Xf = rng.random((2 * len(classes), n_features)).astype(np.float32)
-    yf = np.repeat(np.asarray(classes), 2)
-    clf = RamanCNNClassifier(
-        max_epochs=1, device=device, precision=precision, random_state=0
-    ).fit(Xf, yf)
-    clf.module_.load_state_dict(module.state_dict())
-    clf.module_.eval()
-    return clf
-
-
-def _default_model(n_classes=6, n_features=1351, seed=0):
-    """Full-size RamanCNN1D with non-trivial BatchNorm statistics."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = RamanCNN1D(n_classes, n_features)
-    for m in net.modules():
-        if isinstance(m, torch.nn.BatchNorm1d):
-            m.running_mean.uniform_(-0.1, 0.1, generator=gen)
-            m.running_var.uniform_(0.5, 2.0, generator=gen)
-    return net.eval()
 
 
 def _plain_captum(module, X, targets, n_steps, method, precision):
@@ -87,12 +45,7 @@ def _plain_captum(module, X, targets, n_steps, method, precision):
     ig = IntegratedGradients(net)
     device = next(net.parameters()).device
     out = []
-    ctx = (
-        torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-        if precision == "bfloat16"
-        else nullcontext()
-    )
-    with ctx:
+    with _common.autocast(device, precision):
         for i in range(len(X)):
             x = torch.as_tensor(X[i : i + 1], device=device)
             a = ig.attribute(
@@ -169,7 +122,7 @@ def benchmark_ig(
     from raman_sk.explain import IGExplainer
 
     if module is None:
-        module = _default_model(seed=seed)
+        module = _common.random_network(seed=seed)
     module = module.to(device).eval()
     n_features = int(getattr(module, "n_features", 1351))
     n_classes = int(getattr(module, "n_classes", 6))
@@ -187,7 +140,7 @@ def benchmark_ig(
     try:
         for method in methods:
             for precision in precisions:
-                clf = _pipeline_for(
+                clf = _common.fitted_classifier(
                     copy.deepcopy(module),
                     classes,
                     n_features,
@@ -205,55 +158,29 @@ def benchmark_ig(
                         tolerance=1.0,
                         wavenumbers=np.arange(n_features, dtype=float),
                     ).fit(X[:n_classes], classes[targets[:n_classes]])
-                ig.explain(X[:2], target=classes[targets[:2]])  # warm-up
-                _sync(device)
-                t0 = time.perf_counter()
-                A = ig.explain(X, target=classes[targets])
-                _sync(device)
-                ms = (time.perf_counter() - t0) / len(X) * 1e3
-                err = _relative_error(module, X, A, targets)
-                rows.append(
-                    _row(
-                        "raman_sk batched",
-                        precision,
-                        method,
-                        ms,
-                        err,
-                        device,
-                        n_steps,
-                        len(X),
-                    )
-                )
+                impls = {
+                    "raman_sk batched": lambda Z, t, ig=ig: ig.explain(
+                        Z, target=classes[t]
+                    ),
+                }
                 if plain:
-                    _plain_captum(
-                        module, X[:2], targets[:2], n_steps, method, precision
+                    impls["captum plain"] = lambda Z, t, p=precision, m=method: (
+                        _plain_captum(module, Z, t, n_steps, m, p)
                     )
-                    _sync(device)
+                for impl, explain in impls.items():
+                    explain(X[:2], targets[:2])  # warm-up, not timed
+                    _common.sync(device)
                     t0 = time.perf_counter()
-                    A = _plain_captum(module, X, targets, n_steps, method, precision)
-                    _sync(device)
+                    A = explain(X, targets)
+                    _common.sync(device)
                     ms = (time.perf_counter() - t0) / len(X) * 1e3
                     err = _relative_error(module, X, A, targets)
                     rows.append(
-                        _row(
-                            "captum plain",
-                            precision,
-                            method,
-                            ms,
-                            err,
-                            device,
-                            n_steps,
-                            len(X),
-                        )
+                        _row(impl, precision, method, ms, err, device, n_steps, len(X))
                     )
     finally:
         torch.set_num_threads(old_threads)
     return pd.DataFrame(rows)
-
-
-def _sync(device):
-    if str(device).startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 def _row(impl, precision, method, ms, err, device, n_steps, n):
@@ -273,19 +200,9 @@ def _row(impl, precision, method, ms, err, device, n_steps, n):
 
 # ---------------------------------------------------------------- sanity study
 def _train(X, y, w, seed, epochs, device, precision):
-    from sklearn.pipeline import make_pipeline
-
-    from raman_sk.classifier import RamanCNNClassifier
-    from raman_sk.preprocessing import SpectralAugmenter, WavenumberResampler
-
-    clf = RamanCNNClassifier(
-        augmenter=SpectralAugmenter(random_state=seed),
-        max_epochs=epochs,
-        random_state=seed,
-        device=device,
-        precision=precision,
-    )
-    return make_pipeline(WavenumberResampler(wavenumbers=w), clf).fit(X, y)
+    return _common.cnn_pipeline(
+        w, seed=seed, max_epochs=epochs, device=device, precision=precision
+    ).fit(X, y)
 
 
 def sanity_study(
@@ -392,11 +309,11 @@ def sanity_study(
             rows = ig.sample_indices_[ig.sample_targets_ == c]
             corr.append(spearmanr(ig.saliency_[k], np.abs(Xt[rows]).mean(0)).statistic)
         info[f"abs_ig_vs_abs_x_spearman_{b}"] = float(np.mean(corr))
-        ig.regions_.to_csv(out / f"regions_{b}.csv", index=False)
+        _common.write_text(out / f"regions_{b}.csv", ig.regions_.to_csv(index=False))
         np.savez(out / f"maps_{b}.npz", **ig.to_npz_dict())
-    pd.concat(reports).to_csv(out / "sanity.csv", index=False)
+    _common.write_text(out / "sanity.csv", pd.concat(reports).to_csv(index=False))
     summary = pd.concat(summaries, ignore_index=True)
-    summary.to_csv(out / "summary.csv", index=False)
+    _common.write_text(out / "summary.csv", summary.to_csv(index=False))
     # completeness of the integration rules and outputs at n_steps
     comp = []
     for method in ("gausslegendre", "riemann_trapezoid"):
@@ -422,8 +339,8 @@ def sanity_study(
                         "rel_max": float(ig.relative_delta_.max()),
                     }
                 )
-    pd.DataFrame(comp).to_csv(out / "completeness.csv", index=False)
-    (out / "info.json").write_text(json.dumps(info, indent=1))
+    _common.write_text(out / "completeness.csv", pd.DataFrame(comp).to_csv(index=False))
+    _common.write_json(out / "info.json", info)
     return summary
 
 
@@ -484,7 +401,7 @@ def main(argv=None):
         )
         print(res.to_string(index=False))
         if args.out:
-            res.to_csv(args.out, index=False)
+            _common.write_text(args.out, res.to_csv(index=False))
     else:
         summary = sanity_study(
             args.path,

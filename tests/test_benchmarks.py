@@ -106,25 +106,83 @@ def test_bench_gridsearch_quick(tmp_path, ramanbiolib_available):
     )
 
 
-def test_bench_speed_levers_section(tmp_path):
+def test_bench_gridsearch_quick_one_process(tmp_path, ramanbiolib_available):
+    bench = _load("bench_gridsearch")
+    (row,) = bench.main([
+        "--quick", "--backends", "n_jobs=1",
+        "--out-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache"),
+    ])  # fmt: skip
+    assert row["n_fits"] == 4 and row["max_score_diff_vs_n_jobs_1"] == 0.0
+    assert row["machine"].startswith(_load("_common").cpu_info()["cpu"])
+    assert (tmp_path / "gridsearch.png").is_file()
+
+
+def test_cpu_info_names_model_and_vector_extensions():
+    common = _load("_common")
+    info = common.cpu_info()
+    assert info["cpu"] and info["logical_cpus"] >= 1
+    assert set(info["vector_extensions"]) <= set(common.VECTOR_FLAGS.values())
+    assert common.machine_description().startswith(info["cpu"])
+
+
+def test_result_cache_round_trip_leaves_no_temporary_files(tmp_path):
+    common = _load("_common")
+    cache = common.ResultCache(tmp_path)
+    assert cache.get("m", {"a": 1}, 0, 0) is None
+    rec = cache.put("m", {"a": 1}, 0, 0, {"accuracy": 0.5, **common.environment()})
+    assert cache.get("m", {"a": 1}, 0, 0) == json.loads(json.dumps(rec))
+    assert cache.get("m", {"a": 2}, 0, 0) is None  # other settings, other file
+    assert [p.suffix for p in tmp_path.iterdir()] == [".json"]
+    assert common.ResultCache(tmp_path, enabled=False).get("m", {"a": 1}, 0, 0) is None
+
+
+def test_bench_speed_training_and_inference(tmp_path):
     bench = _load("bench_speed")
     argv = [
-        "--data", "synthetic", "--n-samples", "48",
-        "--sections", "levers", "--lever-rounds", "2",
-        "--lever-batch-sizes", "8", "16", "--lever-precision", "float32",
-        "--threads", "1", "--out", str(tmp_path),
+        "--data", "synthetic", "--n-samples", "48", "--epochs", "1",
+        "--batch-size", "16", "--infer-batch-size", "16",
+        "--precisions", "float32", "--threads", "1", "--out", str(tmp_path),
     ]  # fmt: skip
-    results = bench.main(argv)
-    rows = results["sections"]["levers"]["rows"]
-    assert [(r["dropout"], r["batch_size"]) for r in rows] == [
-        ("nn.Dropout", 8),
-        ("nn.Dropout", 16),
-        ("FastDropout", 8),
-        ("FastDropout", 16),
-    ]
-    assert rows[0]["vs_nn_dropout_first_batch"] == 1.0
-    for r in rows:
-        assert 0 < r["min"] <= r["median_samples_per_s"] <= r["max"]
+    bench.main([*argv, "--sections", "training"])
+    results = bench.main([*argv, "--sections", "inference"])
     saved = json.loads((tmp_path / "speed.json").read_text())
-    assert saved["sections"]["levers"]["settings"]["rounds"] == 2
-    assert "## levers" in (tmp_path / "speed.md").read_text()
+    assert set(saved["sections"]) == {"training", "inference"}  # earlier kept
+    training = results["sections"]["training"]
+    assert [r["name"] for r in training["rows"]] == [
+        "plain fp32",
+        "RamanCNNClassifier fp32",
+    ]
+    assert training["ratios"]["fp32_vs_plain"] > 0
+    inference = results["sections"]["inference"]
+    assert inference["rows"][-1]["max_abs_proba_diff_vs_plain"] < 1e-4
+    for sec in (training, inference):
+        for r in sec["rows"]:
+            assert r["cpu"] == sec["machine"]
+    md = (tmp_path / "speed.md").read_text()
+    assert "## training" in md and "## inference" in md and "fp32_vs_plain" in md
+
+
+def test_bench_speed_ig_section(tmp_path):
+    bench = _load("bench_speed")
+    results = bench.main([
+        "--data", "synthetic", "--n-samples", "12", "--sections", "ig",
+        "--ig-spectra", "2", "--ig-steps", "4", "--precisions", "float32",
+        "--threads", "1", "--out", str(tmp_path),
+    ])  # fmt: skip
+    ig = results["sections"]["ig"]
+    assert {r["impl"] for r in ig["rows"]} == {"raman_sk batched", "captum plain"}
+    assert ig["ratios"]["fp32_vs_plain"] > 0
+
+
+@pytest.mark.slow
+def test_bench_speed_reproduce_section(tmp_path, ramanbiolib_available):
+    bench = _load("bench_speed")
+    results = bench.main([
+        "--data", "synthetic", "--n-samples", "64", "--sections", "reproduce",
+        "--precisions", "float32", "--threads", "1", "--out", str(tmp_path),
+        "--reproduce-args", "--quick", "--threads", "1",
+    ])  # fmt: skip
+    (row,) = results["sections"]["reproduce"]["rows"]
+    assert row["wall_s"] > row["train_s"] > 0
+    assert row["plain_train_s"] > 0
+    assert "fp32_training_vs_plain" in results["sections"]["reproduce"]["ratios"]
