@@ -8,7 +8,7 @@ bands (:mod:`raman_sk.bands`). The randomisation checks of Adebayo et al.
 (2018, "Sanity checks for saliency maps") tell whether a map depends on what
 the network learned. A committee is explained as the mean of its members, and
 :func:`map_stability` gives the rank correlation of each class map between
-them. Measured results: benchmarks/results/explain_notes.md.
+them. Measured results: benchmarks/README.md.
 
 Which map answers which question
 --------------------------------
