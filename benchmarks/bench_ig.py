@@ -120,6 +120,7 @@ def benchmark_ig(
         ``rel_err_median``, ``rel_err_max`` and the settings.
     """
     from raman_sk.explain import IGExplainer
+    from raman_sk.utils._torch import torch_threads
 
     if module is None:
         module = _common.random_network(seed=seed)
@@ -132,12 +133,9 @@ def benchmark_ig(
     X = np.asarray(X[:n_spectra], dtype=np.float32)
     with torch.no_grad():
         targets = module(torch.as_tensor(X, device=device)).argmax(1).cpu().numpy()
-    old_threads = torch.get_num_threads()
-    if n_threads:
-        torch.set_num_threads(int(n_threads))
     rows = []
     classes = np.asarray([f"c{k}" for k in range(n_classes)])
-    try:
+    with torch_threads(n_threads or None):
         for method in methods:
             for precision in precisions:
                 clf = _common.fitted_classifier(
@@ -178,8 +176,6 @@ def benchmark_ig(
                     rows.append(
                         _row(impl, precision, method, ms, err, device, n_steps, len(X))
                     )
-    finally:
-        torch.set_num_threads(old_threads)
     return pd.DataFrame(rows)
 
 

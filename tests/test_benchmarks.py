@@ -185,4 +185,7 @@ def test_bench_speed_reproduce_section(tmp_path, ramanbiolib_available):
     (row,) = results["sections"]["reproduce"]["rows"]
     assert row["wall_s"] > row["train_s"] > 0
     assert row["plain_train_s"] > 0
-    assert "fp32_training_vs_plain" in results["sections"]["reproduce"]["ratios"]
+    ratios = results["sections"]["reproduce"]["ratios"]
+    assert "fp32_training_vs_plain" in ratios
+    assert ratios["fp32_whole_job_vs_plain_seed_recipe"] > 0
+    assert row["sample_passes"] > 0
