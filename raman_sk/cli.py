@@ -438,7 +438,7 @@ def _cmd_train(args) -> int:
     X_grid = pipe[:-1].transform(spectra.spectra)
     checker = NearestSpectrumChecker().fit(X_grid, groups=groups)
     with staged_directory(out) as tmp:
-        save_model(tmp, pipe, checker, X_grid, library=(groups, y))
+        save_model(tmp, pipe, checker, X_grid, library=(X_grid, groups, y))
         write_csv(tmp / "training_log.csv", history_frame(pipe))
     say(
         format_table(

@@ -210,6 +210,30 @@ def test_reproduce_model_config(quick_run):
     assert "committee" in config["models"]["best_model"]
 
 
+def test_reproduce_calibration(quick_run):
+    from raman_sk.calibration import load_calibration
+
+    ev = json.loads((quick_run / "evaluation.json").read_text())
+    for key in ("ece", "ece_uncalibrated", "brier", "brier_uncalibrated",
+                "conformal_coverage"):
+        assert 0.0 <= ev[key] <= 2.0, key
+    assert ev["log_loss"] > 0 and ev["log_loss_uncalibrated"] > 0
+    assert 0.0 <= ev["conformal_mean_set_size"] <= 6.0
+    assert set(ev["conformal_per_class_coverage"]) == set(CLASSES)
+    cal = ev["calibration"]
+    assert cal["per_class_n"]["NucleicAcids"] == 8 and cal["n_samples"] == 194
+    assert len(cal["temperature_folds"]) == 3 and cal["conformal_alpha"] == 0.1
+    assert sum(cal["set_size_counts"].values()) == 194
+    shipped = load_calibration(quick_run / "model" / "best_model")
+    assert ev["temperature"] == pytest.approx(shipped.temperature_)
+    assert cal["conformal_quantile"] == pytest.approx(shipped.quantile_)
+    report = (quick_run / "REPORT.md").read_text()
+    assert "## Calibration and prediction sets" in report
+    assert "NucleicAcids has 8 spectra: too few for class-conditional" in report
+    config = json.loads((quick_run / "model" / "model_config.json").read_text())
+    assert config["metrics"]["oof_calibration"]["ece"] == pytest.approx(ev["ece"])
+
+
 def test_reproduce_model_config_seed(seed_run):
     config = json.loads((seed_run / "model" / "model_config.json").read_text())
     _common_config(config)

@@ -252,7 +252,8 @@ def run(dirs: Bunch, data: Bunch, settings: Settings, timings: dict, *, verbose)
         for name, pipe in (("best_model", committee), ("final_model", final)):
             save_model(
                 dirs.model / name, pipe, checker, X_grid,
-                library=(data.groups, data.y), calibration=(cal.calibrator, cal.note),
+                library=(X_grid, data.groups, data.y),
+                calibration=(cal.calibrator, cal.note),
             )
     with timed(timings, "evaluate_s"):
         r = out_of_fold(committee, data)

@@ -99,9 +99,10 @@ def save_model(
         Fitted on the training spectra's ``X_grid``.
     X_grid : ndarray
         The training spectra on the network's input grid.
-    library : tuple of (molecules, classes), default=None
-        Molecule and class of each row of ``X_grid``: saved as the library of
-        the nearest molecule (``library.npz``).
+    library : tuple of (reference, molecules, classes), default=None
+        Training spectra on the network's input grid with the molecule and
+        class of each: saved as the library of the nearest molecule
+        (``library.npz``).
     calibration : tuple of (ProbabilityCalibrator, str), default=None
         The fitted calibrator and what it was fitted on (``calibration.json``).
     """
@@ -115,7 +116,7 @@ def save_model(
     if library is not None:
         from raman_sk.library import MoleculeLibrary, save_library
 
-        save_library(MoleculeLibrary(X_grid, *library, wavenumbers=grid), directory)
+        save_library(MoleculeLibrary(*library, wavenumbers=grid), directory)
     if calibration is not None:
         from raman_sk.calibration import save_calibration
 
