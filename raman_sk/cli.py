@@ -604,7 +604,6 @@ def _cmd_explain(args) -> int:
     with _coverage_hint():
         pred = pipe.predict(X)
         head = predict_table(pipe, X, spectra.sources, **parts)
-    _warn_missing(args.model, parts)
     targets = pred if args.target is None else np.full(len(pred), args.target)
     with _quiet_context(args.quiet):
         ig = IGExplainer(
@@ -629,6 +628,8 @@ def _cmd_explain(args) -> int:
             title = f"{_header(head.iloc[i])}\nIG for {target}"
             ax = plotting.plot_attribution(wn, X_grid[i], attributions[i], title=title)
             write_png(tmp / f"attribution_{i:03d}_{_slug(Path(src).stem)}.png", ax)
+    if not args.quiet:
+        _warn_missing(args.model, parts)
     for i in range(len(head)):
         say(_header(head.iloc[i]).replace("\n", "; "))
     say(f"wrote {len(table)} attributions, predictions.csv and figures to {out}")

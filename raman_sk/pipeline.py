@@ -18,6 +18,7 @@ out-of-domain check of new spectra).
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -470,6 +471,11 @@ def predict_table(
     calibrated = pd.array([pd.NA] * n, dtype="boolean")
     size = pd.array([pd.NA] * n, dtype="Int64")
     flagged = pd.array([pd.NA] * n, dtype="boolean")
+    flat = np.flatnonzero([r.startswith("bad input: flat") for r in bad])
+    if flat.size and pre is not None:
+        with warnings.catch_warnings():  # only its errors matter (e.g. coverage)
+            warnings.simplefilter("ignore")
+            pre.transform(select(flat))
     if good.size:
         Xg = select(good)
         Xg = np.asarray(Xg if pre is None else pre.transform(Xg), dtype=np.float64)
