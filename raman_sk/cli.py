@@ -541,19 +541,21 @@ def _warn_missing(model, parts) -> None:
 
 def _header(row) -> str:
     """One spectrum's prediction in two lines (explain's figure titles)."""
-    if row["label"] is None or pd.isna(row["label"]):
+    if pd.isna(row["label"]):
         return f"{row['source']}: no prediction ({row['ood_reason']})"
-    p = row[f"prob_{row['label']}"]
+    p = row["prob_" + str(row["label"])]
     text = f"{row['source']}: {row['label']} (p {p:.2f}"
-    if row["calibrated"] is True:
+    if not pd.isna(row["calibrated"]) and row["calibrated"]:
         text += f", set {{{row['prediction_set'].replace('|', ', ')}}}"
     text += ")"
     if row["nearest_molecule"]:
         text += (f"; nearest {row['nearest_molecule']} ({row['nearest_class']}, "
                  f"r {row['nearest_similarity']:.2f})")
-    if row["out_of_domain"] is True:
+    if pd.isna(row["out_of_domain"]):
+        return text
+    if bool(row["out_of_domain"]):
         return text + f"\nOUT OF DOMAIN: {row['ood_reason']}"
-    return text + ("\nin domain" if row["out_of_domain"] is False else "")
+    return text + "\nin domain"
 
 
 def _cmd_predict(args) -> int:
