@@ -539,24 +539,6 @@ def _warn_missing(model, parts) -> None:
             print(f"{PROG}: warning: {model} has {text}.", file=sys.stderr)
 
 
-def _header(row) -> str:
-    """One spectrum's prediction in two lines (explain's figure titles)."""
-    if pd.isna(row["label"]):
-        return f"{row['source']}: no prediction ({row['ood_reason']})"
-    p = row["prob_" + str(row["label"])]
-    text = f"{row['source']}: {row['label']} (p {p:.2f}"
-    if not pd.isna(row["calibrated"]) and row["calibrated"]:
-        text += f", set {{{row['prediction_set'].replace('|', ', ')}}}"
-    text += ")"
-    if row["nearest_molecule"]:
-        text += (f"; nearest {row['nearest_molecule']} ({row['nearest_class']}, "
-                 f"r {row['nearest_similarity']:.2f})")
-    if pd.isna(row["out_of_domain"]):
-        return text
-    if bool(row["out_of_domain"]):
-        return text + f"\nOUT OF DOMAIN: {row['ood_reason']}"
-    return text + "\nin domain"
-
 
 def _cmd_predict(args) -> int:
     from raman_sk.pipeline import predict_table
@@ -596,7 +578,7 @@ def _cmd_predict(args) -> int:
 
 def _cmd_explain(args) -> int:
     from raman_sk import IGExplainer, plotting
-    from raman_sk.pipeline import predict_table
+    from raman_sk.pipeline import predict_table, prediction_header
 
     say = _console(args.quiet)
     out = check_output_dir(args.out, args.overwrite)
@@ -627,13 +609,13 @@ def _cmd_explain(args) -> int:
         write_csv(tmp / "attributions.csv", table)
         write_csv(tmp / "predictions.csv", head)
         for i, (src, target) in enumerate(zip(spectra.sources, targets, strict=True)):
-            title = f"{_header(head.iloc[i])}\nIG for {target}"
+            title = f"{prediction_header(head.iloc[i])}\nIG for {target}"
             ax = plotting.plot_attribution(wn, X_grid[i], attributions[i], title=title)
             write_png(tmp / f"attribution_{i:03d}_{_slug(Path(src).stem)}.png", ax)
     if not args.quiet:
         _warn_missing(args.model, parts)
     for i in range(len(head)):
-        say(_header(head.iloc[i]).replace("\n", "; "))
+        say(prediction_header(head.iloc[i]).replace("\n", "; "))
     say(f"wrote {len(table)} attributions, predictions.csv and figures to {out}")
     return 0
 

@@ -35,6 +35,7 @@ __all__ = [
     "history_frame",
     "make_raman_pipeline",
     "predict_table",
+    "prediction_header",
     "split_pipeline",
 ]
 
@@ -511,3 +512,35 @@ def predict_table(
     table["out_of_domain"] = flagged.astype(bool) if known else flagged
     table["ood_reason"] = bad
     return table
+
+
+def prediction_header(row) -> str:
+    """One row of :func:`predict_table` as two lines of text.
+
+    ``raman-sk explain`` prints it and titles each spectrum's figure with it.
+
+    Examples
+    --------
+    >>> row = pd.Series({"source": "s.txt", "label": "b", "prob_b": 0.87,
+    ...                  "calibrated": True, "prediction_set": "a|b",
+    ...                  "nearest_molecule": "m1", "nearest_class": "b",
+    ...                  "nearest_similarity": 0.91, "out_of_domain": False})
+    >>> print(prediction_header(row))
+    s.txt: b (p 0.87, set {a, b}); nearest m1 (b, r 0.91)
+    in domain
+    """
+    if pd.isna(row["label"]):
+        return f"{row['source']}: no prediction ({row['ood_reason']})"
+    p = row["prob_" + str(row["label"])]
+    text = f"{row['source']}: {row['label']} (p {p:.2f}"
+    if not pd.isna(row["calibrated"]) and row["calibrated"]:
+        text += f", set {{{row['prediction_set'].replace('|', ', ')}}}"
+    text += ")"
+    if row["nearest_molecule"]:
+        text += (f"; nearest {row['nearest_molecule']} ({row['nearest_class']}, "
+                 f"r {row['nearest_similarity']:.2f})")
+    if pd.isna(row["out_of_domain"]):
+        return text
+    if bool(row["out_of_domain"]):
+        return text + f"\nOUT OF DOMAIN: {row['ood_reason']}"
+    return text + "\nin domain"

@@ -607,21 +607,23 @@ def test_explain(quick_run, data_dir, tmp_path, capsys):
 
 
 def test_explain_header_reads_the_prediction_table():
+    from raman_sk.pipeline import prediction_header
+
     row = {"source": "s.txt", "label": "Lipids", "prob_Lipids": 0.874,
            "calibrated": True, "prediction_set": "Lipids|Proteins",
            "nearest_molecule": "Oleic acid", "nearest_class": "Lipids",
            "nearest_similarity": 0.912, "out_of_domain": False, "ood_reason": ""}
-    assert cli._header(pd.Series(row)) == (
+    assert prediction_header(pd.Series(row)) == (
         "s.txt: Lipids (p 0.87, set {Lipids, Proteins}); nearest Oleic acid "
         "(Lipids, r 0.91)\nin domain"
     )
     row.update(calibrated=False, nearest_molecule="", out_of_domain=True,
                ood_reason="similarity 0.12 < 0.16")
-    assert cli._header(pd.Series(row)) == (
+    assert prediction_header(pd.Series(row)) == (
         "s.txt: Lipids (p 0.87)\nOUT OF DOMAIN: similarity 0.12 < 0.16"
     )
     row.update(label=None, ood_reason="bad input: flat spectrum (every intensity 0)")
-    assert cli._header(pd.Series(row)) == (
+    assert prediction_header(pd.Series(row)) == (
         "s.txt: no prediction (bad input: flat spectrum (every intensity 0))"
     )
 
