@@ -32,6 +32,7 @@ TIME_LABELS = {
     "train_s": "train the CNN (committee: every member)",
     "refit_s": "refit final_model on every spectrum",
     "checker_s": "out-of-domain checker",
+    "calibration_s": "calibration and conformal sets (cross-fitted)",
     "save_s": "save the models",
     "evaluate_s": "score (out of fold, baselines on the same folds)",
     "leaky_comparison_s": "leaky comparison",
@@ -125,6 +126,62 @@ def _oof_section(evaluation: dict) -> list[str]:
         lines.append(f"| {label} | {int(cm[k].sum())} | {recalls} |")
     lines += [""] + _matrix(cnn, f"Confusion matrix of the CNN over all "
                                  f"{cnn['n_samples']} spectra")
+    return lines
+
+
+def _calibration_section(ev: dict) -> list[str]:
+    cal = ev["calibration"]
+    alpha = cal["conformal_alpha"]
+    lines = [
+        "",
+        "## Calibration and prediction sets",
+        "",
+        f"Temperature scaling and split-conformal sets (score 1 - p of the true "
+        f"class, alpha = {alpha:g}) on the CNN's out-of-fold probabilities; "
+        f"{cal['protocol']}. `figures/reliability.png` shows the reliability "
+        "diagram.",
+        "",
+        "| metric | uncalibrated | calibrated |",
+        "|---|---|---|",
+    ]
+    for key, label in (("ece", "ECE (top label, 10 bins)"), ("brier", "Brier"),
+                       ("log_loss", "log-loss")):
+        lines.append(
+            f"| {label} | {_fmt(ev[key + '_uncalibrated'])} | {_fmt(ev[key])} |"
+        )
+    sizes = ", ".join(f"{k}: {v}" for k, v in cal["set_size_counts"].items())
+    lines += [
+        "",
+        f"Shipped temperature {_fmt(ev['temperature'])} (folds: "
+        + ", ".join(_fmt(t) for t in cal["temperature_folds"])
+        + f"); conformal threshold {_fmt(cal['conformal_quantile'])}, fitted on "
+        "every out-of-fold row and saved as `calibration.json` with each model.",
+        f"Marginal coverage of the sets {_fmt(ev['conformal_coverage'])} (target "
+        f"at least {1 - alpha:g}), mean set size "
+        f"{_fmt(ev['conformal_mean_set_size'], 2)} (spectra per set size: {sizes}).",
+        "",
+        "Coverage per class (reported without a target: the sets are marginal):",
+        "",
+        "| class | spectra | coverage |",
+        "|---|---|---|",
+    ]
+    per_class, counts = ev["conformal_per_class_coverage"], cal["per_class_n"]
+    lines += [f"| {c} | {counts[c]} | {_fmt(v)} |" for c, v in per_class.items()]
+    few = [c for c, n in counts.items() if (n + 1) * (1 - alpha) > n]
+    if few:
+        lines += [
+            "",
+            ", ".join(f"{c} has {counts[c]} spectra" for c in few)
+            + f": too few for class-conditional sets at alpha = {alpha:g} (the "
+            "threshold of a class needs at least ceil((n + 1)(1 - alpha)) <= n "
+            "calibration spectra of it).",
+        ]
+    lines += [
+        "",
+        "`best_model` averages its members' probabilities; the calibration was "
+        "fitted on the members' own out-of-fold probabilities and is applied to "
+        "that average as well.",
+    ]
     return lines
 
 
@@ -298,7 +355,11 @@ def format_report(evaluation: dict) -> str:
         ``models``, ``schedule``, ``comparison`` (rows of
         :func:`~raman_sk.evaluation.comparison_row`), ``cv`` (a
         :func:`~raman_sk.evaluation.grouped_cross_validate` dict),
-        ``explainer``, ``map_stability``, ``out_of_domain``,
+        ``explainer``, ``map_stability``, ``out_of_domain``, the calibration
+        (``ece``, ``brier``, ``log_loss`` and their ``_uncalibrated`` values,
+        ``conformal_coverage``, ``conformal_mean_set_size``,
+        ``conformal_per_class_coverage``, ``temperature`` and the details
+        under ``calibration``),
         ``cleaning_change``, ``sample_passes``, ``timings`` and ``notes``
         (list of str); a section only for what is there.
 
@@ -322,6 +383,8 @@ def format_report(evaluation: dict) -> str:
     else:
         lines += _held_out_section(evaluation)
         honest = "the `grouped` rows are scored on the held-out test part above."
+    if evaluation.get("calibration"):
+        lines += _calibration_section(evaluation)
     if evaluation.get("models"):
         lines += _models_section(evaluation)
     if evaluation.get("cv"):

@@ -292,10 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         parents=[saved_model],
         help="classify spectra files with a saved model",
-        description="Predict labels and probabilities, and check each spectrum "
-        "against the training spectra: correlation with the nearest one "
-        "(similarity) and band widths (effective_width, peak_fwhm, in grid points); "
-        "out_of_domain and ood_reason say which limit a spectrum crossed.",
+        description="Predict labels, calibrated probabilities and a prediction set "
+        "(classes that cannot be ruled out), name the most similar library "
+        "molecule (nearest_*), and check each spectrum against the training "
+        "spectra (similarity, band widths; out_of_domain and ood_reason).",
     )
     p.add_argument("--out", type=Path, default=None, help="CSV file (default stdout)")
     p.add_argument(
@@ -438,7 +438,7 @@ def _cmd_train(args) -> int:
     X_grid = pipe[:-1].transform(spectra.spectra)
     checker = NearestSpectrumChecker().fit(X_grid, groups=groups)
     with staged_directory(out) as tmp:
-        save_model(tmp, pipe, checker, X_grid)
+        save_model(tmp, pipe, checker, X_grid, library=(X_grid, groups, y))
         write_csv(tmp / "training_log.csv", history_frame(pipe))
     say(
         format_table(
@@ -484,7 +484,9 @@ def _cmd_evaluate(args) -> int:
 
 def _load_model(model_dir: Path, *, coverage=None, device=None):
     from raman_sk import load_pipeline
+    from raman_sk.calibration import load_calibration
     from raman_sk.domain import load_domain_checker
+    from raman_sk.library import load_library
     from raman_sk.pipeline import find_step
     from raman_sk.preprocessing import WavenumberResampler
 
@@ -500,6 +502,14 @@ def _load_model(model_dir: Path, *, coverage=None, device=None):
             f"{checker.n_features_in_} points, but the network takes {n_net}: the "
             "out-of-domain checker does not belong to this model."
         )
+    library = load_library(model_dir)
+    if library is not None and n_net is not None and library.n_features_in_ != n_net:
+        raise ValueError(
+            f"{str(model_dir / 'library.npz')!r} holds spectra of "
+            f"{library.n_features_in_} points, but the network takes {n_net}."
+        )
+    parts = {"checker": checker, "calibrator": load_calibration(model_dir),
+             "library": library}
     if coverage is not None:
         step = find_step(pipe, WavenumberResampler)
         if step is None:
@@ -508,13 +518,33 @@ def _load_model(model_dir: Path, *, coverage=None, device=None):
                 "WavenumberResampler step."
             )
         step.set_params(coverage=coverage)
-    return pipe, checker
+    return pipe, parts
+
+
+#: What predict says when a model directory lacks one of its parts.
+_MISSING = {
+    "checker": "no out-of-domain checker (domain.npz); the out-of-domain columns "
+    "are left empty",
+    "calibrator": "no calibration (calibration.json; only the main job fits one, "
+    "on out-of-fold predictions): prob_* are the network's raw probabilities, "
+    "calibrated is False and prediction_set is left empty",
+    "library": "no molecule library (library.npz, from an older raman_sk); the "
+    "nearest_* columns are left empty",
+}
+
+
+def _warn_missing(model, parts) -> None:
+    for key, text in _MISSING.items():
+        if parts[key] is None:
+            print(f"{PROG}: warning: {model} has {text}.", file=sys.stderr)
+
 
 
 def _cmd_predict(args) -> int:
     from raman_sk.pipeline import predict_table
 
-    pipe, checker = _load_model(args.model, coverage=args.coverage, device=args.device)
+    pipe, parts = _load_model(args.model, coverage=args.coverage, device=args.device)
+    checker = parts["checker"]
     if args.ood_threshold is not None:
         if not -1.0 <= args.ood_threshold <= 1.0:
             raise ValueError(
@@ -529,13 +559,8 @@ def _cmd_predict(args) -> int:
         checker.threshold_ = float(args.ood_threshold)
     spectra = _read(args)
     with _coverage_hint():
-        table = predict_table(pipe, spectra.spectra, spectra.sources, checker)
-    if checker is None:
-        print(
-            f"{PROG}: warning: {args.model} has no out-of-domain checker "
-            "(domain.npz); the out-of-domain columns are left empty.",
-            file=sys.stderr,
-        )
+        table = predict_table(pipe, spectra.spectra, spectra.sources, **parts)
+    _warn_missing(args.model, parts)
     if args.out is None:
         sys.stdout.write(table.to_csv(index=False))
     else:
@@ -553,14 +578,16 @@ def _cmd_predict(args) -> int:
 
 def _cmd_explain(args) -> int:
     from raman_sk import IGExplainer, plotting
+    from raman_sk.pipeline import predict_table, prediction_header
 
     say = _console(args.quiet)
     out = check_output_dir(args.out, args.overwrite)
-    pipe, _ = _load_model(args.model, coverage=args.coverage)
+    pipe, parts = _load_model(args.model, coverage=args.coverage)
     spectra = _read(args)
     X = spectra.spectra
     with _coverage_hint():
         pred = pipe.predict(X)
+        head = predict_table(pipe, X, spectra.sources, **parts)
     targets = pred if args.target is None else np.full(len(pred), args.target)
     with _quiet_context(args.quiet):
         ig = IGExplainer(
@@ -580,12 +607,16 @@ def _cmd_explain(args) -> int:
     table.insert(0, "source", list(spectra.sources))
     with staged_directory(out) as tmp:
         write_csv(tmp / "attributions.csv", table)
+        write_csv(tmp / "predictions.csv", head)
         for i, (src, target) in enumerate(zip(spectra.sources, targets, strict=True)):
-            ax = plotting.plot_attribution(
-                wn, X_grid[i], attributions[i], title=f"{src}: IG for {target}"
-            )
+            title = f"{prediction_header(head.iloc[i])}\nIG for {target}"
+            ax = plotting.plot_attribution(wn, X_grid[i], attributions[i], title=title)
             write_png(tmp / f"attribution_{i:03d}_{_slug(Path(src).stem)}.png", ax)
-    say(f"wrote {len(table)} attributions and figures to {out}")
+    if not args.quiet:
+        _warn_missing(args.model, parts)
+    for i in range(len(head)):
+        say(prediction_header(head.iloc[i]).replace("\n", "; "))
+    say(f"wrote {len(table)} attributions, predictions.csv and figures to {out}")
     return 0
 
 

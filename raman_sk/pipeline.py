@@ -11,12 +11,14 @@ training run with an outside validation part needs: :func:`fit_with_validation`
 (preprocess the validation spectra with the steps fitted on the training part
 and hand them to the classifier through skorch's ``predefined_split``),
 :func:`history_frame` (the per-epoch log) and :func:`predict_table` (labels,
-probabilities and the out-of-domain check of new spectra).
+probabilities, prediction sets, the nearest library molecule and the
+out-of-domain check of new spectra).
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,7 @@ __all__ = [
     "history_frame",
     "make_raman_pipeline",
     "predict_table",
+    "prediction_header",
     "split_pipeline",
 ]
 
@@ -345,11 +348,72 @@ def history_frame(clf) -> pd.DataFrame:
     )
 
 
-def predict_table(pipeline, X, sources=None, checker=None) -> pd.DataFrame:
-    """Labels, class probabilities and the out-of-domain check of spectra.
+def _pair_like(item) -> bool:
+    if isinstance(item, np.ndarray):
+        return item.ndim == 2 and item.shape[0] == 2
+    return isinstance(item, list | tuple) and len(item) == 2 and all(
+        np.ndim(part) == 1 for part in item
+    )
 
-    The preprocessing runs once: its output feeds both the classifier and the
-    checker (which compares on the network's input grid).
+
+def _rows(X):
+    """Intensities (and axis) of each spectrum, and a row selector; None if unknown."""
+    if isinstance(X, dict) and "spectra" in X:
+        X = X["spectra"]
+    try:
+        if isinstance(X, list | tuple) and X and _pair_like(X[0]):
+            items = [(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+                     for a, b in X]
+            return items, lambda idx: [X[i] for i in idx]
+        if isinstance(X, pd.DataFrame):
+            values = X.to_numpy(dtype=float)
+            return [(None, v) for v in values], lambda idx: X.iloc[idx]
+        values = np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        return None, None  # the pipeline's own validation says what is wrong
+    if values.ndim != 2:
+        return None, None
+    return [(None, v) for v in values], lambda idx: values[idx]
+
+
+def _bad_input(items) -> list[str]:
+    """Why each spectrum cannot be classified ("" when it can)."""
+    reasons = []
+    for axis, values in items:
+        if axis is not None and not np.isfinite(axis).all():
+            reasons.append("bad input: wavenumbers contain NaN or inf")
+        elif values.size == 0 or not np.isfinite(values).all():
+            reasons.append("bad input: intensities contain NaN or inf")
+        elif np.ptp(values) == 0:
+            reasons.append(f"bad input: flat spectrum (every intensity {values[0]:g})")
+        else:
+            reasons.append("")
+    return reasons
+
+
+def _calibrated(calibrator, proba, classes):
+    if calibrator is None:
+        return proba, None
+    known = [str(c) for c in calibrator.classes_]
+    if known != classes:
+        raise ValueError(
+            f"the calibration is for the classes {known}, the model predicts "
+            f"{classes}: they do not belong together."
+        )
+    cal = calibrator.transform(proba)
+    return cal, calibrator.prediction_sets(cal, calibrated=True)
+
+
+def predict_table(
+    pipeline, X, sources=None, checker=None, *, calibrator=None, library=None
+) -> pd.DataFrame:
+    """Label, probabilities, prediction set, nearest molecule and domain check.
+
+    The preprocessing runs once: its output feeds the classifier, the
+    library search and the checker (which compare on the network's input
+    grid). A spectrum that cannot be classified (NaN or inf values, a flat
+    line such as all zeros) gets a row without a label, flagged out of
+    domain with the reason, instead of an error.
 
     Parameters
     ----------
@@ -363,38 +427,120 @@ def predict_table(pipeline, X, sources=None, checker=None) -> pd.DataFrame:
     checker : NearestSpectrumChecker, default=None
         Fitted out-of-domain checker; None leaves its numeric columns NaN,
         ``out_of_domain`` missing (``pd.NA``) and ``ood_reason`` empty.
+    calibrator : ProbabilityCalibrator, default=None
+        Fitted on the model's out-of-fold probabilities (see
+        :func:`raman_sk.calibration.load_calibration`); None keeps the raw
+        probabilities, ``calibrated`` False and no prediction sets.
+    library : MoleculeLibrary, default=None
+        Reference spectra with molecule names (see
+        :func:`raman_sk.library.load_library`); None leaves the ``nearest_*``
+        columns empty.
 
     Returns
     -------
     DataFrame
-        Columns ``source``, ``label``, ``prob_<class>`` for each class (in
-        ``classes_`` order), then the checker's ``similarity``,
-        ``effective_width``, ``peak_fwhm``, ``out_of_domain`` and
-        ``ood_reason`` (see :meth:`NearestSpectrumChecker.check`).
+        ``source``, ``label``, ``prob_<class>`` for each class (in
+        ``classes_`` order; calibrated when a calibrator is given),
+        ``calibrated``, ``prediction_set`` (classes joined by ``|``; empty
+        when no class is plausible enough), ``set_size``,
+        ``nearest_molecule``, ``nearest_class``, ``nearest_similarity``,
+        then the checker's ``similarity``, ``effective_width``,
+        ``peak_fwhm``, ``out_of_domain`` and ``ood_reason`` (see
+        :meth:`NearestSpectrumChecker.check`).
     """
     pre, clf = split_pipeline(pipeline)
-    Xg = np.asarray(X if pre is None else pre.transform(X), dtype=np.float64)
-    proba = clf.predict_proba(Xg)
+    check_is_fitted(clf)
     classes = [str(c) for c in clf.classes_]
-    n = proba.shape[0]
+    items, select = _rows(X)
+    if items is None:  # a layout only the preprocessing reads (or rejects)
+        X = np.asarray(X if pre is None else pre.transform(X), dtype=np.float64)
+        items, select = _rows(X)
+        pre = None
+    n = len(items)
     if sources is None:
         sources = [str(i) for i in range(n)]
     if len(sources) != n:
         raise ValueError(f"sources has {len(sources)} entries for {n} spectra.")
-    table = pd.DataFrame({"source": list(sources)})
-    table["label"] = [classes[k] for k in proba.argmax(axis=1)]
+    bad = np.array(_bad_input(items), dtype=object)
+    good = np.flatnonzero(bad == "")
+    proba = np.full((n, len(classes)), np.nan)
+    label = np.full(n, None, dtype=object)
+    text = {k: np.full(n, "", dtype=object)
+            for k in ("prediction_set", "nearest_molecule", "nearest_class")}
+    number = {k: np.full(n, np.nan) for k in
+              ("nearest_similarity", "similarity", "effective_width", "peak_fwhm")}
+    calibrated = pd.array([pd.NA] * n, dtype="boolean")
+    size = pd.array([pd.NA] * n, dtype="Int64")
+    flagged = pd.array([pd.NA] * n, dtype="boolean")
+    flat = np.flatnonzero([r.startswith("bad input: flat") for r in bad])
+    if flat.size and pre is not None:
+        with warnings.catch_warnings():  # only its errors matter (e.g. coverage)
+            warnings.simplefilter("ignore")
+            pre.transform(select(flat))
+    if good.size:
+        Xg = select(good)
+        Xg = np.asarray(Xg if pre is None else pre.transform(Xg), dtype=np.float64)
+        raw = clf.predict_proba(Xg)
+        proba[good], sets = _calibrated(calibrator, raw, classes)
+        label[good] = [classes[k] for k in raw.argmax(axis=1)]
+        calibrated[good] = calibrator is not None
+        if sets is not None:
+            names = np.asarray(classes, dtype=object)
+            text["prediction_set"][good] = ["|".join(names[row]) for row in sets]
+            size[good] = sets.sum(axis=1)
+        if library is not None:
+            for name, col in library.query(Xg).items():
+                (text if name in text else number)[name][good] = col.to_numpy()
+        if checker is not None:
+            check = checker.check(Xg)
+            for name in ("similarity", "effective_width", "peak_fwhm"):
+                number[name][good] = check[name].to_numpy()
+            flagged[good] = check["out_of_domain"].to_numpy()
+            bad[good] = check["reason"].to_numpy()
+    flagged[np.flatnonzero([r.startswith("bad input") for r in bad])] = True
+    table = pd.DataFrame({"source": list(sources), "label": label})
     for k, c in enumerate(classes):
         table[f"prob_{c}"] = proba[:, k]
-    columns = ("similarity", "effective_width", "peak_fwhm")
-    if checker is None:
-        for name in columns:
-            table[name] = np.nan
-        table["out_of_domain"] = pd.array([pd.NA] * n, dtype="boolean")
-        table["ood_reason"] = ""
-    else:
-        check = checker.check(Xg)
-        for name in columns:
-            table[name] = check[name].to_numpy()
-        table["out_of_domain"] = check["out_of_domain"].to_numpy()
-        table["ood_reason"] = check["reason"].to_numpy()
+    table["calibrated"] = calibrated
+    table["prediction_set"] = text["prediction_set"]
+    table["set_size"] = size
+    table["nearest_molecule"] = text["nearest_molecule"]
+    table["nearest_class"] = text["nearest_class"]
+    for name, values in number.items():
+        table[name] = values
+    known = not flagged.isna().any()
+    table["out_of_domain"] = flagged.astype(bool) if known else flagged
+    table["ood_reason"] = bad
     return table
+
+
+def prediction_header(row) -> str:
+    """One row of :func:`predict_table` as two lines of text.
+
+    ``raman-sk explain`` prints it and titles each spectrum's figure with it.
+
+    Examples
+    --------
+    >>> row = pd.Series({"source": "s.txt", "label": "b", "prob_b": 0.87,
+    ...                  "calibrated": True, "prediction_set": "a|b",
+    ...                  "nearest_molecule": "m1", "nearest_class": "b",
+    ...                  "nearest_similarity": 0.91, "out_of_domain": False})
+    >>> print(prediction_header(row))
+    s.txt: b (p 0.87, set {a, b}); nearest m1 (b, r 0.91)
+    in domain
+    """
+    if pd.isna(row["label"]):
+        return f"{row['source']}: no prediction ({row['ood_reason']})"
+    p = row["prob_" + str(row["label"])]
+    text = f"{row['source']}: {row['label']} (p {p:.2f}"
+    if not pd.isna(row["calibrated"]) and row["calibrated"]:
+        text += f", set {{{row['prediction_set'].replace('|', ', ')}}}"
+    text += ")"
+    if row["nearest_molecule"]:
+        text += (f"; nearest {row['nearest_molecule']} ({row['nearest_class']}, "
+                 f"r {row['nearest_similarity']:.2f})")
+    if pd.isna(row["out_of_domain"]):
+        return text
+    if bool(row["out_of_domain"]):
+        return text + f"\nOUT OF DOMAIN: {row['ood_reason']}"
+    return text + "\nin domain"

@@ -31,6 +31,15 @@ FIGURES = [
     "saliency_heatmap_all.png",
 ]
 FAST = ["--quick", "--threads", "1", "--quiet"]
+#: Columns of the prediction table between the probabilities and the checker's.
+TRUST_COLUMNS = [
+    "calibrated",
+    "prediction_set",
+    "set_size",
+    "nearest_molecule",
+    "nearest_class",
+    "nearest_similarity",
+]
 HORIBA = "arcadia_chlamy/CC-124-MN-1.txt"
 RENISHAW = "arcadia_chlamy/2024-11-12_CC-124_MN_slide_10_cells_2_first3cells.txt"
 CHARISMA = [
@@ -86,10 +95,11 @@ LOGS = {
 # ------------------------------------------------------------------ reproduce
 def test_reproduce_writes_every_artefact(either_run):
     recipe, out = either_run
-    for name in FIGURES:
+    figures = FIGURES + (["reliability.png"] if recipe == "cv-committee" else [])
+    for name in figures:
         data = (out / "figures" / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", name
-    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(FIGURES)
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(figures)
     assert sorted(p.name for p in out.iterdir()) == [
         "REPORT.md", "evaluation.json", "figures", "logs", "model",
     ]
@@ -103,9 +113,11 @@ def test_reproduce_writes_every_artefact(either_run):
 
 def test_reproduce_models_open_and_predict(either_run):
     from raman_sk import RamanCNNClassifier
+    from raman_sk.calibration import load_calibration
     from raman_sk.classifier import RamanCNNCommittee
     from raman_sk.datasets import load_ramanbiolib
     from raman_sk.domain import load_domain_checker
+    from raman_sk.library import load_library
 
     recipe, out = either_run
     bunch = load_ramanbiolib()
@@ -127,6 +139,17 @@ def test_reproduce_models_open_and_predict(either_run):
         with np.load(out / "model" / name / "domain.npz") as z:
             assert sorted(z.files) == ["loo_similarity", "reference", "wavenumbers"]
             assert z["wavenumbers"][0] == 450.0 and z["wavenumbers"][-1] == 1800.0
+        library = load_library(out / "model" / name)
+        assert library.reference.shape == (n_train, 1351)
+        assert set(library.classes) == set(CLASSES)
+        assert set(library.molecules) <= set(bunch.groups)
+        calibrator = load_calibration(out / "model" / name)
+        if recipe == "cv-committee":
+            assert calibrator.classes_.tolist() == CLASSES
+            assert calibrator.alpha == 0.1 and calibrator.n_calibration_ == 194
+            assert 0.05 <= calibrator.temperature_ <= 20.0
+        else:  # no out-of-fold predictions to calibrate on
+            assert calibrator is None
     if recipe == "cv-committee":
         assert len(load_pipeline(out / "model" / "best_model")[-1].estimators_) == 3
 
@@ -185,6 +208,30 @@ def test_reproduce_model_config(quick_run):
     assert 0.0 <= config["metrics"]["oof_accuracy"] <= 1.0
     assert config["metrics"]["oof_n"] == 194
     assert "committee" in config["models"]["best_model"]
+
+
+def test_reproduce_calibration(quick_run):
+    from raman_sk.calibration import load_calibration
+
+    ev = json.loads((quick_run / "evaluation.json").read_text())
+    for key in ("ece", "ece_uncalibrated", "brier", "brier_uncalibrated",
+                "conformal_coverage"):
+        assert 0.0 <= ev[key] <= 2.0, key
+    assert ev["log_loss"] > 0 and ev["log_loss_uncalibrated"] > 0
+    assert 0.0 <= ev["conformal_mean_set_size"] <= 6.0
+    assert set(ev["conformal_per_class_coverage"]) == set(CLASSES)
+    cal = ev["calibration"]
+    assert cal["per_class_n"]["NucleicAcids"] == 8 and cal["n_samples"] == 194
+    assert len(cal["temperature_folds"]) == 3 and cal["conformal_alpha"] == 0.1
+    assert sum(cal["set_size_counts"].values()) == 194
+    shipped = load_calibration(quick_run / "model" / "best_model")
+    assert ev["temperature"] == pytest.approx(shipped.temperature_)
+    assert cal["conformal_quantile"] == pytest.approx(shipped.quantile_)
+    report = (quick_run / "REPORT.md").read_text()
+    assert "## Calibration and prediction sets" in report
+    assert "NucleicAcids has 8 spectra: too few for class-conditional" in report
+    config = json.loads((quick_run / "model" / "model_config.json").read_text())
+    assert config["metrics"]["oof_calibration"]["ece"] == pytest.approx(ev["ece"])
 
 
 def test_reproduce_model_config_seed(seed_run):
@@ -442,6 +489,7 @@ def test_predict_real_exports(quick_run, data_dir, capsys, tmp_path, name):
         "source",
         "label",
         *probs,
+        *TRUST_COLUMNS,
         "similarity",
         "effective_width",
         "peak_fwhm",
@@ -455,6 +503,15 @@ def test_predict_real_exports(quick_run, data_dir, capsys, tmp_path, name):
     assert set(table["label"]) <= set(CLASSES)
     assert table["similarity"].between(-1, 1).all()
     assert table["out_of_domain"].dtype == bool
+    # calibrated probabilities, a prediction set per spectrum, the nearest molecule
+    assert table["calibrated"].all() and table["set_size"].between(0, 6).all()
+    sets = table["prediction_set"].fillna("").str.split("|")
+    assert [len([c for c in s if c]) for s in sets] == table["set_size"].tolist()
+    assert all({c for c in s if c} <= set(CLASSES) for s in sets)
+    assert set(table["nearest_class"]) <= set(CLASSES)
+    assert table["nearest_molecule"].notna().all()
+    np.testing.assert_allclose(table["nearest_similarity"], table["similarity"])
+    assert "has no" not in err  # checker, calibration and library are all there
     # to stdout without --out, same numbers; --ood-threshold 1 flags everything
     code, out, err = run(capsys, "predict", model, *files[:2], "--ood-threshold", "1.0")
     assert code == 0
@@ -518,6 +575,12 @@ def test_explain(quick_run, data_dir, tmp_path, capsys):
     assert code == 0, err
     table = pd.read_csv(out / "attributions.csv")
     assert list(table.columns[:3]) == ["source", "predicted", "target"]
+    head = pd.read_csv(out / "predictions.csv")  # the same table as predict's
+    assert list(head.columns) == [
+        "source", "label", *(f"prob_{c}" for c in CLASSES), *TRUST_COLUMNS,
+        "similarity", "effective_width", "peak_fwhm", "out_of_domain", "ood_reason",
+    ]
+    assert head["label"].tolist() == table["predicted"].tolist()
     assert table.shape == (2, 3 + 1351)
     assert table.columns[3] == "450" and table.columns[-1] == "1800"
     assert (table["predicted"] == table["target"]).all()
@@ -541,6 +604,28 @@ def test_explain(quick_run, data_dir, tmp_path, capsys):
         "4",
     )
     assert code == 2 and "Rocks" in err
+
+
+def test_explain_header_reads_the_prediction_table():
+    from raman_sk.pipeline import prediction_header
+
+    row = {"source": "s.txt", "label": "Lipids", "prob_Lipids": 0.874,
+           "calibrated": True, "prediction_set": "Lipids|Proteins",
+           "nearest_molecule": "Oleic acid", "nearest_class": "Lipids",
+           "nearest_similarity": 0.912, "out_of_domain": False, "ood_reason": ""}
+    assert prediction_header(pd.Series(row)) == (
+        "s.txt: Lipids (p 0.87, set {Lipids, Proteins}); nearest Oleic acid "
+        "(Lipids, r 0.91)\nin domain"
+    )
+    row.update(calibrated=False, nearest_molecule="", out_of_domain=True,
+               ood_reason="similarity 0.12 < 0.16")
+    assert prediction_header(pd.Series(row)) == (
+        "s.txt: Lipids (p 0.87)\nOUT OF DOMAIN: similarity 0.12 < 0.16"
+    )
+    row.update(label=None, ood_reason="bad input: flat spectrum (every intensity 0)")
+    assert prediction_header(pd.Series(row)) == (
+        "s.txt: no prediction (bad input: flat spectrum (every intensity 0))"
+    )
 
 
 # ----------------------------------------------------------- train / evaluate
@@ -578,6 +663,16 @@ def test_train_then_predict(user_files, tmp_path, capsys):
     # the training spectra are their own nearest reference spectra
     np.testing.assert_allclose(table["similarity"], 1.0, atol=1e-9)
     assert not table["out_of_domain"].any()
+    # ... and name their own group as the nearest molecule
+    np.testing.assert_allclose(table["nearest_similarity"], 1.0, atol=1e-9)
+    groups = labels.set_index("file").loc[[f.name for f in files[:3]]]
+    assert table["nearest_molecule"].tolist() == groups["group"].tolist()
+    assert table["nearest_class"].tolist() == groups["label"].tolist()
+    # train fits no calibration (no out-of-fold predictions): said, not hidden
+    assert (model / "library.npz").is_file()
+    assert not (model / "calibration.json").exists()
+    assert not table["calibrated"].any() and table["set_size"].isna().all()
+    assert "no calibration (calibration.json" in err
     # a second train into the same directory is refused
     code, _, err = run(capsys, *argv, "--epochs", "1", *FAST)
     assert code == 2 and "not empty" in err

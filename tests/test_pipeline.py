@@ -1,5 +1,7 @@
 """make_raman_pipeline, fit_with_validation and the prediction table."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -202,6 +204,12 @@ def test_predict_table(fitted, synthetic):
         "prob_alpha",
         "prob_beta",
         "prob_gamma",
+        "calibrated",
+        "prediction_set",
+        "set_size",
+        "nearest_molecule",
+        "nearest_class",
+        "nearest_similarity",
         "similarity",
         "effective_width",
         "peak_fwhm",
@@ -210,8 +218,13 @@ def test_predict_table(fitted, synthetic):
     ]
     probs = table[["prob_alpha", "prob_beta", "prob_gamma"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(probs, best.predict_proba(X))  # not calibrated
     assert table["label"].tolist() == best.predict(X).tolist()
     assert table["similarity"].isna().all() and table["out_of_domain"].isna().all()
+    assert not table["calibrated"].any() and table["set_size"].isna().all()
+    assert (table["prediction_set"] == "").all()
+    assert (table["nearest_molecule"] == "").all()
+    assert table["nearest_similarity"].isna().all()
     checker = NearestSpectrumChecker().fit(best[:-1].transform(synthetic.data))
     table = predict_table(best, X, checker=checker)
     assert table["source"].tolist() == ["0", "1", "2", "3", "4"]
@@ -223,6 +236,95 @@ def test_predict_table(fitted, synthetic):
     assert t2["ood_reason"].iloc[0].startswith("similarity ")
     with pytest.raises(ValueError, match="sources has 2 entries for 5 spectra"):
         predict_table(best, X, ["a", "b"])
+
+
+@pytest.fixture(scope="module")
+def trust_parts(fitted, synthetic):
+    """Checker, calibrator and library of the fitted pipeline."""
+    from raman_sk.calibration import ProbabilityCalibrator
+    from raman_sk.library import MoleculeLibrary
+
+    best = fitted["best"]
+    te = fitted["te"]
+    Xg = best[:-1].transform(synthetic.data)
+    # held-out probabilities stand in for out-of-fold ones
+    cal = ProbabilityCalibrator(alpha=0.2).fit(
+        best.predict_proba(synthetic.data[te]), synthetic.target[te],
+        best[-1].classes_,
+    )
+    return {
+        "checker": NearestSpectrumChecker().fit(Xg, groups=synthetic.groups),
+        "calibrator": cal,
+        "library": MoleculeLibrary(Xg, synthetic.groups, synthetic.target),
+    }
+
+
+def test_predict_table_calibrated_sets_and_nearest_molecule(
+    fitted, synthetic, trust_parts
+):
+    best = fitted["best"]
+    X = synthetic.data[::6]
+    table = predict_table(best, X, **trust_parts)
+    cal = trust_parts["calibrator"]
+    probs = table[["prob_alpha", "prob_beta", "prob_gamma"]].to_numpy()
+    np.testing.assert_allclose(probs, cal.transform(best.predict_proba(X)))
+    assert table["calibrated"].all()
+    assert table["label"].tolist() == best.predict(X).tolist()  # argmax kept
+    sets = cal.prediction_sets(probs, calibrated=True)
+    assert table["set_size"].tolist() == sets.sum(axis=1).tolist()
+    names = np.array(["alpha", "beta", "gamma"])
+    assert table["prediction_set"].tolist() == ["|".join(names[s]) for s in sets]
+    # every spectrum is in the library: its own molecule, class, similarity 1
+    assert table["nearest_molecule"].tolist() == synthetic.groups[::6].tolist()
+    assert table["nearest_class"].tolist() == synthetic.target[::6].tolist()
+    np.testing.assert_allclose(table["nearest_similarity"], 1.0)
+    assert table["out_of_domain"].dtype == bool and not table["out_of_domain"].any()
+    # a calibration of other classes does not belong to the model
+    other = copy.deepcopy(cal)
+    other.classes_ = np.array(["x", "y", "z"])
+    with pytest.raises(ValueError, match="do not belong together"):
+        predict_table(best, X, calibrator=other)
+
+
+@pytest.mark.parametrize("with_parts", [True, False])
+def test_predict_table_flags_bad_input(fitted, synthetic, trust_parts, with_parts):
+    best = fitted["best"]
+    w = synthetic.wavenumbers
+    X = np.vstack([synthetic.data[:2], np.zeros((1, w.size)),
+                   np.full((1, w.size), 3.5), synthetic.data[2:3]])
+    X[4, 10] = np.nan
+    parts = trust_parts if with_parts else {}
+    table = predict_table(best, X, ["ok0", "ok1", "zeros", "flat", "nan"], **parts)
+    assert len(table) == 5
+    bad = table.iloc[2:]
+    assert bad["label"].isna().all()
+    assert bad[["prob_alpha", "prob_beta", "prob_gamma"]].isna().all().all()
+    assert bad["out_of_domain"].tolist() == [True, True, True]
+    assert bad["ood_reason"].tolist() == [
+        "bad input: flat spectrum (every intensity 0)",
+        "bad input: flat spectrum (every intensity 3.5)",
+        "bad input: intensities contain NaN or inf",
+    ]
+    assert bad["set_size"].isna().all() and (bad["nearest_molecule"] == "").all()
+    good = table.iloc[:2]
+    assert good["label"].tolist() == best.predict(X[:2]).tolist()
+    if with_parts:
+        assert table["out_of_domain"].dtype == bool
+        assert not good["out_of_domain"].any() and good["set_size"].notna().all()
+    else:
+        assert good["out_of_domain"].isna().all()
+    # (wavenumbers, intensities) pairs: a NaN axis or intensity is one flagged row
+    pairs = [(w, synthetic.data[0]), (np.r_[w[:-1], np.nan], synthetic.data[1]),
+             (w, np.zeros(w.size))]
+    t2 = predict_table(best, pairs, **parts)
+    assert t2["ood_reason"].tolist()[1:] == [
+        "bad input: wavenumbers contain NaN or inf",
+        "bad input: flat spectrum (every intensity 0)",
+    ]
+    assert t2["label"].iloc[0] == best.predict(synthetic.data[:1])[0]
+    # nothing classifiable at all: still a table
+    t3 = predict_table(best, np.zeros((2, w.size)), **parts)
+    assert t3["out_of_domain"].all() and t3["label"].isna().all()
 
 
 def test_predict_table_takes_pairs(fitted, synthetic):

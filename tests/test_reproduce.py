@@ -232,6 +232,36 @@ def test_format_report_out_of_fold():
     assert "Held-out" not in report
 
 
+def test_format_report_calibration():
+    ev = {
+        **_oof_evaluation(),
+        "ece": 0.031, "ece_uncalibrated": 0.084, "brier": 0.21,
+        "brier_uncalibrated": 0.25, "log_loss": 0.52, "log_loss_uncalibrated": 0.71,
+        "conformal_coverage": 0.912, "conformal_mean_set_size": 1.234,
+        "temperature": 1.5,
+        "conformal_per_class_coverage": {"a": 0.95, "b": 0.875},
+        "calibration": {
+            "conformal_alpha": 0.1, "conformal_quantile": 0.8,
+            "protocol": "cross-fitted by fold", "temperature_folds": [1.4, 1.6],
+            "set_size_counts": {"1": 150, "2": 44}, "per_class_n": {"a": 186, "b": 8},
+        },
+    }
+    report = format_report(ev)
+    assert "## Calibration and prediction sets" in report
+    assert "| ECE (top label, 10 bins) | 0.084 | 0.031 |" in report
+    assert "| Brier | 0.250 | 0.210 |" in report
+    assert "| log-loss | 0.710 | 0.520 |" in report
+    assert "Shipped temperature 1.500 (folds: 1.400, 1.600)" in report
+    assert "coverage of the sets 0.912 (target at least 0.9), mean set size 1.23" in (
+        report
+    )
+    assert "| b | 8 | 0.875 |" in report
+    # 8 spectra: ceil(9 * 0.9) = 9 > 8, no class-conditional threshold
+    assert "b has 8 spectra: too few for class-conditional sets" in report
+    assert "a has 186" not in report
+    assert "## Calibration" not in format_report(_oof_evaluation())
+
+
 def test_cli_shares_its_options():
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices

@@ -4,9 +4,11 @@
 writes, under one output directory::
 
     figures/   class_distribution, training_curves, confusion_matrix,
-               saliency_<class> (one per class), saliency_heatmap_all (PNG)
+               saliency_<class> (one per class), saliency_heatmap_all
+               (cv-committee: also reliability) (PNG)
     model/     best_model/, final_model/ (save_pipeline directories, each with
-               its out-of-domain checker) and model_config.json
+               its out-of-domain checker, molecule library and, cv-committee
+               only, calibration.json) and model_config.json
     logs/      training_log.csv, key_spectral_regions.csv, saliency_maps.npz
                (cv-committee: also oof_predictions.csv)
     evaluation.json, REPORT.md

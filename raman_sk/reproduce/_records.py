@@ -113,6 +113,29 @@ def _stability_rows(stability) -> list[dict] | None:
     ]
 
 
+#: Calibration scores that evaluation.json carries at its top level.
+HEADLINE = (
+    "ece",
+    "ece_uncalibrated",
+    "brier",
+    "brier_uncalibrated",
+    "log_loss",
+    "log_loss_uncalibrated",
+    "conformal_coverage",
+    "conformal_mean_set_size",
+    "temperature",
+)
+
+
+def _calibration_keys(record: dict) -> dict:
+    """Return the headline scores for the top level, the rest under ``calibration``."""
+    top = {k: record[k] for k in HEADLINE}
+    top["conformal_per_class_coverage"] = record["per_class_coverage"]
+    details = {k: v for k, v in record.items()
+               if k not in top and k != "per_class_coverage"}
+    return {**jsonable(top), "calibration": jsonable(details)}
+
+
 def evaluation_record(data, results, settings) -> dict:
     """Return the content of ``evaluation.json`` (REPORT.md renders it).
 
@@ -156,6 +179,7 @@ def evaluation_record(data, results, settings) -> dict:
             "before augmentation",
             "folds": folds,
             "oof": results.oof,
+            **_calibration_keys(results.calibration.record),
             **common,
         }
     return {
@@ -234,6 +258,12 @@ def _metrics(results, settings) -> dict:
             "oof_macro_f1": cnn["macro_f1"],
             "oof_weighted_f1": cnn["weighted_f1"],
             "oof_n": cnn["n_samples"],
+            "oof_calibration": {
+                k: jsonable(results.calibration.record[k])
+                for k in ("ece", "ece_uncalibrated", "conformal_alpha",
+                          "conformal_coverage", "conformal_mean_set_size",
+                          "temperature", "conformal_quantile")
+            },
             "oof_baselines": {
                 n: {"accuracy": results.oof[n]["accuracy"],
                     "macro_f1": results.oof[n]["macro_f1"]}

@@ -237,9 +237,11 @@ def run(dirs: Bunch, data: Bunch, settings: Settings, timings: dict, *, verbose)
         best, final = train(data, settings, verbose=verbose)
     with timed(timings, "evaluate_s"):
         r = evaluate_held_out(best, final, data)
+    tr = data.train  # the library holds what the models were trained on
+    library = (r.X_grid[tr], data.groups[tr], data.y[tr])
     with timed(timings, "save_s"):
         for name, pipe in (("best_model", best), ("final_model", final)):
-            save_model(dirs.model / name, pipe, r.checker, r.X_grid)
+            save_model(dirs.model / name, pipe, r.checker, r.X_grid, library=library)
         r.history = history_frame(best)
         write_csv(dirs.logs / "training_log.csv", r.history)
     passes = {"training": sample_passes(len(data.train), settings.n_copies,

@@ -84,8 +84,28 @@ def drop_callbacks(pipeline) -> None:
             net.callbacks = None  # read only at the next fit; no re-initialisation
 
 
-def save_model(directory, pipeline, checker, X_grid) -> None:
-    """Write a fitted pipeline and its out-of-domain checker into ``directory``."""
+def save_model(
+    directory, pipeline, checker, X_grid, *, library=None, calibration=None
+) -> None:
+    """Write a fitted pipeline and its out-of-domain checker into ``directory``.
+
+    Parameters
+    ----------
+    directory : path-like
+        The model directory.
+    pipeline : Pipeline
+        Fitted pipeline.
+    checker : NearestSpectrumChecker
+        Fitted on the training spectra's ``X_grid``.
+    X_grid : ndarray
+        The training spectra on the network's input grid.
+    library : tuple of (reference, molecules, classes), default=None
+        Training spectra on the network's input grid with the molecule and
+        class of each: saved as the library of the nearest molecule
+        (``library.npz``).
+    calibration : tuple of (ProbabilityCalibrator, str), default=None
+        The fitted calibrator and what it was fitted on (``calibration.json``).
+    """
     from raman_sk import save_pipeline
     from raman_sk.domain import save_domain_checker
 
@@ -93,6 +113,14 @@ def save_model(directory, pipeline, checker, X_grid) -> None:
     save_pipeline(pipeline, directory)
     grid = network_grid(pipeline[:-1], X_grid)
     save_domain_checker(checker, directory, wavenumbers=grid)
+    if library is not None:
+        from raman_sk.library import MoleculeLibrary, save_library
+
+        save_library(MoleculeLibrary(*library, wavenumbers=grid), directory)
+    if calibration is not None:
+        from raman_sk.calibration import save_calibration
+
+        save_calibration(calibration[0], directory, note=calibration[1])
 
 
 def explain_classes(pipeline, data: Bunch, settings, *, verbose=False):
