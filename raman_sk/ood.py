@@ -221,9 +221,9 @@ def _lorentz(axis, centre, hwhm, height=1.0):
 def _raw_axis(rng, grid):
     lo, hi = float(grid[0]), float(grid[-1])
     step = rng.uniform(0.6, 1.8)
-    start = lo - rng.uniform(0.0, 40.0)
-    stop = hi + rng.uniform(0.0, 60.0)
-    return np.arange(start, stop, step)
+    start = lo - rng.uniform(1.0, 40.0)
+    stop = hi + rng.uniform(1.0, 60.0)
+    return np.linspace(start, stop, int((stop - start) / step) + 1)
 
 
 def _raw(rng, axis, signal):
