@@ -264,3 +264,41 @@ def test_foreign_families_are_documented_and_cover_the_grid():
     assert any(flat) and not all(flat)
     raw = ood.raw_in_domain(grid, np.ones((2, grid.size)) + grid / 1e3, grid)
     assert len(raw) == 2 and raw[0][1].max() > 50  # a raw intensity scale
+
+
+# ------------------------------------------------ real foreign spectra (reported)
+@pytest.mark.slow
+def test_real_foreign_spectra_are_scored(shared_data, tmp_path):
+    """Polystyrene, silicon and calcite of ../shared/data: reported, no target.
+
+    The limits never saw these spectra; the flagged fraction is printed
+    (``pytest -s``) for the record only.
+    """
+    import json
+
+    import pandas as pd
+
+    from raman_sk.cli import main
+
+    pytest.importorskip("ramanbiolib")
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), "--quick", "--threads", "1",
+                 "--quiet"]) == 0
+    meta = pd.read_csv(shared_data / "charisma_ramanchada2" / "spectra.csv")
+    keep = meta[meta["sample"].isin(["PST", "Sil", "nCAL", "sCAL"])]
+    files = []
+    for _, row in keep.iterrows():
+        path = tmp_path / f"{row['id']:03d}_{row['sample']}.txt"
+        xy = np.column_stack([json.loads(row["wavenumbers"]),
+                              json.loads(row["intensity"])])
+        np.savetxt(path, xy, delimiter="\t")
+        files.append(str(path))
+    dest = tmp_path / "preds.csv"
+    model = out / "model" / "best_model"
+    assert main(["predict", str(model), *files, "--out", str(dest)]) == 0
+    table = pd.read_csv(dest)
+    table["sample"] = keep["sample"].to_numpy()
+    assert (table["ood_evidence"] == "input and model space").all()
+    assert table["ood_score"].notna().all()
+    np.testing.assert_array_equal(table["out_of_domain"], table["ood_score"] > 1)
+    print(table.groupby("sample")[["out_of_domain", "ood_score"]].mean())
