@@ -16,6 +16,15 @@ molecule's strongest band (calcite's 1086 cm-1 line, silicon's 520 cm-1 line,
 polystyrene's 1001 cm-1 ring mode on L-phenylalanine's 1003 cm-1): their nearest
 correlation (0.4-0.9) is within the range of genuine but unseen molecules (down
 to about 0.2), while their spectra are far sparser than any training spectrum.
+
+Fitted with ``model=`` a :class:`~raman_sk.classifier.RamanCNNCommittee` (the
+one that classifies), the checker adds the network's own evidence (see
+:mod:`raman_sk.ood`): the distance to the ``n_neighbors``-th nearest training
+spectrum in the members' normalised penultimate embedding and the energy
+score. Their limits are upper quantiles of the grouped out-of-fold database
+spectra (each scored by the member that never saw its molecule), chosen so
+that the combined flag fires on at most ``target_rate`` of them
+(``database_flag_rate_``).
 """
 
 from __future__ import annotations
@@ -29,11 +38,13 @@ from scipy.signal import find_peaks, peak_widths
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from raman_sk import ood
 from raman_sk.persistence import load_estimator, save_estimator
 
 __all__ = [
     "DOMAIN_ARRAYS",
     "DOMAIN_CONFIG",
+    "MODEL_SPACE_MISSING",
     "NearestSpectrumChecker",
     "band_widths",
     "load_domain_checker",
@@ -46,6 +57,33 @@ DOMAIN_ARRAYS = "domain.npz"
 DOMAIN_CONFIG = "domain.json"
 _NAME = "domain"
 _FORMAT_V0 = "raman_sk.domain/1"
+
+#: ``evidence`` of a checker saved without the model-space part.
+MODEL_SPACE_MISSING = (
+    "input space only: the model was saved without the model-space check "
+    "(embedding distance, energy); refit it with a current raman_sk to add it"
+)
+#: Model-space scores with a limit (higher is less familiar).
+_MODEL_LIMITS = ("embedding_distance", "energy")
+
+
+def _exceedance(values, limit, centre, *, low_is_bad):
+    """1 at the limit, above 1 past it, 0 at the in-domain median."""
+    values = np.asarray(values, dtype=np.float64)
+    if low_is_bad:
+        return 1.0 + (limit - values) / max(centre - limit, 1e-9)
+    return 1.0 + (values - limit) / max(limit - centre, 1e-9)
+
+
+def _other_group_min(values, groups, factor):
+    """Each row's limit: the smallest value of the *other* groups over ``factor``."""
+    out = np.full(values.shape[0], np.inf)
+    finite = np.isfinite(values)
+    for g in np.unique(groups):
+        other = (groups != g) & finite
+        if other.any():
+            out[groups == g] = values[other].min() / factor
+    return out
 
 
 def _standardise(X: np.ndarray) -> np.ndarray:
@@ -162,6 +200,13 @@ class NearestSpectrumChecker(BaseEstimator):
         ``width_margin``.
     width_margin : float, default=1.1
         Factor (>= 1) of tolerance on the band widths.
+    target_rate : float, default=0.05
+        With ``model``: the combined flag fires on at most this fraction of
+        the out-of-fold training spectra. What the input-space checks flag
+        (leave-one-molecule-out) is taken first; the rest is split equally
+        between the two model-space limits.
+    n_neighbors : int, default=5
+        Neighbour whose embedding distance counts.
 
     Attributes
     ----------
@@ -173,6 +218,19 @@ class NearestSpectrumChecker(BaseEstimator):
         Leave-one-group-out nearest similarity of each training spectrum.
     min_effective_width_, min_peak_fwhm_ : float or None
         Band-width limits in grid points (None without ``band_checks``).
+    model_space_ : bool
+        Whether the model-space evidence was fitted (``model`` given).
+    embeddings_ : ndarray of shape (n_members, n_reference, hidden)
+        Each member's normalised embedding of every reference spectrum.
+    fold_ : ndarray of shape (n_reference,)
+        Fold in which each reference spectrum was held out.
+    oof_embedding_distance_, oof_energy_ : ndarray of shape (n_reference,)
+        Out-of-fold scores: the in-domain distributions of the limits.
+    embedding_distance_limit_, energy_limit_ : float
+        Limits above which a spectrum is out of domain.
+    input_flag_rate_, database_flag_rate_ : float
+        Fraction of out-of-fold reference spectra flagged by the input-space
+        checks alone and by the combined flag.
 
     Examples
     --------
@@ -193,14 +251,18 @@ class NearestSpectrumChecker(BaseEstimator):
         threshold=None,
         band_checks=True,
         width_margin=1.1,
+        target_rate=0.05,
+        n_neighbors=5,
     ):
         self.quantile = quantile
         self.margin = margin
         self.threshold = threshold
         self.band_checks = band_checks
         self.width_margin = width_margin
+        self.target_rate = target_rate
+        self.n_neighbors = n_neighbors
 
-    def fit(self, X, y=None, groups=None):
+    def fit(self, X, y=None, groups=None, model=None):
         """Store the reference spectra and learn the thresholds.
 
         Parameters
@@ -213,6 +275,9 @@ class NearestSpectrumChecker(BaseEstimator):
             Molecule of each spectrum; replicates of the same molecule are
             excluded when computing each spectrum's nearest neighbour. Default:
             every spectrum is its own group.
+        model : RamanCNNCommittee, default=None
+            Committee fitted on these spectra (its ``oof_fold_`` in the rows
+            of ``X``, grouped by ``groups``): adds the model-space evidence.
 
         Returns
         -------
@@ -246,7 +311,52 @@ class NearestSpectrumChecker(BaseEstimator):
             self.min_effective_width_ = float(width.min() / factor)
             if np.isfinite(fwhm).any():
                 self.min_peak_fwhm_ = float(np.nanmin(fwhm) / factor)
+        self.model_space_ = False
+        if model is not None:
+            self._fit_model_space(X, groups, model)
         return self
+
+    def _fit_model_space(self, X, groups, model):
+        """Set the model-space limits on out-of-fold scores (see the class doc)."""
+        if not 0 <= float(self.target_rate) < 1:
+            raise ValueError(
+                f"target_rate must be in [0, 1), got {self.target_rate!r}."
+            )
+        members = getattr(model, "estimators_", None)
+        fold = getattr(model, "oof_fold_", None)
+        if members is None or fold is None or len(fold) != X.shape[0]:
+            raise ValueError(
+                "model must be a committee fitted on the same spectra as X "
+                "(estimators_ and one oof_fold_ entry per row); got "
+                f"{type(model).__name__}."
+            )
+        fold = np.asarray(fold, dtype=np.int64)
+        emb = np.stack([ood.member_outputs(m, X)[0] for m in members])
+        scores = {name: np.empty(X.shape[0]) for name in _MODEL_LIMITS}
+        for k in np.unique(fold):
+            rows = fold == k
+            s = ood.committee_scores(
+                members, X[rows], emb, fold, k=self.n_neighbors, use=[int(k)]
+            )
+            for name in _MODEL_LIMITS:
+                scores[name][rows] = s[name]
+        flag = self.loo_similarity_ < self.threshold_
+        if self.band_checks:
+            width, fwhm = band_widths(X)
+            factor = float(self.width_margin)
+            flag |= width < _other_group_min(width, groups, factor)
+            flag |= fwhm < _other_group_min(fwhm, groups, factor)
+        self.input_flag_rate_ = float(flag.mean())
+        budget = max(float(self.target_rate) - self.input_flag_rate_, 0.0)
+        for name in _MODEL_LIMITS:
+            limit = ood.quantile_limit(scores[name], budget / len(_MODEL_LIMITS))
+            setattr(self, f"{name}_limit_", limit)
+            setattr(self, f"oof_{name}_", scores[name])
+            flag |= scores[name] > limit
+        self.database_flag_rate_ = float(flag.mean())
+        self.embeddings_ = emb
+        self.fold_ = fold
+        self.model_space_ = True
 
     def score_samples(self, X) -> np.ndarray:
         """Similarity of each spectrum to its nearest training spectrum."""
@@ -254,47 +364,135 @@ class NearestSpectrumChecker(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return nearest_similarity(X, self.reference_)[0]
 
-    def check(self, X) -> pd.DataFrame:
+    def _centres(self) -> dict:
+        """In-domain medians of every score (the 0 of ``ood_score``)."""
+        cached = self.__dict__.get("_centres_cache")
+        if cached is None:
+            width, fwhm = band_widths(self.reference_)
+            cached = {
+                "similarity": float(np.median(self.loo_similarity_)),
+                "effective width": float(np.median(width)),
+                "peak FWHM": float(np.nanmedian(fwhm)) if np.isfinite(fwhm).any()
+                else np.nan,
+                "_widths": (width, fwhm),
+            }
+            if getattr(self, "model_space_", False):
+                for name in _MODEL_LIMITS:
+                    cached[name] = float(np.median(getattr(self, f"oof_{name}_")))
+            self.__dict__["_centres_cache"] = cached
+        return cached
+
+    def _input_limits(self, held_out_fold):
+        """Return reference rows and band-width limits without a held-out fold."""
+        widths = (self.min_effective_width_, self.min_peak_fwhm_)
+        if held_out_fold is None:
+            return np.arange(self.reference_.shape[0]), widths
+        if not getattr(self, "model_space_", False):
+            raise ValueError("held_out_fold needs a checker fitted with model=.")
+        keep = self.fold_ != int(held_out_fold)
+        if widths[0] is not None:
+            factor = float(self.width_margin)
+            width, fwhm = self._centres()["_widths"]
+            fw = fwhm[keep][np.isfinite(fwhm[keep])]
+            widths = (
+                float(width[keep].min() / factor),
+                float(fw.min() / factor) if fw.size else None,
+            )
+        return np.flatnonzero(keep), widths
+
+    def _model_scores(self, X, model, held_out_fold) -> dict:
+        members = getattr(model, "estimators_", None)
+        if members is None or len(members) != self.embeddings_.shape[0]:
+            raise ValueError(
+                f"the out-of-domain checker's model-space part belongs to a "
+                f"committee of {self.embeddings_.shape[0]} members; got "
+                f"{type(model).__name__} with "
+                f"{len(members) if members is not None else 'no'} members."
+            )
+        use = None if held_out_fold is None else [int(held_out_fold)]
+        return ood.committee_scores(
+            members, X, self.embeddings_, self.fold_, k=self.n_neighbors, use=use
+        )
+
+    def check(self, X, model=None, *, held_out_fold=None) -> pd.DataFrame:
         """Every statistic behind the decision, one row per spectrum.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_points)
+            Spectra on the network's input grid.
+        model : RamanCNNCommittee, default=None
+            The committee the checker was fitted with; without it (or for a
+            checker fitted without one) only the input-space checks run.
+        held_out_fold : int, default=None
+            Score ``X`` as if its molecules were unseen: only the member that
+            held out this fold, only the other folds' reference spectra and
+            band widths (for evaluating the check on database molecules).
 
         Returns
         -------
         pandas.DataFrame
             Columns ``similarity``, ``nearest`` (row of ``reference_``),
             ``effective_width`` and ``peak_fwhm`` (grid points; NaN without
-            ``band_checks``), ``out_of_domain`` and ``reason`` (empty when in
-            domain, else which limits were crossed, e.g. ``"similarity 0.12 <
-            0.16; effective width 13 < 47 points"``).
+            ``band_checks``), ``embedding_distance``, ``energy`` and
+            ``disagreement`` (NaN without the model-space part),
+            ``ood_score`` (the largest of the scores scaled so that 0 is
+            the in-domain median and 1 its limit: above 1 is out of domain),
+            ``out_of_domain``, ``reason`` (empty when in domain, else which
+            limits were crossed, e.g. ``"similarity 0.12 < 0.16; embedding
+            distance 0.91 > 0.62"``) and ``evidence`` (which checks ran).
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        sim, nearest = nearest_similarity(X, self.reference_)
+        rows, (min_width, min_fwhm) = self._input_limits(held_out_fold)
+        sim, nearest = nearest_similarity(X, self.reference_[rows])
+        nearest = rows[nearest]
         n = X.shape[0]
-        width = np.full(n, np.nan)
-        fwhm = np.full(n, np.nan)
-        limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}")]
-        if getattr(self, "min_effective_width_", None) is not None:
-            width, fwhm = band_widths(X)
+        cols = {k: np.full(n, np.nan) for k in (
+            "effective_width", "peak_fwhm", "embedding_distance", "energy",
+            "disagreement")}
+        # (name, values, limit, format, low values are bad)
+        limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}", True)]
+        if min_width is not None:
+            cols["effective_width"], cols["peak_fwhm"] = band_widths(X)
             unit = "{:.0f} < {:.0f} points"
-            limits.append(("effective width", width, self.min_effective_width_, unit))
-            if self.min_peak_fwhm_ is not None:
-                unit = "{:.1f} < {:.1f} points"
-                limits.append(("peak FWHM", fwhm, self.min_peak_fwhm_, unit))
+            limits.append(("effective width", cols["effective_width"], min_width,
+                           unit, True))
+            if min_fwhm is not None:
+                limits.append(("peak FWHM", cols["peak_fwhm"], min_fwhm,
+                               "{:.1f} < {:.1f} points", True))
+        evidence = MODEL_SPACE_MISSING
+        if getattr(self, "model_space_", False):
+            evidence = "input space only: no model given"
+            if model is not None:
+                cols.update(self._model_scores(X, model, held_out_fold))
+                evidence = "input and model space"
+                for name in _MODEL_LIMITS:
+                    limits.append((name.replace("_", " "), cols[name],
+                                   getattr(self, f"{name}_limit_"),
+                                   "{:.3g} > {:.3g}", False))
+        centres = self._centres()
         reasons = [[] for _ in range(n)]
         flagged = np.zeros(n, dtype=bool)
-        for name, values, limit, fmt in limits:
-            below = values < limit  # NaN (no prominent peak) is never below
-            flagged |= below
-            for i in np.flatnonzero(below):
+        score = np.full(n, -np.inf)
+        for name, values, limit, fmt, low in limits:
+            past = values < limit if low else values > limit  # NaN is never past
+            flagged |= past
+            centre = centres.get(name.replace(" ", "_"), centres.get(name))
+            if centre is not None and np.isfinite(centre):
+                r = _exceedance(values, limit, centre, low_is_bad=low)
+                score = np.fmax(score, r)
+            for i in np.flatnonzero(past):
                 reasons[i].append(f"{name} {fmt.format(values[i], limit)}")
         return pd.DataFrame(
             {
                 "similarity": sim,
                 "nearest": nearest,
-                "effective_width": width,
-                "peak_fwhm": fwhm,
+                **cols,
+                "ood_score": score,
                 "out_of_domain": flagged,
                 "reason": ["; ".join(r) for r in reasons],
+                "evidence": evidence,
             }
         )
 
@@ -395,7 +593,26 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
         setattr(checker, key, value if checker.band_checks else None)
     checker.n_features_in_ = int(ref.shape[1])
+    checker.model_space_ = bool(getattr(checker, "model_space_", False))
+    if checker.model_space_:
+        _check_model_space(checker, npz)
     return checker
+
+
+def _check_model_space(checker, npz) -> None:
+    n = checker.reference_.shape[0]
+    emb, fold = checker.embeddings_, checker.fold_
+    if emb.ndim != 3 or emb.shape[1] != n or fold.shape != (n,):
+        raise ValueError(
+            f"{npz} is inconsistent: embeddings of shape {emb.shape} and folds of "
+            f"shape {fold.shape} for {n} reference spectra."
+        )
+    for name in _MODEL_LIMITS:
+        limit = getattr(checker, f"{name}_limit_", None)
+        if not isinstance(limit, (int, float)):
+            raise ValueError(f"{npz}: {name}_limit_ must be a number, got {limit!r}.")
+        if getattr(checker, f"oof_{name}_").shape != (n,):
+            raise ValueError(f"{npz}: oof_{name} must have one entry per spectrum.")
 
 
 def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:

@@ -9,7 +9,13 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ["FastDropout", "RamanCNN1D", "fuse_conv_bn", "min_input_length"]
+__all__ = [
+    "FastDropout",
+    "RamanCNN1D",
+    "fuse_conv_bn",
+    "min_input_length",
+    "penultimate",
+]
 
 
 def _as_tuple(value, n: int, name: str) -> tuple:
@@ -213,6 +219,44 @@ class RamanCNN1D(nn.Module):
         if x.dim() == 2:
             x = x.unsqueeze(1)
         return self.classifier(self.features(x))
+
+
+def penultimate(net: RamanCNN1D, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Penultimate activations (after the hidden layer's ReLU) and logits.
+
+    The embedding in which out-of-domain spectra lie far from the training
+    spectra (nearest-neighbour distance, Sun et al., ICML 2022). Call it on a
+    network in eval mode: in training mode the head's dropout would act on
+    the logits.
+
+    Parameters
+    ----------
+    net : RamanCNN1D
+        The network (or a :func:`fuse_conv_bn` copy of it).
+    x : torch.Tensor of shape (batch, n_features) or (batch, 1, n_features)
+        Spectra.
+
+    Returns
+    -------
+    embedding : torch.Tensor of shape (batch, hidden)
+        Output of the head's ReLU, the input of its last linear layer.
+    logits : torch.Tensor of shape (batch, n_classes)
+        The same as ``net(x)`` in eval mode.
+
+    Examples
+    --------
+    >>> net = RamanCNN1D(3, 64, channels=(4,), kernel_sizes=5, convs_per_block=1,
+    ...                  hidden=8).eval()
+    >>> x = torch.rand(2, 64)
+    >>> emb, logits = penultimate(net, x)
+    >>> tuple(emb.shape), bool(torch.allclose(logits, net(x)))
+    ((2, 8), True)
+    """
+    if x.dim() == 2:
+        x = x.unsqueeze(1)
+    head = net.classifier
+    embedding = head[:3](net.features(x))  # Flatten -> Linear -> ReLU
+    return embedding, head[3:](embedding)
 
 
 def fuse_conv_bn(net: nn.Module) -> nn.Module:

@@ -445,7 +445,11 @@ def predict_table(
         when no class is plausible enough), ``set_size``,
         ``nearest_molecule``, ``nearest_class``, ``nearest_similarity``,
         then the checker's ``similarity``, ``effective_width``,
-        ``peak_fwhm``, ``out_of_domain`` and ``ood_reason`` (see
+        ``peak_fwhm``, ``embedding_distance``, ``energy``,
+        ``disagreement``, ``ood_score`` (above 1: out of domain),
+        ``out_of_domain``, ``ood_reason`` (which evidence fired) and
+        ``ood_evidence`` (which checks ran; says so when the model was
+        saved without the model-space check) (see
         :meth:`NearestSpectrumChecker.check`).
     """
     pre, clf = split_pipeline(pipeline)
@@ -468,7 +472,9 @@ def predict_table(
     text = {k: np.full(n, "", dtype=object)
             for k in ("prediction_set", "nearest_molecule", "nearest_class")}
     number = {k: np.full(n, np.nan) for k in
-              ("nearest_similarity", "similarity", "effective_width", "peak_fwhm")}
+              ("nearest_similarity", "similarity", "effective_width", "peak_fwhm",
+               "embedding_distance", "energy", "disagreement", "ood_score")}
+    evidence = np.full(n, "", dtype=object)
     calibrated = pd.array([pd.NA] * n, dtype="boolean")
     size = pd.array([pd.NA] * n, dtype="Int64")
     flagged = pd.array([pd.NA] * n, dtype="boolean")
@@ -492,11 +498,15 @@ def predict_table(
             for name, col in library.query(Xg).items():
                 (text if name in text else number)[name][good] = col.to_numpy()
         if checker is not None:
-            check = checker.check(Xg)
-            for name in ("similarity", "effective_width", "peak_fwhm"):
-                number[name][good] = check[name].to_numpy()
+            with_model = getattr(checker, "model_space_", False)
+            check = checker.check(Xg, model=clf) if with_model else checker.check(Xg)
+            for name in number:
+                if name in check:
+                    number[name][good] = check[name].to_numpy()
             flagged[good] = check["out_of_domain"].to_numpy()
             bad[good] = check["reason"].to_numpy()
+            if "evidence" in check:
+                evidence[good] = check["evidence"].to_numpy()
     flagged[np.flatnonzero([r.startswith("bad input") for r in bad])] = True
     table = pd.DataFrame({"source": list(sources), "label": label})
     for k, c in enumerate(classes):
@@ -511,6 +521,7 @@ def predict_table(
     known = not flagged.isna().any()
     table["out_of_domain"] = flagged.astype(bool) if known else flagged
     table["ood_reason"] = bad
+    table["ood_evidence"] = evidence
     return table
 
 

@@ -16,3 +16,6 @@ TINY_FIT = {
     "random_state": 0,
     "n_threads": 1,  # tiny nets: one thread is fastest and robust to busy CPUs
 }
+
+#: The out-of-domain scores of the prediction table, before ``out_of_domain``.
+OOD_SCORES = ["embedding_distance", "energy", "disagreement", "ood_score"]

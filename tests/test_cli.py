@@ -13,6 +13,7 @@ import pytest
 import raman_sk.reproduce
 from raman_sk import cli, load_pipeline
 from raman_sk.cli import main
+from tests._helpers import OOD_SCORES
 from tests.conftest import make_spectra
 
 CLASSES = [
@@ -137,7 +138,12 @@ def test_reproduce_models_open_and_predict(either_run):
         assert checker.reference_.shape == (n_train, 1351)
         assert -1.0 < checker.threshold_ < 1.0
         with np.load(out / "model" / name / "domain.npz") as z:
-            assert sorted(z.files) == ["loo_similarity", "reference", "wavenumbers"]
+            model_space = ["embeddings", "fold", "oof_embedding_distance",
+                           "oof_energy"] if committee else []
+            assert sorted(z.files) == sorted(
+                ["loo_similarity", "reference", "wavenumbers", *model_space]
+            )
+            assert checker.model_space_ is committee
             assert z["wavenumbers"][0] == 450.0 and z["wavenumbers"][-1] == 1800.0
         library = load_library(out / "model" / name)
         assert library.reference.shape == (n_train, 1351)
@@ -493,8 +499,10 @@ def test_predict_real_exports(quick_run, data_dir, capsys, tmp_path, name):
         "similarity",
         "effective_width",
         "peak_fwhm",
+        *OOD_SCORES,
         "out_of_domain",
         "ood_reason",
+        "ood_evidence",
     ]
     assert table["source"].tolist() == [Path(f).name for f in files]
     p = table[probs].to_numpy()
@@ -578,7 +586,8 @@ def test_explain(quick_run, data_dir, tmp_path, capsys):
     head = pd.read_csv(out / "predictions.csv")  # the same table as predict's
     assert list(head.columns) == [
         "source", "label", *(f"prob_{c}" for c in CLASSES), *TRUST_COLUMNS,
-        "similarity", "effective_width", "peak_fwhm", "out_of_domain", "ood_reason",
+        "similarity", "effective_width", "peak_fwhm", *OOD_SCORES, "out_of_domain",
+        "ood_reason", "ood_evidence",
     ]
     assert head["label"].tolist() == table["predicted"].tolist()
     assert table.shape == (2, 3 + 1351)

@@ -140,3 +140,36 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     cfg.write_text(json.dumps(old))
     with pytest.raises(ValueError, match="min_effective_width_ must be a number"):
         load_domain_checker(tmp_path)
+
+
+def test_ood_score_is_one_at_the_limits_and_says_what_ran():
+    from raman_sk.domain import MODEL_SPACE_MISSING
+
+    rng = np.random.default_rng(2)
+    X = np.array([_gaussians(rng.uniform(20, 280, size=8), 6.0) for _ in range(30)])
+    checker = NearestSpectrumChecker().fit(X)
+    probe = np.vstack([X[:3], _gaussians([150], 1.0)[None], rng.normal(size=(1, 300))])
+    table = checker.check(probe)
+    np.testing.assert_array_equal(table["out_of_domain"], table["ood_score"] > 1)
+    assert table["ood_score"].iloc[:3].max() < 1  # training spectra: within limits
+    assert (table["evidence"] == MODEL_SPACE_MISSING).all()
+    assert table[["embedding_distance", "energy", "disagreement"]].isna().all().all()
+    # at the similarity limit exactly: score 1 (0 at the in-domain median)
+    from raman_sk.domain import _exceedance
+
+    med, lim = np.median(checker.loo_similarity_), checker.threshold_
+    r = _exceedance(np.array([lim, med]), lim, med, low_is_bad=True)
+    np.testing.assert_allclose(r, [1.0, 0.0])
+    r = _exceedance(np.array([3.0, 1.0, 5.0]), 3.0, 1.0, low_is_bad=False)
+    np.testing.assert_allclose(r, [1.0, 0.0, 2.0])
+
+
+def test_other_group_limits_leave_the_own_molecule_out():
+    from raman_sk.domain import _other_group_min
+
+    values = np.array([1.0, 2.0, 10.0, np.nan])
+    groups = np.array(["a", "a", "b", "c"])
+    # a: min of {10} / 2; b: min of {1, 2} / 2; c: min of {1, 2, 10} / 2
+    np.testing.assert_allclose(
+        _other_group_min(values, groups, 2.0), [5.0, 5.0, 0.5, 0.5]
+    )

@@ -29,6 +29,7 @@ LAYERS = {
     "domain": 7,
     "explain": 7,
     "library": 7,
+    "ood": 7,
     "evaluation": 7,
     "plotting": 7,
     "reproduce": 8,

@@ -29,7 +29,7 @@ from raman_sk.preprocessing import (
     SpectrumNormalizer,
     WavenumberResampler,
 )
-from tests._helpers import TINY_NET
+from tests._helpers import OOD_SCORES, TINY_NET
 
 TINY = {
     **TINY_NET,
@@ -213,8 +213,10 @@ def test_predict_table(fitted, synthetic):
         "similarity",
         "effective_width",
         "peak_fwhm",
+        *OOD_SCORES,
         "out_of_domain",
         "ood_reason",
+        "ood_evidence",
     ]
     probs = table[["prob_alpha", "prob_beta", "prob_gamma"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)

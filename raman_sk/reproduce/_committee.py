@@ -19,12 +19,14 @@ from sklearn.utils import Bunch
 
 from raman_sk import evaluation
 from raman_sk.reproduce._settings import Settings, classifier_params, sample_passes
-from raman_sk.reproduce._steps import progress, save_model, timed
+from raman_sk.reproduce._steps import network_grid, progress, save_model, timed
 from raman_sk.utils._files import write_csv, write_png
 
 __all__ = [
     "CNN_NAME",
     "calibrate",
+    "evaluate_domain",
+    "fit_checkers",
     "fit_committee",
     "fit_final",
     "oof_table",
@@ -181,19 +183,53 @@ def training_log(committee_pipe, final_pipe) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _checker(X_grid, groups):
+def fit_checkers(pipe, X_grid, groups):
+    """Fit the out-of-domain checkers of best_model (committee) and final_model.
+
+    Returns
+    -------
+    with_model : NearestSpectrumChecker
+        Input- and model-space checks, limits on the committee's out-of-fold
+        scores (saved with best_model).
+    plain : NearestSpectrumChecker
+        Input-space checks only (saved with final_model, whose single
+        network has no out-of-fold scores to set model-space limits on).
+    record : dict
+        The limits and rates for evaluation.json.
+    """
     from raman_sk.domain import NearestSpectrumChecker
 
-    checker = NearestSpectrumChecker().fit(X_grid, groups=groups)
+    plain = NearestSpectrumChecker().fit(X_grid, groups=groups)
+    checker = NearestSpectrumChecker().fit(X_grid, groups=groups, model=pipe[-1])
     loo = checker.loo_similarity_
-    return checker, {
+    return checker, plain, {
         "reference": "every spectrum on the network's input grid",
         "threshold": checker.threshold_,
         "min_effective_width": checker.min_effective_width_,
         "min_peak_fwhm": checker.min_peak_fwhm_,
         "loo_similarity_median": float(np.median(loo)),
         "loo_similarity_min": float(np.min(loo)),
+        "n_neighbors": checker.n_neighbors,
+        "embedding_distance_limit": checker.embedding_distance_limit_,
+        "energy_limit": checker.energy_limit_,
+        "target_rate": checker.target_rate,
+        "input_flag_rate": checker.input_flag_rate_,
+        "database_flag_rate": checker.database_flag_rate_,
     }
+
+
+def evaluate_domain(pipe, checker, data: Bunch, grid, *, seed: int = 0) -> list:
+    """Score the out-of-domain check on synthetic foreign and raw in-domain spectra.
+
+    Evaluation only (see :func:`raman_sk.ood.evaluate_ood`); rows of the
+    table as dicts.
+    """
+    from raman_sk.ood import evaluate_ood
+
+    X = np.asarray(data.X, dtype=np.float64)
+    table = evaluate_ood(pipe, checker, np.asarray(data.wavenumbers), X, grid,
+                         seed=seed)
+    return table.to_dict(orient="records")
 
 
 def write_figures(directory, data: Bunch, r: Bunch) -> None:
@@ -245,13 +281,14 @@ def run(dirs: Bunch, data: Bunch, settings: Settings, timings: dict, *, verbose)
         final = fit_final(data, settings, verbose=verbose)
     with timed(timings, "checker_s"):
         X_grid = committee[:-1].transform(data.X)
-        checker, domain = _checker(X_grid, data.groups)
+        checker, plain, domain = fit_checkers(committee, X_grid, data.groups)
     with timed(timings, "calibration_s"):
         cal = calibrate(committee, data)
     with timed(timings, "save_s"):
-        for name, pipe in (("best_model", committee), ("final_model", final)):
+        for name, pipe, check in (("best_model", committee, checker),
+                                  ("final_model", final, plain)):
             save_model(
-                dirs.model / name, pipe, checker, X_grid,
+                dirs.model / name, pipe, check, X_grid,
                 library=(X_grid, data.groups, data.y),
                 calibration=(cal.calibrator, cal.note),
             )
@@ -261,6 +298,12 @@ def run(dirs: Bunch, data: Bunch, settings: Settings, timings: dict, *, verbose)
         write_csv(dirs.logs / "oof_predictions.csv", oof_table(data, r))
         r.history = training_log(committee, final)
         write_csv(dirs.logs / "training_log.csv", r.history)
+    with timed(timings, "ood_evaluation_s"):
+        grid = network_grid(committee[:-1], X_grid)
+        domain["evaluation"] = evaluate_domain(
+            committee, checker, data,
+            data.wavenumbers if grid is None else grid, seed=settings.seed,
+        )
     c, e = settings.n_copies, settings.epochs
     n_train = [int(np.sum(r.folds != k)) for k in np.unique(r.folds)]
     passes = {

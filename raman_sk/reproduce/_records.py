@@ -180,6 +180,9 @@ def evaluation_record(data, results, settings) -> dict:
             "folds": folds,
             "oof": results.oof,
             **_calibration_keys(results.calibration.record),
+            "ood_fpr_database": (results.out_of_domain or {}).get(
+                "database_flag_rate"
+            ),
             **common,
         }
     return {

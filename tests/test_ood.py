@@ -1,0 +1,304 @@
+"""Model-space out-of-domain evidence: embeddings, kNN distance, limits, persistence."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from raman_sk import ood
+from raman_sk.classifier import RamanCNNClassifier, RamanCNNCommittee
+from raman_sk.domain import (
+    MODEL_SPACE_MISSING,
+    NearestSpectrumChecker,
+    load_domain_checker,
+    save_domain_checker,
+)
+from raman_sk.models import RamanCNN1D, penultimate
+from raman_sk.pipeline import make_raman_pipeline, predict_table
+from tests._helpers import TINY_FIT
+from tests.conftest import lorentzian, make_spectra
+
+LEGACY = Path(__file__).parent / "data" / "legacy_v0_1" / "train_model"
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic):
+    """A tiny 3-member committee on the synthetic spectra, and its checker."""
+    net = RamanCNNClassifier(max_epochs=15, **TINY_FIT)
+    committee = RamanCNNCommittee(net, cv=3, random_state=0)
+    pipe = make_raman_pipeline(
+        synthetic.wavenumbers,
+        classifier=committee,
+        target_wavenumbers=synthetic.wavenumbers,
+    )
+    pipe.fit(
+        synthetic.data, synthetic.target, ramancnncommittee__groups=synthetic.groups
+    )
+    X_grid = pipe[:-1].transform(synthetic.data)
+    checker = NearestSpectrumChecker().fit(
+        X_grid, groups=synthetic.groups, model=pipe[-1]
+    )
+    return pipe, checker, X_grid
+
+
+# ------------------------------------------------------------ the pieces
+def test_quantile_limit_keeps_the_rate_on_its_own_data():
+    values = np.arange(1.0, 21.0)  # 20 values
+    assert ood.quantile_limit(values, 0.1) == 19.0  # only 20 is above: 1/20
+    assert ood.quantile_limit(values, 0.0) == 20.0  # nothing above the maximum
+    assert ood.quantile_limit(values, 0.25) == 16.0  # 17..20 above: 4/20 <= 0.25
+    rng = np.random.default_rng(0)
+    for n in (7, 36, 194):
+        v = rng.normal(size=n)
+        for rate in (0.01, 0.025, 0.05, 0.2):
+            assert np.mean(v > ood.quantile_limit(v, rate)) <= rate
+
+
+def test_penultimate_is_the_heads_hidden_activation():
+    torch.manual_seed(0)
+    net = RamanCNN1D(3, 64, channels=(4, 8), kernel_sizes=5, convs_per_block=1,
+                     hidden=16).eval()
+    x = torch.rand(5, 64)
+    seen = {}
+    hook = net.classifier[2].register_forward_hook(
+        lambda module, args, out: seen.update(out=out.detach().clone())
+    )
+    with torch.no_grad():
+        logits = net(x)
+        emb, out = penultimate(net, x)
+    hook.remove()
+    assert tuple(emb.shape) == (5, 16)
+    torch.testing.assert_close(emb, seen["out"])
+    torch.testing.assert_close(out, logits)
+    assert (emb >= 0).all()  # after the ReLU
+
+
+def test_member_outputs_are_unit_length(fitted):
+    pipe, _, X_grid = fitted
+    emb, logits = ood.member_outputs(pipe[-1].estimators_[0], X_grid[:4])
+    assert emb.shape == (4, 16) and logits.shape == (4, 3)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    proba = pipe[-1].estimators_[0].predict_proba(X_grid[:4])
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(z / z.sum(axis=1, keepdims=True), proba, atol=1e-5)
+
+
+def test_knn_distance_hand_made():
+    ref = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.6, 0.8]])
+    q = np.array([[1.0, 0.0], [0.0, -1.0]])
+    # from (1, 0): 0, |(1,0)-(0.6,0.8)| = sqrt(0.8), sqrt(2), 2
+    np.testing.assert_allclose(ood.knn_distance(q, ref, k=1)[0], 0.0, atol=1e-12)
+    np.testing.assert_allclose(ood.knn_distance(q, ref, k=2)[0], np.sqrt(0.8))
+    np.testing.assert_allclose(ood.knn_distance(q, ref, k=3)[0], np.sqrt(2.0))
+    # from (0, -1): sqrt(2), sqrt(2), sqrt(0.36 + 3.24) = sqrt(3.6), 2
+    np.testing.assert_allclose(ood.knn_distance(q, ref, k=3)[1], np.sqrt(3.6))
+    np.testing.assert_allclose(ood.knn_distance(q, ref, k=99)[1], 2.0)  # clipped
+
+
+def test_energy_and_disagreement_hand_made(fitted):
+    logits = np.array([[0.0, np.log(3.0)]])
+    np.testing.assert_allclose(ood.energy(logits), [-np.log(4.0)])
+    pipe, checker, X_grid = fitted
+    scores = ood.committee_scores(
+        pipe[-1].estimators_, X_grid[:3], checker.embeddings_, checker.fold_
+    )
+    assert (scores["disagreement"] >= 0).all()
+    one = ood.committee_scores(
+        pipe[-1].estimators_, X_grid[:3], checker.embeddings_, checker.fold_, use=[1]
+    )
+    assert np.isnan(one["disagreement"]).all()  # one member cannot disagree
+
+
+# ------------------------------------------------------------- the limits
+def test_limits_are_set_on_out_of_fold_scores(fitted, synthetic):
+    pipe, c, X_grid = fitted
+    assert c.model_space_ and c.embeddings_.shape == (3, 36, 16)
+    np.testing.assert_array_equal(c.fold_, pipe[-1].oof_fold_)
+    # the out-of-fold score of a spectrum is its held-out member's
+    k = int(c.fold_[0])
+    own = ood.committee_scores(
+        pipe[-1].estimators_, X_grid[:1], c.embeddings_, c.fold_, use=[k]
+    )
+    # float32 forward passes: batches of other sizes round differently
+    tol = {"rtol": 1e-4, "atol": 1e-6}
+    np.testing.assert_allclose(
+        own["embedding_distance"], c.oof_embedding_distance_[:1], **tol
+    )
+    np.testing.assert_allclose(own["energy"], c.oof_energy_[:1], **tol)
+    budget = (c.target_rate - c.input_flag_rate_) / 2
+    assert np.mean(c.oof_embedding_distance_ > c.embedding_distance_limit_) <= budget
+    assert np.mean(c.oof_energy_ > c.energy_limit_) <= budget
+    assert c.database_flag_rate_ <= c.target_rate
+    # the same rate, counted by scoring each fold as unseen
+    flagged = np.zeros(36, dtype=bool)
+    for f in np.unique(c.fold_):
+        rows = c.fold_ == f
+        table = c.check(X_grid[rows], pipe[-1], held_out_fold=int(f))
+        assert not np.isin(table["nearest"], np.flatnonzero(rows)).any()
+        np.testing.assert_allclose(
+            table["embedding_distance"], c.oof_embedding_distance_[rows], **tol
+        )
+        flagged[rows] = table["out_of_domain"]
+    assert flagged.mean() <= c.target_rate
+
+
+def test_sharp_lines_flagged_held_out_in_domain_not(fitted, synthetic):
+    pipe, checker, _ = fitted
+    w = synthetic.wavenumbers
+    sharp = sum(lorentzian(w, c, width=1.0) for c in (650.0, 880.0, 1050.0))
+    fresh = make_spectra(n_per_class=2, seed=7)  # new draws of the same classes
+    X = np.vstack([sharp, fresh.data])
+    table = predict_table(pipe, X, checker=checker)
+    assert bool(table["out_of_domain"].iloc[0])
+    assert table["ood_score"].iloc[0] > 1
+    assert not table["out_of_domain"].iloc[1:].any()
+    assert (table["ood_score"].iloc[1:] <= 1).all()
+    assert (table["ood_evidence"] == "input and model space").all()
+    np.testing.assert_array_equal(table["out_of_domain"], table["ood_score"] > 1)
+    assert table[["embedding_distance", "energy", "disagreement"]].notna().all().all()
+
+
+def test_reason_names_the_model_space_evidence(fitted, synthetic):
+    pipe, _, X_grid = fitted
+    strict = NearestSpectrumChecker(target_rate=0.5).fit(
+        X_grid, groups=synthetic.groups, model=pipe[-1]
+    )
+    reasons = " ".join(
+        " ".join(strict.check(X_grid[strict.fold_ == f], pipe[-1],
+                              held_out_fold=int(f))["reason"])
+        for f in range(3)
+    )  # out of fold: every member saw the training spectra
+    assert "embedding distance" in reasons and "energy" in reasons
+    assert strict.database_flag_rate_ <= 0.5
+    plain = strict.check(X_grid)  # no model: input space only, said so
+    assert plain["embedding_distance"].isna().all()
+    assert (plain["evidence"] == "input space only: no model given").all()
+    with pytest.raises(ValueError, match="committee of 3 members"):
+        strict.check(X_grid, pipe[-1].estimators_[0])
+    with pytest.raises(ValueError, match="must be a committee fitted on the same"):
+        NearestSpectrumChecker().fit(X_grid[:10], model=pipe[-1])
+    with pytest.raises(ValueError, match="target_rate must be in"):
+        NearestSpectrumChecker(target_rate=1.5).fit(X_grid, model=pipe[-1])
+
+
+def test_bad_input_is_flagged_with_a_reason(fitted, synthetic):
+    pipe, checker, _ = fitted
+    n = synthetic.data.shape[1]
+    X = np.vstack([np.zeros(n), np.full(n, np.nan), np.full(n, 3.0), synthetic.data[0]])
+    table = predict_table(pipe, X, checker=checker)
+    assert table["out_of_domain"].tolist()[:3] == [True, True, True]
+    assert all(r.startswith("bad input") for r in table["ood_reason"][:3])
+    assert table["ood_score"][:3].isna().all()
+    assert not table["out_of_domain"].iloc[3]
+
+
+# ------------------------------------------------------------ persistence
+def test_round_trip_keeps_the_model_space_part(fitted, synthetic, tmp_path):
+    pipe, checker, X_grid = fitted
+    same = load_domain_checker(save_domain_checker(checker, tmp_path))
+    assert same.model_space_ is True
+    np.testing.assert_array_equal(same.embeddings_, checker.embeddings_)
+    assert same.embedding_distance_limit_ == checker.embedding_distance_limit_
+    assert same.energy_limit_ == checker.energy_limit_
+    probe = np.vstack([X_grid[:3], np.sin(synthetic.wavenumbers / 3.0)])
+    a, b = checker.check(probe, pipe[-1]), same.check(probe, pipe[-1])
+    np.testing.assert_allclose(a["ood_score"], b["ood_score"])
+    np.testing.assert_array_equal(a["out_of_domain"], b["out_of_domain"])
+    with np.load(tmp_path / "domain.npz") as z:
+        assert z["embeddings"].dtype == np.float32
+    # a damaged file is an error, not a silent input-space-only check
+    import json
+
+    cfg = json.loads((tmp_path / "domain.json").read_text())
+    cfg["fitted"]["energy_limit_"] = "high"
+    (tmp_path / "domain.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="energy_limit_ must be a number"):
+        load_domain_checker(tmp_path)
+
+
+def test_older_models_say_the_model_space_check_is_missing(synthetic):
+    from raman_sk import load_pipeline
+
+    checker = load_domain_checker(LEGACY)
+    assert checker.model_space_ is False
+    pipe = load_pipeline(LEGACY)
+    with np.load(LEGACY.parent / "expected.npz") as data:
+        axis, X = data["pipeline_axis"], data["pipeline_X"]
+    table = predict_table(pipe, [(axis, x) for x in X], checker=checker)
+    assert (table["ood_evidence"] == MODEL_SPACE_MISSING).all()
+    assert table["embedding_distance"].isna().all()
+    assert table["ood_score"].notna().all()  # from the input-space checks
+    np.testing.assert_array_equal(table["out_of_domain"], table["ood_score"] > 1)
+    assert "model-space check" in MODEL_SPACE_MISSING
+
+
+# ------------------------------------------------------------- evaluation
+def test_evaluate_ood_table(fitted, synthetic):
+    pipe, checker, _ = fitted
+    table = ood.evaluate_ood(
+        pipe, checker, synthetic.wavenumbers, synthetic.data, synthetic.wavenumbers,
+        n_per_family=4,
+    )
+    families = list(ood.FOREIGN_FAMILIES)
+    assert table["family"].tolist() == [
+        "database_oof", "raw_in_domain", *families, "all_foreign"
+    ]
+    assert table["flagged"].iloc[0] == checker.database_flag_rate_
+    assert table["n"].tolist() == [36, 36, *[4] * len(families), 4 * len(families)]
+    assert table["flagged"].between(0, 1).all()
+    foreign = table.iloc[2:]
+    assert foreign["auroc"].between(0, 1).all()
+    assert foreign.set_index("family").loc["all_foreign", "flagged"] >= 0.8
+
+
+def test_foreign_families_are_documented_and_cover_the_grid():
+    grid = np.arange(450.0, 1801.0)
+    spectra, family = ood.foreign_spectra(grid, 3, seed=0)
+    assert set(family) == set(ood.FOREIGN_FAMILIES) - {"biomolecule_plus_line"}
+    for axis, values in spectra:
+        assert axis[0] < grid[0] and axis[-1] > grid[-1]
+        assert axis.shape == values.shape and np.isfinite(values).all()
+    flat = [np.ptp(v) == 0 for (_, v), f in zip(spectra, family, strict=True)
+            if f == "flat_or_saturated"]
+    assert any(flat) and not all(flat)
+    raw = ood.raw_in_domain(grid, np.ones((2, grid.size)) + grid / 1e3, grid)
+    assert len(raw) == 2 and raw[0][1].max() > 50  # a raw intensity scale
+
+
+# ------------------------------------------------ real foreign spectra (reported)
+@pytest.mark.slow
+def test_real_foreign_spectra_are_scored(shared_data, tmp_path):
+    """Polystyrene, silicon and calcite of ../shared/data: reported, no target.
+
+    The limits never saw these spectra; the flagged fraction is printed
+    (``pytest -s``) for the record only.
+    """
+    import json
+
+    import pandas as pd
+
+    from raman_sk.cli import main
+
+    pytest.importorskip("ramanbiolib")
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), "--quick", "--threads", "1",
+                 "--quiet"]) == 0
+    meta = pd.read_csv(shared_data / "charisma_ramanchada2" / "spectra.csv")
+    keep = meta[meta["sample"].isin(["PST", "Sil", "nCAL", "sCAL"])]
+    files = []
+    for _, row in keep.iterrows():
+        path = tmp_path / f"{row['id']:03d}_{row['sample']}.txt"
+        xy = np.column_stack([json.loads(row["wavenumbers"]),
+                              json.loads(row["intensity"])])
+        np.savetxt(path, xy, delimiter="\t")
+        files.append(str(path))
+    dest = tmp_path / "preds.csv"
+    model = out / "model" / "best_model"
+    assert main(["predict", str(model), *files, "--out", str(dest)]) == 0
+    table = pd.read_csv(dest)
+    table["sample"] = keep["sample"].to_numpy()
+    assert (table["ood_evidence"] == "input and model space").all()
+    assert table["ood_score"].notna().all()
+    np.testing.assert_array_equal(table["out_of_domain"], table["ood_score"] > 1)
+    print(table.groupby("sample")[["out_of_domain", "ood_score"]].mean())
