@@ -110,7 +110,7 @@ QUICK = {
 
 # ------------------------------------------------------------------ config
 def lever_config(name, *, seed, quick):
-    """The full settings of a lever (what its cache key hashes)."""
+    """Return the full settings of a lever (what its cache key hashes)."""
     changes = LEVERS[name][1]
     base = QUICK if quick else {"epochs": 6, "n_copies": 11, "cv": 5, "module": {}}
     return {
@@ -127,7 +127,7 @@ def lever_config(name, *, seed, quick):
 
 
 def make_pipeline(config, wavenumbers, precision):
-    """The main job's pipeline ending in a committee, with the lever's changes."""
+    """Return the main job's committee pipeline with the lever's changes."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     from raman_sk.classifier import RamanCNNClassifier, RamanCNNCommittee
@@ -185,11 +185,8 @@ def sample_passes(committee):
     """Training rows times epochs, summed over the members."""
     total = 0
     for member in committee.estimators_:
-        aug = getattr(member, "augmenter_", None)
-        rows = len(aug.sample_indices_) if aug is not None else None
-        if rows is None:
-            rows = int(member.history_[-1, "batches", -1, "train_batch_size"])
-        total += rows * len(member.history_)
+        for epoch in member.history_:
+            total += sum(b.get("train_batch_size", 0) for b in epoch["batches"])
     return int(total)
 
 
