@@ -80,6 +80,17 @@ LEVERS = {
         "shifts + drift (as shift-drift) with 12 epochs",
         {"epochs": 12, "augmenter": {"shift_max": 3, "baseline_drift": 0.05}},
     ),
+    "label-smoothing-0.1+shift-drift": (
+        "label smoothing 0.1 and shifts + drift (as shift-drift)",
+        {
+            "classifier": {"criterion__label_smoothing": 0.1},
+            "augmenter": {"shift_max": 3, "baseline_drift": 0.05},
+        },
+    ),
+    "label-smoothing-0.1+no-balanced-sampler": (
+        "label smoothing 0.1 and plain shuffling",
+        {"classifier": {"criterion__label_smoothing": 0.1, "balance_classes": False}},
+    ),
 }
 #: Rows derived from cached levers without training: name -> (description, how).
 DERIVED = {
