@@ -361,6 +361,9 @@ def lever_rows(records, data, baseline_rows):
     by = {r["lever"]: r for r in rows}
     for row in rows:
         row["verdict"] = verdict(row, ref, noise)
+        base = row["lever"].split("+")[0]
+        if "source" not in row and base != row["lever"] and base in by:
+            row["source"] = base  # a combination, against its first component
         if "source" in row and row["source"] != REFERENCE:
             p = paired(row["fold_macro_f1"], by[row["source"]]["fold_macro_f1"])
             row["paired_macro_f1_vs_source"] = p
@@ -475,8 +478,49 @@ def summary_lines(rows):
             + ", ".join(f"`{w}`" for w in won)
             + ". Confirm on 3 seeds x 5 folds before changing a default."
         )
+        lines.append("")
+        lines += adoption_lines([by[w] for w in won], seed_noise(rows))
     else:
         lines.append("No lever won the screen: keep the current recipe.")
+    return lines
+
+
+def adoption_lines(won, noise):
+    """Name the lever to adopt: the largest paired single win.
+
+    A combination replaces it only if it beats that lever by more than the
+    seed noise, in more folds than it loses.
+    """
+    singles = [r for r in won if "source" not in r]
+    if not singles:
+        return []
+    best = max(singles, key=lambda r: r["paired_macro_f1"]["mean"])
+    lines = []
+    for r in won:
+        p = r.get("paired_macro_f1_vs_source")
+        if p is None or r["source"] != best["lever"]:
+            continue
+        beyond = (noise is None or p["mean"] > noise) and p["wins"] > p["losses"]
+        lines.append(
+            f"`{r['lever']}` against `{best['lever']}` alone: {_pm(p)} per fold "
+            f"({_wtl(p)}), accuracy {r['accuracy'] - best['accuracy']:+.3f} over "
+            "the database: "
+            + (
+                "a win beyond the seed noise."
+                if beyond
+                else "no win beyond the seed noise (mean within it or W <= L)."
+            )
+        )
+        if beyond and r["paired_macro_f1"]["mean"] > best["paired_macro_f1"]["mean"]:
+            best = r
+    pm, pa = best["paired_macro_f1"], best["paired_accuracy"]
+    lines += [
+        "",
+        f"**Adopt `{best['lever']}`** ({best['description']}): macro-F1 "
+        f"{best['macro_f1']:.3f} and accuracy {best['accuracy']:.3f} over the "
+        f"database, paired {_pm(pm)} macro-F1 ({_wtl(pm)}) and {_pm(pa)} accuracy "
+        "per fold against the default, at the default's cost.",
+    ]
     return lines
 
 
