@@ -1,0 +1,691 @@
+"""Screen generalisation levers of the CNN, paired per fold against the default.
+
+Each lever is a named configuration of the main job's pipeline (the same
+cleaning, a :class:`~raman_sk.classifier.RamanCNNCommittee` over grouped
+5-fold by molecule, ``precision="auto"``), fitted once on every spectrum with
+its molecules as groups: the committee's out-of-fold probabilities give the
+score of every spectrum by the member that never saw its molecule, on exactly
+the folds of the default (``StratifiedGroupKFold(5, shuffle=True,
+random_state=seed)``). The 1-NN cosine library search and the standard-scaled
+logistic regression are scored on the same folds. Every number is out of fold;
+nothing is tuned on a test fold.
+
+Results are cached per lever (one JSON file: out-of-fold probabilities, folds,
+seconds, sample-passes, CPU), so an interrupted screen resumes where it
+stopped and a lever already cached is never retrained. Writes
+``results/generalisation.json`` and ``results/generalisation.md``.
+
+Usage::
+
+    python benchmarks/bench_levers.py                      # every lever, in order
+    python benchmarks/bench_levers.py --levers default epochs-12
+    python benchmarks/bench_levers.py --quick --out /tmp/x  # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import data_fingerprint  # noqa: E402
+
+from raman_sk import evaluation  # noqa: E402
+from raman_sk.utils._files import atomic_write, json_bytes, write_text  # noqa: E402
+from raman_sk.utils._versions import cpu_info, versions  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+REFERENCE = "default"
+#: The lever that changes only the members' seeds: the noise floor.
+NOISE = "member-seed-1"
+#: Training sample-passes of the whole default main job (issue 15, item 6).
+BUDGET = 75_000
+#: The main job trains the committee plus one refit on all spectra (5 folds).
+MAIN_JOB_FACTOR = 5 / 4
+#: Copies of each held-out spectrum averaged by test-time augmentation.
+TTA_COPIES = 10
+
+#: name -> (description, changes to the default recipe). Keys: ``epochs``,
+#: ``n_copies``, ``augmenter`` (extra SpectralAugmenter parameters),
+#: ``classifier`` (extra RamanCNNClassifier parameters), ``member_seed`` (seed
+#: of the members and the augmenter; the folds stay those of ``--seed``).
+LEVERS = {
+    "default": ("the current recipe (6 epochs, 11 copies)", {}),
+    "member-seed-1": (
+        "the default with other member/augmenter seeds on the same folds: "
+        "the seed-to-seed noise of one committee",
+        {"member_seed": 1},
+    ),
+    "epochs-12": ("12 epochs, 11 copies", {"epochs": 12}),
+    "epochs-20": ("20 epochs, 11 copies", {"epochs": 20}),
+    "epochs-3": ("3 epochs, 11 copies", {"epochs": 3}),
+    "shift-drift": (
+        "augmentation + integer shifts up to 3 points + baseline drift 0.05",
+        {"augmenter": {"shift_max": 3, "baseline_drift": 0.05}},
+    ),
+    "no-balanced-sampler": (
+        "plain shuffling instead of the class-balanced sampler",
+        {"classifier": {"balance_classes": False}},
+    ),
+    "label-smoothing-0.1": (
+        "cross-entropy with label smoothing 0.1",
+        {"classifier": {"criterion__label_smoothing": 0.1}},
+    ),
+    "copies-5-epochs-12": (
+        "5 copies x 12 epochs (the default's cost)",
+        {"n_copies": 5, "epochs": 12},
+    ),
+    "shift-drift-epochs-12": (
+        "shifts + drift (as shift-drift) with 12 epochs",
+        {"epochs": 12, "augmenter": {"shift_max": 3, "baseline_drift": 0.05}},
+    ),
+    "label-smoothing-0.1+shift-drift": (
+        "label smoothing 0.1 and shifts + drift (as shift-drift)",
+        {
+            "classifier": {"criterion__label_smoothing": 0.1},
+            "augmenter": {"shift_max": 3, "baseline_drift": 0.05},
+        },
+    ),
+    "label-smoothing-0.1+no-balanced-sampler": (
+        "label smoothing 0.1 and plain shuffling",
+        {"classifier": {"criterion__label_smoothing": 0.1, "balance_classes": False}},
+    ),
+}
+#: Rows derived from cached levers without training: name -> (description, how).
+DERIVED = {
+    "default+TTA": (
+        f"the default's members, each held-out spectrum averaged over itself and "
+        f"{TTA_COPIES} augmented copies (noise + scale)",
+        ("tta", "default"),
+    ),
+    "shift-drift+TTA": (
+        f"the shift-drift lever's members, each held-out spectrum averaged over "
+        f"itself and {TTA_COPIES} copies with its own augmentation",
+        ("tta", "shift-drift"),
+    ),
+    "seed-committee-2": (
+        "mean probabilities of default and member-seed-1 (2 members per fold, "
+        "twice the cost)",
+        ("mean", "default", "member-seed-1"),
+    ),
+}
+#: The quick run's network and schedule.
+QUICK = {
+    "epochs": 2,
+    "n_copies": 1,
+    "cv": 3,
+    "module": {
+        "module__channels": (4, 8),
+        "module__kernel_sizes": (5, 3),
+        "module__convs_per_block": 1,
+        "module__hidden": 16,
+    },
+}
+
+
+# ------------------------------------------------------------------ config
+def lever_config(name, *, seed, quick):
+    """Return the full settings of a lever (what its cache key hashes)."""
+    changes = LEVERS[name][1]
+    base = QUICK if quick else {"epochs": 6, "n_copies": 11, "cv": 5, "module": {}}
+    return {
+        "lever": name,
+        "epochs": changes.get("epochs", base["epochs"]),
+        "n_copies": changes.get("n_copies", base["n_copies"]),
+        "cv": base["cv"],
+        "augmenter": dict(changes.get("augmenter", {})),
+        "classifier": {**base["module"], **changes.get("classifier", {})},
+        "member_seed": changes.get("member_seed", seed),
+        "seed": seed,
+        "batch_size": 32,
+    }
+
+
+def make_pipeline(config, wavenumbers, precision):
+    """Return the main job's committee pipeline with the lever's changes."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from raman_sk.classifier import RamanCNNClassifier, RamanCNNCommittee
+    from raman_sk.pipeline import make_raman_pipeline
+    from raman_sk.preprocessing import SpectralAugmenter
+
+    seed, member_seed = config["seed"], config["member_seed"]
+    augmenter = None
+    if config["n_copies"]:
+        augmenter = SpectralAugmenter(
+            n_copies=config["n_copies"], random_state=member_seed, **config["augmenter"]
+        )
+    member = RamanCNNClassifier(
+        max_epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        augmenter=augmenter,
+        precision=precision,
+        device="cpu",
+        random_state=member_seed,
+        restore_best=False,
+        **config["classifier"],
+    )
+    # the folds of ``seed`` whatever the members' seed
+    cv = StratifiedGroupKFold(config["cv"], shuffle=True, random_state=seed)
+    committee = RamanCNNCommittee(estimator=member, cv=cv, random_state=member_seed)
+    return make_raman_pipeline(wavenumbers, classifier=committee)
+
+
+def _ordered(committee, classes):
+    order = [list(map(str, committee.classes_)).index(c) for c in classes]
+    return order
+
+
+def tta_proba(pipe, X, config, classes):
+    """Out-of-fold probabilities averaged over augmented copies of each spectrum.
+
+    The copies are made as in training (the lever's augmentation), on the
+    network's input, and each goes to the member that never saw its molecule.
+    """
+    from raman_sk.preprocessing import SpectralAugmenter
+
+    committee = pipe[-1]
+    X_grid = pipe[:-1].transform(X)
+    order = _ordered(committee, classes)
+    out = np.zeros((X_grid.shape[0], len(classes)))
+    for k, member in enumerate(committee.estimators_):
+        rows = np.flatnonzero(committee.oof_fold_ == k)
+        aug = SpectralAugmenter(
+            n_copies=TTA_COPIES, random_state=config["seed"] + 7, **config["augmenter"]
+        )
+        X_aug, _ = aug.fit_resample(X_grid[rows])
+        idx = aug.sample_indices_
+        proba = np.asarray(member.predict_proba(X_aug), dtype=np.float64)[:, order]
+        sums = np.zeros((rows.size, len(classes)))
+        np.add.at(sums, idx, proba)
+        out[rows] = sums / np.bincount(idx, minlength=rows.size)[:, None]
+    return out
+
+
+def sample_passes(committee):
+    """Training rows times epochs, summed over the members."""
+    total = 0
+    for member in committee.estimators_:
+        for epoch in member.history_:
+            total += sum(b.get("train_batch_size", 0) for b in epoch["batches"])
+    return int(total)
+
+
+# ------------------------------------------------------------------- cache
+def cache_path(cache_dir, config, fingerprint):
+    text = json.dumps({**config, "data": fingerprint}, sort_keys=True, default=str)
+    key = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Path(cache_dir) / f"{config['lever']}-s{config['seed']}-{key}.json"
+
+
+def fit_lever(name, data, *, seed, quick, precision, cache_dir, log):
+    """Return the cached record of a lever, fitting it first if absent."""
+    config = lever_config(name, seed=seed, quick=quick)
+    path = cache_path(cache_dir, config, data["fingerprint"])
+    if path.is_file():
+        log(f"{name}: cached ({path.name})")
+        return json.loads(path.read_text(encoding="utf-8"))
+    log(f"{name}: fitting {LEVERS[name][0]}")
+    pipe = make_pipeline(config, data["wavenumbers"], precision)
+    start = time.perf_counter()
+    pipe.fit(data["X"], data["y"], ramancnncommittee__groups=data["groups"])
+    seconds = time.perf_counter() - start
+    committee = pipe[-1]
+    folds = evaluation.check_folds(committee.oof_fold_, data["groups"])
+    order = _ordered(committee, data["classes"])
+    proba = np.asarray(committee.oof_proba_, dtype=np.float64)[:, order]
+    start = time.perf_counter()
+    tta = tta_proba(pipe, data["X"], config, data["classes"])
+    record = {
+        "lever": name,
+        "description": LEVERS[name][0],
+        "config": config,
+        "precision": precision,
+        "seconds": seconds,
+        "tta_seconds": time.perf_counter() - start,
+        "sample_passes": sample_passes(committee),
+        "folds": folds.tolist(),
+        "classes": list(data["classes"]),
+        "proba": np.round(proba, 6).tolist(),
+        "tta_proba": np.round(tta, 6).tolist(),
+        "cpu": cpu_info()["summary"],
+        "versions": versions(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    atomic_write(path, json_bytes(record))
+    log(f"{name}: {seconds:.0f} s, {record['sample_passes']} sample-passes")
+    return record
+
+
+# ----------------------------------------------------------------- scoring
+def fold_scores(y, pred, folds):
+    """Per-fold accuracy and macro-F1 (F1 over the labels present in the fold)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    out = {"accuracy": [], "macro_f1": []}
+    for k in np.unique(folds):
+        t = folds == k
+        out["accuracy"].append(float(accuracy_score(y[t], pred[t])))
+        out["macro_f1"].append(float(f1_score(y[t], pred[t], average="macro")))
+    return out
+
+
+def paired(a, b):
+    """Mean ± std of a - b over folds, and wins/ties/losses of a."""
+    d = np.asarray(a) - np.asarray(b)
+    return {
+        "mean": float(d.mean()),
+        "std": float(d.std()),
+        "wins": int(np.sum(d > 1e-12)),
+        "ties": int(np.sum(np.abs(d) <= 1e-12)),
+        "losses": int(np.sum(d < -1e-12)),
+    }
+
+
+def score_row(name, description, pred, y, folds, classes, **extra):
+    whole = evaluation.score_predictions(y, pred, labels=classes)
+    per_fold = fold_scores(y, pred, folds)
+    return {
+        "lever": name,
+        "description": description,
+        "accuracy": whole["accuracy"],
+        "macro_f1": whole["macro_f1"],
+        "weighted_f1": whole["weighted_f1"],
+        "per_class_recall": whole["per_class_recall"],
+        "fold_accuracy": per_fold["accuracy"],
+        "fold_macro_f1": per_fold["macro_f1"],
+        **extra,
+    }
+
+
+def lever_rows(records, data, baseline_rows):
+    """Score every lever (and the derived rows), paired against the reference."""
+    y, classes = data["y"], np.asarray(data["classes"])
+    rows = []
+
+    def add(name, description, proba, folds, **extra):
+        pred = classes[np.argmax(proba, axis=1)]
+        rows.append(score_row(name, description, pred, y, folds, classes, **extra))
+
+    for name, rec in records.items():
+        add(
+            name,
+            rec["description"],
+            np.asarray(rec["proba"]),
+            np.asarray(rec["folds"]),
+            sample_passes=rec["sample_passes"],
+            seconds=rec["seconds"],
+            precision=rec["precision"],
+            epochs=rec["config"]["epochs"],
+            n_copies=rec["config"]["n_copies"],
+        )
+    for name, (description, how) in DERIVED.items():
+        if not all(src in records for src in how[1:]):
+            continue
+        srcs = [records[s] for s in how[1:]]
+        if how[0] == "tta":
+            proba = np.asarray(srcs[0]["tta_proba"])
+            cost = srcs[0]["sample_passes"]
+            seconds = srcs[0]["seconds"] + srcs[0]["tta_seconds"]
+        else:
+            proba = np.mean([np.asarray(s["proba"]) for s in srcs], axis=0)
+            cost = sum(s["sample_passes"] for s in srcs)
+            seconds = sum(s["seconds"] for s in srcs)
+        add(
+            name,
+            description,
+            proba,
+            np.asarray(srcs[0]["folds"]),
+            sample_passes=cost,
+            seconds=seconds,
+            precision=srcs[0]["precision"],
+            source=how[1],
+        )
+    ref = next((r for r in rows if r["lever"] == REFERENCE), None)
+    for row in rows:
+        if ref is not None:
+            row["paired_macro_f1"] = paired(row["fold_macro_f1"], ref["fold_macro_f1"])
+            row["paired_accuracy"] = paired(row["fold_accuracy"], ref["fold_accuracy"])
+        row["vs_baselines"] = {
+            b["lever"]: paired(row["fold_macro_f1"], b["fold_macro_f1"])
+            for b in baseline_rows
+        }
+    noise = seed_noise(rows)
+    by = {r["lever"]: r for r in rows}
+    for row in rows:
+        row["verdict"] = verdict(row, ref, noise)
+        base = row["lever"].split("+")[0]
+        if "source" not in row and base != row["lever"] and base in by:
+            row["source"] = base  # a combination, against its first component
+        if "source" in row and row["source"] != REFERENCE:
+            p = paired(row["fold_macro_f1"], by[row["source"]]["fold_macro_f1"])
+            row["paired_macro_f1_vs_source"] = p
+            row["verdict"] += (
+                f" Against `{row['source']}` alone: {_pm(p)} ({_wtl(p)})."
+            )
+    return rows
+
+
+def seed_noise(rows):
+    """Root-mean-square per-fold macro-F1 change from the members' seeds alone."""
+    ref = next((r for r in rows if r["lever"] == REFERENCE), None)
+    other = next((r for r in rows if r["lever"] == NOISE), None)
+    if ref is None or other is None:
+        return None
+    d = np.subtract(other["fold_macro_f1"], ref["fold_macro_f1"])
+    return float(np.sqrt(np.mean(d**2)))
+
+
+def verdict(row, ref, noise=None):
+    """One sentence: adopt only on a paired macro-F1 win without losing accuracy."""
+    if ref is None or row["lever"] == REFERENCE:
+        return "reference row."
+    pm, pa = row["paired_macro_f1"], row["paired_accuracy"]
+    wins = pm["mean"] > 0 and pm["wins"] > pm["losses"]
+    keeps_acc = pa["mean"] >= 0
+    head = (
+        f"paired macro-F1 {pm['mean']:+.3f} ± {pm['std']:.3f} "
+        f"({pm['wins']}/{pm['ties']}/{pm['losses']}), accuracy {pa['mean']:+.3f}"
+    )
+    notes = []
+    if noise is not None and row["lever"] != NOISE and abs(pm["mean"]) <= noise:
+        notes.append(f"within the seed noise ({noise:.3f})")
+    main_job = row["sample_passes"] * MAIN_JOB_FACTOR
+    if main_job > BUDGET:
+        notes.append(f"main job {main_job:,.0f} sample-passes, over the {BUDGET:,}")
+    tail = f" ({'; '.join(notes)})" if notes else ""
+    if row["lever"] == NOISE:
+        return f"the seed-noise reference: {head}."
+    if wins and keeps_acc and notes:
+        return f"nominal win only{tail}: {head}."
+    if wins and keeps_acc:
+        return f"wins: {head}."
+    if wins:
+        return f"not adopted, loses accuracy{tail}: {head}."
+    return f"does not win{tail}: {head}."
+
+
+def baselines_on_folds(data, X_grid, folds):
+    rows = []
+    for name, est in evaluation.baselines().items():
+        pred, seconds = evaluation.fold_predictions(est, X_grid, data["y"], folds)
+        rows.append(
+            score_row(name, name, pred, data["y"], folds, data["classes"],
+                      seconds=seconds)
+        )
+    return rows
+
+
+# ----------------------------------------------------------------- output
+def _pm(p):
+    return f"{p['mean']:+.3f} ± {p['std']:.3f}"
+
+
+def _wtl(p):
+    return f"{p['wins']}/{p['ties']}/{p['losses']}"
+
+
+def summary_lines(rows):
+    """Accuracy vs epochs, the seed-noise floor and the levers that won."""
+    by = {r["lever"]: r for r in rows}
+    lines = []
+    curve = sorted(
+        (r for r in rows
+         if r["lever"] == REFERENCE or r["lever"].startswith("epochs-")),
+        key=lambda r: r["epochs"],
+    )
+    if len(curve) > 1:
+        lines += [
+            "",
+            f"## Accuracy vs epochs ({curve[0]['n_copies']} copies, out of fold)",
+            "",
+            "| epochs | accuracy | macro-F1 | paired Δ macro-F1 | sample-passes |",
+            "|---|---|---|---|---|",
+        ]
+        for r in curve:
+            lines.append(
+                f"| {r['epochs']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | "
+                f"{_pm(r['paired_macro_f1'])} | {r['sample_passes']:,} |"
+            )
+    lines += ["", "## Recommendation", ""]
+    noise = by.get(NOISE)
+    if noise is not None:
+        p = noise["paired_macro_f1"]
+        lines.append(
+            "Seed noise: the default recipe with other member seeds moves macro-F1 "
+            f"by {_pm(p)} per fold ({_wtl(p)}) and accuracy by "
+            f"{_pm(noise['paired_accuracy'])}; a lever whose paired difference is "
+            "not clearly beyond that is not distinguishable from noise on 1 x 5."
+        )
+        lines.append("")
+    won = [
+        r["lever"] for r in rows
+        if r["lever"] not in (REFERENCE, NOISE)
+        and r["verdict"].startswith("wins:")
+        and r.get("paired_macro_f1_vs_source", {"mean": 1})["mean"] > 0
+    ]
+    if won:
+        lines.append(
+            "Won the screen (paired macro-F1 up beyond the seed noise, accuracy not "
+            "down, within the budget): "
+            + ", ".join(f"`{w}`" for w in won)
+            + ". Confirm on 3 seeds x 5 folds before changing a default."
+        )
+        lines.append("")
+        lines += adoption_lines([by[w] for w in won], seed_noise(rows))
+    else:
+        lines.append("No lever won the screen: keep the current recipe.")
+    return lines
+
+
+def adoption_lines(won, noise):
+    """Name the lever to adopt: the largest paired single win.
+
+    A combination replaces it only if it beats that lever by more than the
+    seed noise, in more folds than it loses.
+    """
+    singles = [r for r in won if "source" not in r]
+    if not singles:
+        return []
+    best = max(singles, key=lambda r: r["paired_macro_f1"]["mean"])
+    lines = []
+    for r in won:
+        p = r.get("paired_macro_f1_vs_source")
+        if p is None or r["source"] != best["lever"]:
+            continue
+        beyond = (noise is None or p["mean"] > noise) and p["wins"] > p["losses"]
+        lines.append(
+            f"`{r['lever']}` against `{best['lever']}` alone: {_pm(p)} per fold "
+            f"({_wtl(p)}), accuracy {r['accuracy'] - best['accuracy']:+.3f} over "
+            "the database: "
+            + (
+                "a win beyond the seed noise."
+                if beyond
+                else "no win beyond the seed noise (mean within it or W <= L)."
+            )
+        )
+        if beyond and r["paired_macro_f1"]["mean"] > best["paired_macro_f1"]["mean"]:
+            best = r
+    pm, pa = best["paired_macro_f1"], best["paired_accuracy"]
+    lines += [
+        "",
+        f"**Adopt `{best['lever']}`** ({best['description']}): macro-F1 "
+        f"{best['macro_f1']:.3f} and accuracy {best['accuracy']:.3f} over the "
+        f"database, paired {_pm(pm)} macro-F1 ({_wtl(pm)}) and {_pm(pa)} accuracy "
+        "per fold against the default, at the default's cost.",
+    ]
+    return lines
+
+
+def markdown(rows, baseline_rows, meta):
+    b_names = [b["lever"] for b in baseline_rows]
+    short = {b_names[0]: "1-NN", b_names[1]: "LogReg"} if len(b_names) == 2 else {}
+    lines = [
+        "# Generalisation levers of the CNN (issue 15, item 4)",
+        "",
+        f"Grouped {meta['cv']}-fold by molecule over all {meta['n_spectra']} spectra "
+        f"(seed {meta['seed']}: `StratifiedGroupKFold({meta['cv']}, shuffle=True, "
+        f"random_state={meta['seed']})`, exactly the committee's folds), every "
+        "number out of fold. Each lever is the main job's pipeline (same cleaning, a "
+        "committee of one network per fold) with one change, fitted once; "
+        f"precision `{meta['precision']}`. Paired differences are lever minus "
+        "`default`, per fold (mean ± std over the folds; W/T/L = folds won, tied, "
+        "lost on macro-F1). Per-fold macro-F1 averages the classes present in the "
+        "fold; the whole-database columns use all classes. Sample-passes: training "
+        "rows x epochs summed over the committee's members (the main job adds one "
+        "refit on all spectra, +25 % for 5 folds; its budget is 75,000 in all). "
+        "Adopt a lever only if it wins on paired macro-F1 and does not lose "
+        "accuracy; 1 seed x 5 folds is a screen, winners need the 3 x 5 check.",
+        "",
+        f"CPU: {meta['cpu']}. Generated by `python benchmarks/bench_levers.py` "
+        f"({meta['generated']}).",
+        "",
+        "| lever | accuracy | macro-F1 | weighted-F1 | per-fold macro-F1 | "
+        "paired Δ macro-F1 | W/T/L | paired Δ accuracy | "
+        + " | ".join(f"W/T/L vs {short.get(n, n)}" for n in b_names)
+        + " | sample-passes | seconds |",
+        "|---|---|---|---|---|---|---|---|"
+        + "---|" * len(b_names)
+        + "---|---|",
+    ]
+    for r in rows:
+        pm = r.get("paired_macro_f1")
+        pa = r.get("paired_accuracy")
+        folds = " ".join(f"{v:.2f}" for v in r["fold_macro_f1"])
+        vs = " | ".join(_wtl(r["vs_baselines"][n]) for n in b_names)
+        lines.append(
+            f"| {r['lever']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | "
+            f"{r['weighted_f1']:.3f} | {folds} | {_pm(pm) if pm else ''} | "
+            f"{_wtl(pm) if pm else ''} | {_pm(pa) if pa else ''} | {vs} | "
+            f"{r['sample_passes']:,} | {r['seconds']:.0f} |"
+        )
+    for b in baseline_rows:
+        folds = " ".join(f"{v:.2f}" for v in b["fold_macro_f1"])
+        lines.append(
+            f"| {b['lever']} | {b['accuracy']:.3f} | {b['macro_f1']:.3f} | "
+            f"{b['weighted_f1']:.3f} | {folds} | | | | "
+            + " | ".join("" for _ in b_names)
+            + f" | 0 | {b['seconds']:.1f} |"
+        )
+    lines += ["", "## Levers", ""]
+    for r in rows:
+        lines.append(f"- **{r['lever']}** ({r['description']}): {r['verdict']}")
+    lines += summary_lines(rows)
+    lines += ["", "## Per-class recall (whole database)", ""]
+    classes = list(rows[0]["per_class_recall"]) if rows else []
+    lines.append("| lever | " + " | ".join(classes) + " |")
+    lines.append("|---|" + "---|" * len(classes))
+    for r in [*rows, *baseline_rows]:
+        rec = " | ".join(f"{r['per_class_recall'][c]:.2f}" for c in classes)
+        lines.append(f"| {r['lever']} | {rec} |")
+    return "\n".join(lines) + "\n"
+
+
+# -------------------------------------------------------------------- main
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--levers", nargs="*", default=None,
+                   help=f"levers to run, in order (default: all: {', '.join(LEVERS)})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds")
+    p.add_argument("--quick", action="store_true",
+                   help="~60 spectra, tiny network, 2 epochs, 3 folds")
+    p.add_argument("--out", type=Path, default=RESULTS,
+                   help="folder of generalisation.json/.md (default: results/)")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="cache folder (default: <out>/cache/levers)")
+    p.add_argument("--stop-after", default=None,
+                   help="stop once this lever is cached (one lever per call)")
+    p.add_argument("--report-only", action="store_true",
+                   help="write the tables from the cache, train nothing")
+    return p.parse_args(argv)
+
+
+def load(quick, seed):
+    from raman_sk.datasets import load_ramanbiolib
+
+    bunch = load_ramanbiolib()
+    X = np.asarray(bunch.data, dtype=np.float64)
+    y = np.asarray(bunch.target).astype(str)
+    groups = np.asarray(bunch.groups).astype(str)
+    if quick:
+        from _common import load_data
+
+        X, y, groups, _ = load_data(quick=True, seed=seed)
+    return {
+        "X": X,
+        "y": y,
+        "groups": groups,
+        "wavenumbers": np.asarray(bunch.wavenumbers, dtype=np.float64),
+        "classes": [str(c) for c in np.unique(y)],
+        "fingerprint": data_fingerprint(X, y),
+    }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from raman_sk.utils._torch import auto_precision
+
+    def log(msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    precision = auto_precision("cpu")
+    data = load(args.quick, args.seed)
+    cache_dir = args.cache or args.out / "cache" / "levers"
+    names = list(LEVERS) if args.levers is None else args.levers
+    unknown = sorted(set(names) - set(LEVERS))
+    if unknown:
+        raise SystemExit(f"unknown levers {unknown}; known: {list(LEVERS)}")
+    if REFERENCE not in names:
+        names = [REFERENCE, *names]
+    records = {}
+    for name in names:
+        config = lever_config(name, seed=args.seed, quick=args.quick)
+        path = cache_path(cache_dir, config, data["fingerprint"])
+        if args.report_only and not path.is_file():
+            continue
+        records[name] = fit_lever(
+            name, data, seed=args.seed, quick=args.quick, precision=precision,
+            cache_dir=cache_dir, log=log,
+        )
+        if name == args.stop_after:
+            break
+    return write_results(records, data, args, precision)
+
+
+def write_results(records, data, args, precision):
+    """Score what is cached so far and write the JSON and Markdown tables."""
+    from raman_sk.pipeline import make_raman_pipeline
+
+    if not records:
+        return None
+    folds = np.asarray(next(iter(records.values()))["folds"])
+    prep = make_raman_pipeline(data["wavenumbers"])[:-1]
+    X_grid = prep.fit_transform(data["X"])
+    baseline_rows = baselines_on_folds(data, X_grid, folds)
+    rows = lever_rows(records, data, baseline_rows)
+    meta = {
+        "seed": args.seed,
+        "cv": next(iter(records.values()))["config"]["cv"],
+        "n_spectra": int(len(data["y"])),
+        "precision": precision,
+        "cpu": cpu_info()["summary"],
+        "quick": bool(args.quick),
+        "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "versions": versions(),
+    }
+    out = {"meta": meta, "levers": rows, "baselines": baseline_rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write(args.out / "generalisation.json", json_bytes(out))
+    write_text(args.out / "generalisation.md", markdown(rows, baseline_rows, meta))
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Smoke test of ``benchmarks/bench_levers.py`` with tiny settings.
+
+Marked ``benchmark`` (deselected by default); run with ``pytest -m benchmark``.
+"""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+pytestmark = pytest.mark.benchmark
+
+
+def _load(name):
+    """Import benchmarks/<name>.py as a module (the folder is no package)."""
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    spec = importlib.util.spec_from_file_location(name, BENCH_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paired_counts_wins_ties_losses():
+    bench = _load("bench_levers")
+    p = bench.paired([0.5, 0.6, 0.7], [0.5, 0.5, 0.8])
+    assert (p["wins"], p["ties"], p["losses"]) == (1, 1, 1)
+    assert p["mean"] == pytest.approx(0.0)
+
+
+def test_bench_levers_quick_is_paired_and_resumable(tmp_path, capsys):
+    pytest.importorskip("ramanbiolib")
+    bench = _load("bench_levers")
+    argv = ["--quick", "--out", str(tmp_path), "--levers", "default", "member-seed-1"]
+    bench.main(argv)
+    out = json.loads((tmp_path / "generalisation.json").read_text())
+    rows = {r["lever"]: r for r in out["levers"]}
+    # the two fitted levers and the two rows derived from them without training
+    assert set(rows) == {"default", "member-seed-1", "default+TTA", "seed-committee-2"}
+    assert rows["default"]["paired_macro_f1"]["ties"] == out["meta"]["cv"] == 3
+    assert len(rows["member-seed-1"]["fold_macro_f1"]) == 3
+    assert rows["seed-committee-2"]["sample_passes"] == 2 * rows["default"][
+        "sample_passes"
+    ]
+    assert len(out["baselines"]) == 2
+    for r in out["levers"]:
+        assert set(r["vs_baselines"]) == {b["lever"] for b in out["baselines"]}
+        assert 0.0 <= r["macro_f1"] <= 1.0
+    md = (tmp_path / "generalisation.md").read_text()
+    assert "| default |" in md and out["meta"]["cpu"] in md
+    # every lever shares the default's folds
+    cached = sorted((tmp_path / "cache" / "levers").glob("*.json"))
+    assert len(cached) == 2
+    folds = [json.loads(p.read_text())["folds"] for p in cached]
+    np.testing.assert_array_equal(folds[0], folds[1])
+    # a second run trains nothing and gives the same table
+    capsys.readouterr()
+    bench.main(argv)
+    assert "fitting" not in capsys.readouterr().out
+    again = json.loads((tmp_path / "generalisation.json").read_text())
+    assert [r["macro_f1"] for r in again["levers"]] == [
+        r["macro_f1"] for r in out["levers"]
+    ]
