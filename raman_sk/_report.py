@@ -205,7 +205,8 @@ def _models_section(evaluation: dict) -> list[str]:
         lines += [
             "",
             f"Schedule: {schedule['epochs']} epochs, augmented copies per "
-            f"spectrum: {schedule['n_copies']}, batch {schedule['batch_size']}; "
+            f"spectrum: {schedule['n_copies']}, batch {schedule['batch_size']}, "
+            f"label smoothing {schedule.get('label_smoothing') or 0}; "
             f"{schedule['weights']}.",
         ]
     return lines

@@ -340,3 +340,20 @@ def test_oof_table_and_training_log():
     ]
     assert table["source"].tolist() == [11, 12, 13]
     assert table["prob_b"].tolist() == [0.1, 0.6, 0.8]
+
+
+def test_label_smoothing_is_the_committee_recipes_default_only():
+    from raman_sk.classifier import RamanCNNClassifier
+    from raman_sk.reproduce._settings import Settings, classifier_params
+
+    committee = Settings.make(precision="float32")
+    seed = Settings.make(recipe="seed", precision="float32")
+    assert committee.label_smoothing == 0.1 and seed.label_smoothing == 0.0
+    params = classifier_params(committee)
+    assert params["criterion__label_smoothing"] == 0.1
+    assert "criterion__label_smoothing" not in classifier_params(seed)
+    clf = RamanCNNClassifier(**{**params, "augmenter": None})
+    criterion = clf.criterion(**clf.get_params_for("criterion"))
+    assert criterion.label_smoothing == 0.1
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        Settings.make(precision="float32", label_smoothing=1.0)

@@ -77,6 +77,7 @@ def _schedule(settings) -> dict:
         "epochs": settings.epochs,
         "n_copies": settings.n_copies,
         "batch_size": settings.batch_size,
+        "label_smoothing": settings.label_smoothing,
         "validation": None if settings.committee else "grouped validation part",
         "weights": "final-epoch weights, no validation part, no checkpoint selection"
         if settings.committee
