@@ -1,12 +1,16 @@
 """Settings and helpers shared by the test modules."""
 
-#: The smallest network the tests train: two one-conv blocks, a 16-unit head.
-TINY_NET = {
-    "module__channels": (4, 8),
-    "module__kernel_sizes": (5, 3),
-    "module__convs_per_block": 1,
-    "module__hidden": 16,
-}
+import importlib.util
+import sys
+from pathlib import Path
+
+from raman_sk.reproduce._settings import QUICK_MODULE
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+#: The smallest network the tests train (the one of ``raman-sk ... --quick``):
+#: two one-conv blocks, a 16-unit head.
+TINY_NET = dict(QUICK_MODULE)
 
 #: Classifier settings for a tiny, fast, deterministic fit on the synthetic data.
 TINY_FIT = {
@@ -19,3 +23,13 @@ TINY_FIT = {
 
 #: The out-of-domain scores of the prediction table, before ``out_of_domain``.
 OOD_SCORES = ["embedding_distance", "energy", "disagreement", "ood_score"]
+
+
+def load_benchmark(name):
+    """Import benchmarks/<name>.py as a module (the folder is no package)."""
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    spec = importlib.util.spec_from_file_location(name, BENCH_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

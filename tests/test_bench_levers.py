@@ -3,27 +3,17 @@
 Marked ``benchmark`` (deselected by default); run with ``pytest -m benchmark``.
 """
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests._helpers import load_benchmark
 
 pytestmark = pytest.mark.benchmark
 
 
-def _load(name):
-    """Import benchmarks/<name>.py as a module (the folder is no package)."""
-    if str(BENCH_DIR) not in sys.path:
-        sys.path.insert(0, str(BENCH_DIR))
-    spec = importlib.util.spec_from_file_location(name, BENCH_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_load = load_benchmark
 
 
 def test_paired_counts_wins_ties_losses():
