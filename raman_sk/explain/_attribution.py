@@ -138,7 +138,7 @@ def integrated_gradients(
     -------
     attributions : ndarray of shape (n, n_features), float64
     delta : ndarray of shape (n,)
-        Absolute completeness error ``|sum(IG) - (F(x) - F(b))|``, measured on
+        Absolute completeness error ``|sum(IG) - (F(x) - F(b))|``, computed on
         the float32 reference network.
     dF : ndarray of shape (n,)
         ``F(x) - F(b)``.

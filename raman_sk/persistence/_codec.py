@@ -170,6 +170,20 @@ def check_storable(name, where, obj) -> None:
         )
 
 
+
+def storable_class(cls: type, where: str, what: str | None = None) -> str:
+    """Return the qualified name of ``cls``; ``ValueError`` if it cannot be stored.
+
+    ``what`` names the object in the message (default: ``"a <name>"``).
+    """
+    name = qualified_name(cls)
+    try:
+        check_storable(name, where, cls)
+    except NotStorable as exc:
+        raise ValueError(f"Cannot save {what or 'a ' + name}: {exc}.") from None
+    return name
+
+
 def init_params(obj) -> dict:
     if hasattr(obj, "get_params"):
         return {

@@ -22,13 +22,12 @@ from ._codec import (
     CONFIG_FILE,
     NotStorable,
     check_format,
-    check_storable,
     decode_params,
     encode,
     encode_estimator_params,
-    qualified_name,
     read_config,
     read_json,
+    storable_class,
     write_config,
 )
 from ._estimator import decode_fitted, encode_fitted, read_npz
@@ -71,11 +70,7 @@ def _encode_params(committee) -> tuple[dict, dict]:
     if template is None:
         encoded["estimator"] = None
         return encoded, dropped
-    name = qualified_name(type(template))
-    try:
-        check_storable(name, "estimator", type(template))
-    except NotStorable as exc:
-        raise ValueError(f"Cannot save the committee's estimator: {exc}.") from None
+    name = storable_class(type(template), "estimator", "the committee's estimator")
     inner, inner_dropped = encode_estimator_params(
         template.get_params(deep=False), f"{where}.estimator"
     )
@@ -114,11 +109,7 @@ def save_committee(committee, directory: str | PathLike) -> Path:
 
     check_is_fitted(committee, "estimators_")
     directory = Path(directory)
-    name = qualified_name(type(committee))
-    try:
-        check_storable(name, "committee", type(committee))
-    except NotStorable as exc:
-        raise ValueError(f"Cannot save a {name}: {exc}.") from None
+    name = storable_class(type(committee), "committee")
     params, dropped = _encode_params(committee)
     members = []
     for k, member in enumerate(committee.estimators_):

@@ -20,15 +20,14 @@ from ._codec import (
     ARRAY_KINDS,
     NotStorable,
     check_format,
-    check_storable,
     decode,
     decode_params,
     encode,
     encode_params,
     instantiable,
-    qualified_name,
     read_json,
     resolve,
+    storable_class,
     write_config,
 )
 
@@ -40,11 +39,7 @@ def encode_estimator(est, where: str, arrays: dict, array_key=str) -> dict:
 
     ``array_key(attr)`` names the NPZ entry of the fitted array ``attr``.
     """
-    cls_name = qualified_name(type(est))
-    try:
-        check_storable(cls_name, where, type(est))
-    except NotStorable as exc:
-        raise ValueError(f"Cannot save {where}: {exc}.") from None
+    cls_name = storable_class(type(est), where, where)
     if not instantiable(type(est)):
         raise ValueError(f"Cannot save {where}: {cls_name} is not an estimator.")
     check_is_fitted(est)

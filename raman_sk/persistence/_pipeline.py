@@ -24,6 +24,7 @@ from ._codec import (
     encode_estimator_params,
     qualified_name,
     read_config,
+    storable_class,
     write_config,
 )
 from ._committee import load_self_saved, safe_subdirectory
@@ -119,11 +120,7 @@ def save_pipeline(pipe, directory: str | PathLike) -> Path:
             f"pipe must be a sklearn.pipeline.Pipeline, got {type(pipe).__name__}."
         )
     directory = Path(directory)
-    pipe_name = qualified_name(type(pipe))
-    try:
-        check_storable(pipe_name, "pipeline", type(pipe))
-    except NotStorable as exc:
-        raise ValueError(f"Cannot save a {pipe_name}: {exc}.") from None
+    pipe_name = storable_class(type(pipe), "pipeline")
     arrays: dict[str, np.ndarray] = {}
     steps = []
     for index, (name, est) in enumerate(pipe.steps):
