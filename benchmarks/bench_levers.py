@@ -42,9 +42,12 @@ from raman_sk.utils._versions import cpu_info, versions  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-REFERENCE = "default"
+#: The main job's recipe (label smoothing 0.1 won the first screen).
+REFERENCE = "label-smoothing-0.1"
 #: The lever that changes only the members' seeds: the noise floor.
-NOISE = "member-seed-1"
+NOISE = "ls+member-seed-1"
+#: Label smoothing of the reference, carried by the levers built on it.
+_LS = {"criterion__label_smoothing": 0.1}
 #: Training sample-passes of the whole default main job (issue 15, item 6).
 BUDGET = 75_000
 #: The main job trains the committee plus one refit on all spectra (5 folds).
@@ -57,7 +60,7 @@ TTA_COPIES = 10
 #: ``classifier`` (extra RamanCNNClassifier parameters), ``member_seed`` (seed
 #: of the members and the augmenter; the folds stay those of ``--seed``).
 LEVERS = {
-    "default": ("the current recipe (6 epochs, 11 copies)", {}),
+    "default": ("the recipe before label smoothing (6 epochs, 11 copies)", {}),
     "member-seed-1": (
         "the default with other member/augmenter seeds on the same folds: "
         "the seed-to-seed noise of one committee",
@@ -97,6 +100,28 @@ LEVERS = {
         "label smoothing 0.1 and plain shuffling",
         {"classifier": {"criterion__label_smoothing": 0.1, "balance_classes": False}},
     ),
+    "ls+member-seed-1": (
+        "the current recipe with other member/augmenter seeds on the same folds: "
+        "its seed-to-seed noise",
+        {"classifier": _LS, "member_seed": 1},
+    ),
+    "ls+mixup-0.5": (
+        "label smoothing + each copy mixed with another spectrum of its class "
+        "(weight up to 0.5)",
+        {"classifier": _LS, "augmenter": {"mix_within_class": 0.5}},
+    ),
+    "ls+broaden-3": (
+        "label smoothing + Gaussian band broadening (sigma up to 3 points)",
+        {"classifier": _LS, "augmenter": {"broaden_max": 3.0}},
+    ),
+    "ls+epochs-3": (
+        "label smoothing, 3 epochs (half the cost)",
+        {"classifier": _LS, "epochs": 3},
+    ),
+    "ls-0.2": (
+        "cross-entropy with label smoothing 0.2",
+        {"classifier": {"criterion__label_smoothing": 0.2}},
+    ),
 }
 #: Rows derived from cached levers without training: name -> (description, how).
 DERIVED = {
@@ -114,6 +139,17 @@ DERIVED = {
         "mean probabilities of default and member-seed-1 (2 members per fold, "
         "twice the cost)",
         ("mean", "default", "member-seed-1"),
+    ),
+    "ls+embedding-1nn": (
+        "the current recipe's members (seed 1) as a metric head: the class of "
+        "the nearest training spectrum in the member's normalised penultimate "
+        "embedding",
+        ("embedding", "ls+member-seed-1", 1, 0.0),
+    ),
+    "ls+embedding-5nn-blend": (
+        "the current recipe's probabilities (seed 1) averaged with the class "
+        "shares of the 5 nearest training spectra in the member's embedding",
+        ("embedding", "ls+member-seed-1", 5, 0.5),
     ),
 }
 #: The quick run's network and schedule.
@@ -197,8 +233,12 @@ def tta_proba(pipe, X, config, classes):
     out = np.zeros((X_grid.shape[0], len(classes)))
     for k, member in enumerate(committee.estimators_):
         rows = np.flatnonzero(committee.oof_fold_ == k)
+        # mixing needs the labels, which a test spectrum does not have
+        options = {
+            k: v for k, v in config["augmenter"].items() if k != "mix_within_class"
+        }
         aug = SpectralAugmenter(
-            n_copies=TTA_COPIES, random_state=config["seed"] + 7, **config["augmenter"]
+            n_copies=TTA_COPIES, random_state=config["seed"] + 7, **options
         )
         X_aug, _ = aug.fit_resample(X_grid[rows])
         idx = aug.sample_indices_
@@ -231,7 +271,7 @@ def fit_lever(name, data, *, seed, quick, precision, cache_dir, log):
     path = cache_path(cache_dir, config, data["fingerprint"])
     if path.is_file():
         log(f"{name}: cached ({path.name})")
-        return json.loads(path.read_text(encoding="utf-8"))
+        return _load_embeddings(json.loads(path.read_text(encoding="utf-8")), path)
     log(f"{name}: fitting {LEVERS[name][0]}")
     pipe = make_pipeline(config, data["wavenumbers"], precision)
     start = time.perf_counter()
@@ -260,8 +300,43 @@ def fit_lever(name, data, *, seed, quick, precision, cache_dir, log):
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     atomic_write(path, json_bytes(record))
+    from raman_sk.ood import member_outputs
+
+    X_grid = pipe[:-1].transform(data["X"])
+    emb = np.stack([member_outputs(m, X_grid)[0] for m in committee.estimators_])
+    np.savez_compressed(path.with_suffix(".npz"), embeddings=emb.astype(np.float16))
+    record["embeddings"] = emb
     log(f"{name}: {seconds:.0f} s, {record['sample_passes']} sample-passes")
     return record
+
+
+def _load_embeddings(record, path):
+    """Attach the members' cached embeddings of every spectrum, when stored."""
+    npz = path.with_suffix(".npz")
+    if npz.is_file():
+        with np.load(npz) as f:
+            record["embeddings"] = f["embeddings"].astype(np.float32)
+    return record
+
+
+def embedding_head_proba(record, y, classes, k, blend):
+    """Out-of-fold class shares of the k nearest training spectra in embedding space.
+
+    Member ``f`` (trained without fold ``f``) embeds every spectrum; each
+    held-out spectrum of fold ``f`` is compared with the spectra outside it
+    (cosine: the rows are unit length). ``blend`` mixes in the CNN's own
+    probabilities (0: the neighbours alone).
+    """
+    emb, folds = record["embeddings"], np.asarray(record["folds"])
+    classes = np.asarray(classes)
+    shares = np.zeros((len(y), len(classes)))
+    for f in np.unique(folds):
+        test, train = folds == f, folds != f
+        sim = emb[f][test] @ emb[f][train].T
+        nearest = np.argsort(-sim, axis=1)[:, :k]
+        onehot = (y[train][:, None] == classes[None, :]).astype(float)
+        shares[test] = onehot[nearest].mean(axis=1)
+    return (1 - blend) * shares + blend * np.asarray(record["proba"])
 
 
 # ----------------------------------------------------------------- scoring
@@ -327,10 +402,16 @@ def lever_rows(records, data, baseline_rows):
             n_copies=rec["config"]["n_copies"],
         )
     for name, (description, how) in DERIVED.items():
-        if not all(src in records for src in how[1:]):
+        if not all(src in records for src in how[1:] if isinstance(src, str)):
             continue
-        srcs = [records[s] for s in how[1:]]
-        if how[0] == "tta":
+        srcs = [records[s] for s in how[1:] if isinstance(s, str)]
+        if how[0] == "embedding":
+            if "embeddings" not in srcs[0]:
+                continue
+            proba = embedding_head_proba(srcs[0], y, classes, how[2], how[3])
+            cost = srcs[0]["sample_passes"]
+            seconds = srcs[0]["seconds"]
+        elif how[0] == "tta":
             proba = np.asarray(srcs[0]["tta_proba"])
             cost = srcs[0]["sample_passes"]
             seconds = srcs[0]["seconds"] + srcs[0]["tta_seconds"]

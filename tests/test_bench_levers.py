@@ -30,9 +30,12 @@ def test_bench_levers_quick_is_paired_and_resumable(tmp_path, capsys):
     bench.main(argv)
     out = json.loads((tmp_path / "generalisation.json").read_text())
     rows = {r["lever"]: r for r in out["levers"]}
-    # the two fitted levers and the two rows derived from them without training
-    assert set(rows) == {"default", "member-seed-1", "default+TTA", "seed-committee-2"}
-    assert rows["default"]["paired_macro_f1"]["ties"] == out["meta"]["cv"] == 3
+    # the reference is fitted too; two rows are derived without training
+    ref = bench.REFERENCE
+    assert set(rows) == {
+        ref, "default", "member-seed-1", "default+TTA", "seed-committee-2"
+    }
+    assert rows[ref]["paired_macro_f1"]["ties"] == out["meta"]["cv"] == 3
     assert len(rows["member-seed-1"]["fold_macro_f1"]) == 3
     assert rows["seed-committee-2"]["sample_passes"] == 2 * rows["default"][
         "sample_passes"
@@ -45,7 +48,7 @@ def test_bench_levers_quick_is_paired_and_resumable(tmp_path, capsys):
     assert "| default |" in md and out["meta"]["cpu"] in md
     # every lever shares the default's folds
     cached = sorted((tmp_path / "cache" / "levers").glob("*.json"))
-    assert len(cached) == 2
+    assert len(cached) == 3
     folds = [json.loads(p.read_text())["folds"] for p in cached]
     np.testing.assert_array_equal(folds[0], folds[1])
     # a second run trains nothing and gives the same table
@@ -56,3 +59,16 @@ def test_bench_levers_quick_is_paired_and_resumable(tmp_path, capsys):
     assert [r["macro_f1"] for r in again["levers"]] == [
         r["macro_f1"] for r in out["levers"]
     ]
+
+
+def test_embedding_head_uses_only_other_folds():
+    bench = _load("bench_levers")
+    # 4 spectra, 2 folds; member f embeds every spectrum (unit rows)
+    emb = np.array([[[1, 0], [0, 1], [1, 0], [0, 1]]] * 2, dtype=np.float32)
+    record = {"embeddings": emb, "folds": [0, 0, 1, 1], "proba": [[0.5, 0.5]] * 4}
+    y = np.array(["a", "b", "a", "b"])
+    proba = bench.embedding_head_proba(record, y, ["a", "b"], k=1, blend=0.0)
+    # each spectrum's nearest training spectrum is its twin in the other fold
+    np.testing.assert_array_equal(proba, [[1, 0], [0, 1], [1, 0], [0, 1]])
+    blended = bench.embedding_head_proba(record, y, ["a", "b"], k=1, blend=0.5)
+    np.testing.assert_allclose(blended, [[0.75, 0.25], [0.25, 0.75]] * 2)

@@ -60,7 +60,8 @@ def test_bench_accuracy_quick(tmp_path, ramanbiolib_available):
     data = json.loads((tmp_path / "accuracy.json").read_text())
     assert (tmp_path / "accuracy.md").is_file()
     assert (tmp_path / "accuracy.png").is_file()
-    assert len(data) == len(rows) == 8  # (2 baselines + CNN fp32/bf16) x 2 protocols
+    # (2 baselines + CNN fp32/bf16) x 2 protocols + the main job fp32/bf16 (grouped)
+    assert len(data) == len(rows) == 10
     for row in data:
         assert ACCURACY_KEYS <= set(row)
         assert row["protocol"] in {"grouped", "leaky"}
@@ -68,7 +69,13 @@ def test_bench_accuracy_quick(tmp_path, ramanbiolib_available):
         assert row["n_seeds"] == 1
     assert any(r["model"].startswith("raman_sk") for r in data)
     n_cached = len(list((tmp_path / "cache").glob("*.json")))
-    assert n_cached == 4 * (3 + 1)  # 3 grouped folds + 1 leaky run per model
+    # 3 grouped folds + 1 leaky run per model; 3 folds per main-job precision
+    assert n_cached == 4 * (3 + 1) + 2 * 3
+    job = [r for r in data if r["model"].startswith("raman_sk main job")]
+    assert len(job) == 2 and all(r["n_scores"] == 3 for r in job)
+    pairs = json.loads((tmp_path / "accuracy_paired.json").read_text())
+    for p in pairs:
+        assert p["wins_ties_half"] == p["wins"] + 0.5 * p["ties"]
     # a second run reads everything from the cache: identical scores
     again = bench.main([*argv, "--cached-only"])
     assert [r["macro_f1_mean"] for r in again] == [r["macro_f1_mean"] for r in rows]
@@ -180,3 +187,15 @@ def test_bench_speed_reproduce_section(tmp_path, ramanbiolib_available):
     assert "fp32_training_vs_plain" in ratios
     assert ratios["fp32_whole_job_vs_plain_seed_recipe"] > 0
     assert row["sample_passes"] > 0
+
+
+def test_bench_shipped_quick(tmp_path, ramanbiolib_available):
+    bench = _load("bench_shipped")
+    out = bench.main(["--quick", "--out", str(tmp_path)])
+    assert set(out["candidates"]) == {"committee", "refit"}
+    for row in out["candidates"].values():
+        assert len(row["fold_macro_f1"]) == 3 and 0 <= row["macro_f1"] <= 1
+    p = out["committee_minus_refit"]["macro_f1"]
+    assert p["wins"] + p["ties"] + p["losses"] == 3
+    assert (tmp_path / "shipped.md").is_file()
+    assert len(list((tmp_path / "cache" / "shipped").glob("*.json"))) == 3

@@ -183,6 +183,76 @@ def test_baseline_drift_is_smooth_and_bounded():
     np.testing.assert_allclose(np.diff(drift, n=3, axis=1), 0.0, atol=1e-12)
 
 
+def test_mix_within_class_mixes_only_other_spectra_of_the_class():
+    # three spectra of class a (one-hot at 0, 1, 2), one of class b (at 3)
+    X = np.eye(4)
+    y = np.array(["a", "a", "a", "b"])
+    X_aug, y_aug = augment_spectra(
+        X,
+        y,
+        n_copies=40,
+        noise_std=0,
+        scale_range=(1, 1),
+        mix_within_class=0.5,
+        random_state=0,
+    )
+    copies, labels = X_aug[4:], y_aug[4:]
+    np.testing.assert_allclose(copies.sum(axis=1), 1.0)  # convex weights
+    a = copies[labels == "a"]
+    own = a[np.arange(len(a)), np.repeat([0, 1, 2], 40)]
+    assert own.min() >= 0.5 - 1e-12 and own.max() <= 1.0
+    assert own.min() < 0.6  # the weight range is used
+    assert np.all(a[:, 3] == 0)  # never mixed with another class
+    # every partner is another member: exactly two non-zero entries (or one at w=0)
+    assert np.all((a > 0).sum(axis=1) <= 2)
+    partners = {
+        (i // 40, int(j)) for i, row in enumerate(a) for j in np.flatnonzero(row)
+    }
+    assert {(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)} <= partners
+    # the single b spectrum has no partner: its copies stay unmixed
+    np.testing.assert_array_equal(copies[labels == "b"], np.tile(X[3], (40, 1)))
+
+
+def test_broadening_keeps_area_and_widens_bands():
+    x = np.zeros(201)
+    x[100] = 1.0
+    X_aug, _ = augment_spectra(
+        [x],
+        n_copies=20,
+        noise_std=0,
+        scale_range=(1, 1),
+        broaden_max=4.0,
+        random_state=0,
+    )
+    copies = X_aug[1:]
+    np.testing.assert_allclose(copies.sum(axis=1), 1.0, atol=1e-12)  # area kept
+    # a unit impulse becomes a Gaussian of sigma <= 4 points: peak >= 1/(4 sqrt(2 pi))
+    assert copies[:, 100].min() >= 1 / (4 * np.sqrt(2 * np.pi)) - 1e-9
+    assert copies[:, 100].max() <= 1.0 and copies[:, 100].min() < 0.2
+
+
+def test_new_options_leave_the_default_stream_unchanged(synthetic):
+    X, y = synthetic.data, synthetic.target
+    before = augment_spectra(X, y, n_copies=2, shift_max=2, random_state=3)[0]
+    after = augment_spectra(
+        X,
+        y,
+        n_copies=2,
+        shift_max=2,
+        mix_within_class=0.0,
+        broaden_max=0.0,
+        random_state=3,
+    )[0]
+    np.testing.assert_array_equal(before, after)
+
+
+def test_mixing_needs_labels():
+    with pytest.raises(ValueError, match="mix_within_class=0.3 needs the labels y"):
+        SpectralAugmenter(mix_within_class=0.3).fit_resample(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="mix_within_class=0.3 needs the labels y"):
+        augment_spectra(np.ones((2, 3)), mix_within_class=0.3)
+
+
 def test_constant_spectrum_gets_no_noise():
     X_aug, _ = augment_spectra(np.ones((1, 5)), n_copies=3, scale_range=(1, 1))
     np.testing.assert_array_equal(X_aug, np.ones((4, 5)))
@@ -275,6 +345,17 @@ PAIR = r"scale_range must be a pair \(low, high\) of numbers with 0 < low <= hig
             {"baseline_order": -1},
             ValueError,
             rf"'baseline_order' parameter of CALLER {INT_0}\. Got -1 ",
+        ),
+        (
+            {"mix_within_class": 1.0},
+            ValueError,
+            r"'mix_within_class' parameter of CALLER must be a float in the range "
+            r"\[0.0, 1.0\)\. Got 1.0 ",
+        ),
+        (
+            {"broaden_max": -2.0},
+            ValueError,
+            rf"'broaden_max' parameter of CALLER {REAL_0}\. Got -2.0 ",
         ),
         (
             {"balance_classes": "yes"},

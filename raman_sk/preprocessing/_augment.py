@@ -42,6 +42,31 @@ def _shift_rows(X, shifts):
     return X[rows, k] * (1.0 - a) + X[rows, k + 1] * a
 
 
+def _mix_partners(y, sources, rng):
+    """For each copy, a random other spectrum of its original's class (or itself)."""
+    partners = sources.copy()
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        if members.size < 2:
+            continue  # a class of one has no partner: the copy stays unmixed
+        rows = np.flatnonzero(y[sources] == label)
+        # draw among the other members: offset 1..size-1 from the original's position
+        pos = np.searchsorted(members, sources[rows])
+        offset = rng.integers(1, members.size, size=rows.size)
+        partners[rows] = members[(pos + offset) % members.size]
+    return partners
+
+
+def _broaden_rows(X, sigmas):
+    """Convolve each row with a Gaussian of its own width (grid steps; 0: none)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    out = X.copy()
+    for i in np.flatnonzero(sigmas > 0):
+        out[i] = gaussian_filter1d(X[i], float(sigmas[i]), mode="nearest")
+    return out
+
+
 def _augment(
     X,
     sources,
@@ -52,20 +77,32 @@ def _augment(
     shift_max,
     baseline_drift,
     baseline_order,
+    mix_within_class=0.0,
+    broaden_max=0.0,
+    y=None,
 ):
     """Make one augmented copy of X[sources[j]] for each j (in X's dtype)."""
     m, p = sources.shape[0], X.shape[1]
     dtype = X.dtype
     ranges = np.ptp(X, axis=1)[sources]
+    # the optional draws come first and only when enabled, so the default
+    # recipe's random stream (and its results) stay exactly as they were
+    base = X[sources]
+    if mix_within_class > 0:
+        partners = _mix_partners(y, sources, rng)
+        weights = rng.uniform(0.0, mix_within_class, size=m).astype(dtype)
+        base = base * (1 - weights[:, None]) + X[partners] * weights[:, None]
+    if broaden_max > 0 and p > 1:
+        base = _broaden_rows(base, rng.uniform(0.0, broaden_max, size=m))
     scales = rng.uniform(scale_range[0], scale_range[1], size=m)
     if shift_max > 0 and p > 1:
         if isinstance(shift_max, Integral):
             shifts = rng.integers(-shift_max, shift_max, size=m, endpoint=True)
         else:
             shifts = rng.uniform(-shift_max, shift_max, size=m)
-        out = _shift_rows(X[sources], shifts.astype(np.float64)).astype(dtype)
+        out = _shift_rows(base, shifts.astype(np.float64)).astype(dtype)
     else:
-        out = X[sources]
+        out = base  # fancy indexing made a copy: safe to change in place
     out *= scales[:, None].astype(dtype)
     if baseline_drift > 0:
         coefs = rng.uniform(-1.0, 1.0, size=(m, baseline_order + 1))
@@ -112,13 +149,18 @@ def augment_spectra(
     shift_max: float = 0,
     baseline_drift: float = 0.0,
     baseline_order: int = 2,
+    mix_within_class: float = 0.0,
+    broaden_max: float = 0.0,
     balance_classes: bool = False,
     random_state=None,
 ):
     """Return the spectra followed by augmented copies of each.
 
     Each copy of a spectrum ``x`` with intensity range ``R = max(x) - min(x)``
-    is, in this order: shifted by a random number of grid steps in
+    is, in this order: mixed with another spectrum of its class (weight drawn
+    uniformly from ``[0, mix_within_class]``); broadened by a Gaussian of a
+    standard deviation drawn uniformly from ``[0, broaden_max]`` grid steps;
+    shifted by a random number of grid steps in
     ``[-shift_max, shift_max]`` (edges repeat the end values, no wrap-around);
     multiplied by a factor drawn uniformly from ``scale_range``; given a smooth
     baseline drift, a random Legendre polynomial of degree ``baseline_order``
@@ -146,6 +188,14 @@ def augment_spectra(
         Largest baseline drift relative to the intensity range (0: none).
     baseline_order : int, default=2
         Degree of the drift polynomial.
+    mix_within_class : float, default=0.0
+        Largest weight, in ``[0, 1)``, of a partner spectrum drawn from the
+        other spectra of the copy's class: ``(1 - w) x + w x_partner``. A new
+        member of the class that no molecule in the data is; needs ``y``.
+        0 disables it.
+    broaden_max : float, default=0.0
+        Largest standard deviation, in grid steps, of the Gaussian that
+        broadens a copy's bands. 0 disables it.
     balance_classes : bool, default=False
         Draw more copies for rarer classes, so that every class ends with
         ``max(class count) * (1 + n_copies)`` spectra; the extra copies are
@@ -186,6 +236,8 @@ def augment_spectra(
         shift_max=shift_max,
         baseline_drift=baseline_drift,
         baseline_order=baseline_order,
+        mix_within_class=mix_within_class,
+        broaden_max=broaden_max,
         balance_classes=balance_classes,
         random_state=random_state,
     )
@@ -193,10 +245,17 @@ def augment_spectra(
     X = validate_spectra(X, dtype=_DTYPES)
     if y is not None:
         y = _check_y(y, X.shape[0])
-    elif params["balance_classes"]:
-        raise ValueError("balance_classes=True needs the labels y; got y=None.")
+    else:
+        _needs_labels(params)
     rng = _generator(random_state)
     return _fit_resample_arrays(X, y, params, rng)[:2]
+
+
+def _needs_labels(params):
+    """Raise when an option that reads the labels is on but y is None."""
+    for name in ("balance_classes", "mix_within_class"):
+        if params[name]:
+            raise ValueError(f"{name}={params[name]!r} needs the labels y; got y=None.")
 
 
 def _check_y(y, n):
@@ -221,9 +280,11 @@ def _fit_resample_arrays(X, y, params, rng):
             "shift_max",
             "baseline_drift",
             "baseline_order",
+            "mix_within_class",
+            "broaden_max",
         )
     }
-    copies = _augment(X, sources, rng=rng, **options)
+    copies = _augment(X, sources, rng=rng, y=y, **options)
     X_aug = np.concatenate([X, copies], axis=0)
     indices = np.concatenate([np.arange(n), sources])
     y_aug = None if y is None else y[indices]
@@ -262,6 +323,12 @@ class SpectralAugmenter(PreprocessingStep):
         intensity range. 0 disables it.
     baseline_order : int, default=2
         Degree of the baseline drift polynomial.
+    mix_within_class : float, default=0.0
+        Largest weight, in ``[0, 1)``, of another spectrum of the same class
+        mixed into a copy (within-class mixup); needs ``y``. 0 disables it.
+    broaden_max : float, default=0.0
+        Largest standard deviation, in grid steps, of a Gaussian band
+        broadening. 0 disables it.
     balance_classes : bool, default=False
         Draw more copies for rarer classes so that all classes end up with
         ``max(class count) * (1 + n_copies)`` spectra.
@@ -308,6 +375,8 @@ class SpectralAugmenter(PreprocessingStep):
         "shift_max": [Interval(Real, 0, None, closed="left")],
         "baseline_drift": [Interval(Real, 0, None, closed="left")],
         "baseline_order": [Interval(Integral, 0, None, closed="left")],
+        "mix_within_class": [Interval(Real, 0, 1, closed="left")],
+        "broaden_max": [Interval(Real, 0, None, closed="left")],
         "balance_classes": ["boolean"],
         "random_state": ["random_state", np.random.Generator],
     }
@@ -321,6 +390,8 @@ class SpectralAugmenter(PreprocessingStep):
         shift_max=0,
         baseline_drift=0.0,
         baseline_order=2,
+        mix_within_class=0.0,
+        broaden_max=0.0,
         balance_classes=False,
         random_state=None,
     ):
@@ -330,6 +401,8 @@ class SpectralAugmenter(PreprocessingStep):
         self.shift_max = shift_max
         self.baseline_drift = baseline_drift
         self.baseline_order = baseline_order
+        self.mix_within_class = mix_within_class
+        self.broaden_max = broaden_max
         self.balance_classes = balance_classes
         self.random_state = random_state
 
@@ -356,6 +429,8 @@ class SpectralAugmenter(PreprocessingStep):
             "shift_max": int(shift) if isinstance(shift, Integral) else float(shift),
             "baseline_drift": float(self.baseline_drift),
             "baseline_order": int(self.baseline_order),
+            "mix_within_class": float(self.mix_within_class),
+            "broaden_max": float(self.broaden_max),
             "balance_classes": bool(self.balance_classes),
         }
 
@@ -363,8 +438,7 @@ class SpectralAugmenter(PreprocessingStep):
         params = self._check_params()
         Xv = self._validate_spectra(X, dtype=_DTYPES)
         if y is None:
-            if params["balance_classes"]:
-                raise ValueError("balance_classes=True needs the labels y; got y=None.")
+            _needs_labels(params)
             return Xv, None, params
         yv = _check_y(y, Xv.shape[0])
         self.classes_ = np.unique(yv)
