@@ -8,6 +8,8 @@ stores the out-of-fold accuracy and macro-F1 per fold. Resumable: finished
 
     python benchmarks/bench_confirm.py --seeds 1 2 \
         --out benchmarks/results/confirm_label_smoothing.json
+    python benchmarks/bench_confirm.py --seeds 1 2 --levers ls+epochs-3 \
+        --out benchmarks/results/confirm_label_smoothing.json
 """
 
 import argparse
@@ -26,6 +28,7 @@ from raman_sk.utils._files import write_json
 LEVERS = {
     "default": {},
     "label-smoothing-0.1": {"label_smoothing": 0.1},
+    "ls+epochs-3": {"label_smoothing": 0.1, "epochs": 3},
 }
 
 
@@ -33,12 +36,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--levers", nargs="+", default=list(LEVERS), choices=list(LEVERS))
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     data = load_data()
     for seed in args.seeds:
-        for name, options in LEVERS.items():
+        for name in args.levers:
+            options = LEVERS[name]
             key = f"{name}/seed{seed}"
             if key in results:
                 continue

@@ -122,7 +122,45 @@ LEVERS = {
         "cross-entropy with label smoothing 0.2",
         {"classifier": {"criterion__label_smoothing": 0.2}},
     ),
+    "ls+derivative": (
+        "label smoothing + the network sees the first derivative (Savitzky-Golay, "
+        "11 points) of the cleaned spectrum, standard-normal-variate scaled",
+        {"classifier": _LS, "steps": ["derivative", "snv"]},
+    ),
+    "ls+snv": (
+        "label smoothing + standard normal variate after the min-max scaling",
+        {"classifier": _LS, "steps": ["snv"]},
+    ),
+    "ls+dropout-high": (
+        "label smoothing + more dropout (0.4 in the body, 0.6 in the head)",
+        {"classifier": {**_LS, "module__dropout": 0.4, "module__head_dropout": 0.6}},
+    ),
+    "ls+weight-decay-1e-3": (
+        "label smoothing + weight decay 1e-3 (10x the recipe's)",
+        {"classifier": {**_LS, "weight_decay": 1e-3}},
+    ),
+    "ls+narrow": (
+        "label smoothing + half the channels per block (16, 32, 64)",
+        {"classifier": {**_LS, "module__channels": (16, 32, 64)}},
+    ),
 }
+#: Extra steps a lever puts between the cleaning and the network.
+STEPS = {
+    "derivative": lambda: ("derivative", _savgol(deriv=1)),
+    "snv": lambda: ("snv", _normalizer("snv")),
+}
+
+
+def _savgol(**kwargs):
+    from raman_sk.preprocessing import SavitzkyGolay
+
+    return SavitzkyGolay(window_length=11, polyorder=3, **kwargs)
+
+
+def _normalizer(method):
+    from raman_sk.preprocessing import SpectrumNormalizer
+
+    return SpectrumNormalizer(method)
 #: Rows derived from cached levers without training: name -> (description, how).
 DERIVED = {
     "default+TTA": (
@@ -180,6 +218,7 @@ def lever_config(name, *, seed, quick):
         "classifier": {**base["module"], **changes.get("classifier", {})},
         "member_seed": changes.get("member_seed", seed),
         "seed": seed,
+        **({"steps": list(changes["steps"])} if "steps" in changes else {}),
         "batch_size": 32,
     }
 
@@ -211,7 +250,10 @@ def make_pipeline(config, wavenumbers, precision):
     # the folds of ``seed`` whatever the members' seed
     cv = StratifiedGroupKFold(config["cv"], shuffle=True, random_state=seed)
     committee = RamanCNNCommittee(estimator=member, cv=cv, random_state=member_seed)
-    return make_raman_pipeline(wavenumbers, classifier=committee)
+    pipe = make_raman_pipeline(wavenumbers, classifier=committee)
+    for name in config.get("steps", []):
+        pipe.steps.insert(len(pipe.steps) - 1, STEPS[name]())
+    return pipe
 
 
 def _ordered(committee, classes):
