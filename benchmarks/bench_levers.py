@@ -161,6 +161,8 @@ def _normalizer(method):
     from raman_sk.preprocessing import SpectrumNormalizer
 
     return SpectrumNormalizer(method)
+
+
 #: Rows derived from cached levers without training: name -> (description, how).
 DERIVED = {
     "default+TTA": (
@@ -490,9 +492,7 @@ def lever_rows(records, data, baseline_rows):
         if "source" in row and row["source"] != REFERENCE:
             p = paired(row["fold_macro_f1"], by[row["source"]]["fold_macro_f1"])
             row["paired_macro_f1_vs_source"] = p
-            row["verdict"] += (
-                f" Against `{row['source']}` alone: {_pm(p)} ({_wtl(p)})."
-            )
+            row["verdict"] += f" Against `{row['source']}` alone: {_pm(p)} ({_wtl(p)})."
     return rows
 
 
@@ -540,8 +540,9 @@ def baselines_on_folds(data, X_grid, folds):
     for name, est in evaluation.baselines().items():
         pred, seconds = evaluation.fold_predictions(est, X_grid, data["y"], folds)
         rows.append(
-            score_row(name, name, pred, data["y"], folds, data["classes"],
-                      seconds=seconds)
+            score_row(
+                name, name, pred, data["y"], folds, data["classes"], seconds=seconds
+            )
         )
     return rows
 
@@ -559,37 +560,45 @@ def summary_lines(rows):
     """Accuracy vs epochs, the seed-noise floor and the levers that won."""
     by = {r["lever"]: r for r in rows}
     lines = []
-    curve = sorted(
-        (r for r in rows
-         if r["lever"] == REFERENCE or r["lever"].startswith("epochs-")),
-        key=lambda r: r["epochs"],
-    )
-    if len(curve) > 1:
+    # separately trained schedules: without label smoothing, and with it
+    curves = {
+        "no label smoothing": ("default", "epochs-"),
+        "label smoothing 0.1": (REFERENCE, "ls+epochs-"),
+    }
+    table = []
+    for label, (six, prefix) in curves.items():
+        for r in rows:
+            if r["lever"] == six or r["lever"].startswith(prefix):
+                table.append((label, r))
+    if len(table) > 1:
         lines += [
             "",
-            f"## Accuracy vs epochs ({curve[0]['n_copies']} copies, out of fold)",
+            "## Accuracy vs epochs (11 copies, each its own schedule, out of fold)",
             "",
-            "| epochs | accuracy | macro-F1 | paired Δ macro-F1 | sample-passes |",
-            "|---|---|---|---|---|",
+            "| loss | epochs | accuracy | macro-F1 | paired Δ macro-F1 "
+            "| sample-passes |",
+            "|---|---|---|---|---|---|",
         ]
-        for r in curve:
+        for label, r in sorted(table, key=lambda t: (t[0], t[1]["epochs"])):
             lines.append(
-                f"| {r['epochs']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | "
-                f"{_pm(r['paired_macro_f1'])} | {r['sample_passes']:,} |"
+                f"| {label} | {r['epochs']} | {r['accuracy']:.3f} | "
+                f"{r['macro_f1']:.3f} | {_pm(r['paired_macro_f1'])} | "
+                f"{r['sample_passes']:,} |"
             )
     lines += ["", "## Recommendation", ""]
     noise = by.get(NOISE)
     if noise is not None:
         p = noise["paired_macro_f1"]
         lines.append(
-            "Seed noise: the default recipe with other member seeds moves macro-F1 "
+            "Seed noise: the main job's recipe with other member seeds moves macro-F1 "
             f"by {_pm(p)} per fold ({_wtl(p)}) and accuracy by "
             f"{_pm(noise['paired_accuracy'])}; a lever whose paired difference is "
             "not clearly beyond that is not distinguishable from noise on 1 x 5."
         )
         lines.append("")
     won = [
-        r["lever"] for r in rows
+        r["lever"]
+        for r in rows
         if r["lever"] not in (REFERENCE, NOISE)
         and r["verdict"].startswith("wins:")
         and r.get("paired_macro_f1_vs_source", {"mean": 1})["mean"] > 0
@@ -659,11 +668,12 @@ def markdown(rows, baseline_rows, meta):
         "number out of fold. Each lever is the main job's pipeline (same cleaning, a "
         "committee of one network per fold) with one change, fitted once; "
         f"precision `{meta['precision']}`. Paired differences are lever minus "
-        "`default`, per fold (mean ± std over the folds; W/T/L = folds won, tied, "
-        "lost on macro-F1). Per-fold macro-F1 averages the classes present in the "
-        "fold; the whole-database columns use all classes. Sample-passes: training "
-        "rows x epochs summed over the committee's members (the main job adds one "
-        "refit on all spectra, +25 % for 5 folds; its budget is 75,000 in all). "
+        f"`{REFERENCE}` (the main job's recipe), per fold (mean ± std over the "
+        "folds; W/T/L = folds won, tied, lost on macro-F1). Per-fold macro-F1 "
+        "averages the classes present in the fold; the whole-database columns "
+        "use all classes. Sample-passes: training rows x epochs summed over the "
+        "committee's members (the main job adds one refit on all spectra, +25 % "
+        "for 5 folds; its budget is 75,000 in all). "
         "Adopt a lever only if it wins on paired macro-F1 and does not lose "
         "accuracy; 1 seed x 5 folds is a screen, winners need the 3 x 5 check.",
         "",
@@ -674,9 +684,7 @@ def markdown(rows, baseline_rows, meta):
         "paired Δ macro-F1 | W/T/L | paired Δ accuracy | "
         + " | ".join(f"W/T/L vs {short.get(n, n)}" for n in b_names)
         + " | sample-passes | seconds |",
-        "|---|---|---|---|---|---|---|---|"
-        + "---|" * len(b_names)
-        + "---|---|",
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(b_names) + "---|---|",
     ]
     for r in rows:
         pm = r.get("paired_macro_f1")
@@ -714,19 +722,40 @@ def markdown(rows, baseline_rows, meta):
 # -------------------------------------------------------------------- main
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--levers", nargs="*", default=None,
-                   help=f"levers to run, in order (default: all: {', '.join(LEVERS)})")
+    p.add_argument(
+        "--levers",
+        nargs="*",
+        default=None,
+        help=f"levers to run, in order (default: all: {', '.join(LEVERS)})",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the folds")
-    p.add_argument("--quick", action="store_true",
-                   help="~60 spectra, tiny network, 2 epochs, 3 folds")
-    p.add_argument("--out", type=Path, default=RESULTS,
-                   help="folder of generalisation.json/.md (default: results/)")
-    p.add_argument("--cache", type=Path, default=None,
-                   help="cache folder (default: <out>/cache/levers)")
-    p.add_argument("--stop-after", default=None,
-                   help="stop once this lever is cached (one lever per call)")
-    p.add_argument("--report-only", action="store_true",
-                   help="write the tables from the cache, train nothing")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="~60 spectra, tiny network, 2 epochs, 3 folds",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        help="folder of generalisation.json/.md (default: results/)",
+    )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="cache folder (default: <out>/cache/levers)",
+    )
+    p.add_argument(
+        "--stop-after",
+        default=None,
+        help="stop once this lever is cached (one lever per call)",
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write the tables from the cache, train nothing",
+    )
     return p.parse_args(argv)
 
 
@@ -774,8 +803,13 @@ def main(argv=None):
         if args.report_only and not path.is_file():
             continue
         records[name] = fit_lever(
-            name, data, seed=args.seed, quick=args.quick, precision=precision,
-            cache_dir=cache_dir, log=log,
+            name,
+            data,
+            seed=args.seed,
+            quick=args.quick,
+            precision=precision,
+            cache_dir=cache_dir,
+            log=log,
         )
         if name == args.stop_after:
             break
