@@ -102,22 +102,25 @@ def _other_group_min(values, groups, factor):
 
 
 def _shared_limits(scores, fixed, target):
-    """(rate, limits): one upper-quantile rate for every score, the highest in budget.
+    """(rate, limits): one exceedance rate for every score, the highest in budget.
 
-    ``fixed`` is what the fixed limits already flag. The rate runs over
-    ``j / n``; the flags only grow with it, so a bisection finds the largest
-    ``j`` whose combined flag rate is at most ``target``.
+    ``fixed`` is what the fixed limits already flag. Each limit is the
+    ``j + 1``-th largest value of its score, so that at most ``j`` of the
+    ``n`` spectra are above it (rate ``j / n``); the flags only grow with
+    ``j``, so a bisection finds the largest ``j`` whose combined flag rate is
+    at most ``target``.
     """
     n = fixed.shape[0]
+    ranked = {k: np.sort(v)[::-1] for k, v in scores.items()}
 
     def combined(j):
-        limits = {k: ood.quantile_limit(v, j / n) for k, v in scores.items()}
+        limits = {k: float(v[min(j, n - 1)]) for k, v in ranked.items()}
         flag = fixed.copy()
         for k, v in scores.items():
             flag |= v > limits[k]
         return flag.mean(), limits
 
-    lo, hi = 0, n  # combined(lo) is within the target unless ``fixed`` alone is not
+    lo, hi = 0, n - 1  # j = 0 keeps every spectrum within every shared limit
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if combined(mid)[0] <= target:
@@ -366,7 +369,7 @@ class NearestSpectrumChecker(BaseEstimator):
     embedding_distance_limit_, energy_limit_ : float
         Limits above which a spectrum is out of domain.
     limit_rate_ : float
-        Fraction of the out-of-fold spectra above each shared limit.
+        Largest fraction of the out-of-fold spectra above each shared limit.
     input_flag_rate_, database_flag_rate_ : float
         Fraction of out-of-fold reference spectra flagged by the fixed
         input-space limits alone and by the combined flag.
