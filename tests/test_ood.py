@@ -331,3 +331,17 @@ def test_real_foreign_spectra_are_scored(shared_data, tmp_path):
     assert table["ood_score"].notna().all()
     np.testing.assert_array_equal(table["out_of_domain"], table["ood_score"] > 1)
     print(table.groupby("sample")[["out_of_domain", "ood_score"]].mean())
+
+
+def test_report_names_the_residual_limit_and_reads_older_records():
+    from raman_sk._report import _model_space_text
+
+    record = {"n_neighbors": 5, "embedding_distance_limit": 0.9,
+              "energy_limit": -2.0, "input_flag_rate": 0.01, "target_rate": 0.05,
+              "database_flag_rate": 0.045}
+    old = _model_space_text(record)
+    assert "residual" not in old and "model-space limits share the rest" in old
+    new = _model_space_text({**record, "residual_limit": 0.85,
+                             "residual_neighbors": 5, "limit_rate": 0.01})
+    assert "more than 0.85 of its strongest band" in new
+    assert "library-residual, embedding-distance and energy limits share" in new
