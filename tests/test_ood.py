@@ -343,5 +343,5 @@ def test_report_names_the_residual_limit_and_reads_older_records():
     assert "residual" not in old and "model-space limits share the rest" in old
     new = _model_space_text({**record, "residual_limit": 0.85,
                              "residual_neighbors": 5, "limit_rate": 0.01})
-    assert "more than 0.85 of its strongest band" in new
+    assert "more than 0.850 of its strongest band" in new
     assert "library-residual, embedding-distance and energy limits share" in new
