@@ -670,9 +670,9 @@ class NearestSpectrumChecker(BaseEstimator):
             reasons[i].append("residual: no band above a smooth baseline")
         flagged |= no_band
         score[no_band] = np.inf
-        for i in np.flatnonzero(bad):
-            reasons[i] = [bad[i]]
         is_bad = bad != ""
+        for i in np.flatnonzero(is_bad):
+            reasons[i] = [bad[i]]
         flagged |= is_bad
         score[is_bad] = np.nan
         sim = np.where(is_bad, np.nan, sim)
