@@ -337,16 +337,36 @@ def _domain_section(ood: dict) -> list[str]:
 
 
 def _model_space_text(ood: dict) -> str:
-    return (
+    residual = ood.get("residual_limit") is not None
+    shared = (
+        "the library-residual, embedding-distance and energy limits share the "
+        "rest, each exceeded by the same fraction of them,"
+        if residual else "the model-space limits share the rest"
+    )
+    text = (
         "best_model also checks the network's own view: the distance to the "
         f"{ood['n_neighbors']}-th nearest training spectrum in each member's "
         "normalised penultimate embedding (flagged above "
         f"{_fmt(ood['embedding_distance_limit'])}) and the energy score "
         f"(above {_fmt(ood['energy_limit'], 2)}), averaged over the members. "
+    )
+    if residual:
+        text += (
+            "In input space it also flags a spectrum the library cannot "
+            "explain: fitted as a non-negative mix of its "
+            f"{ood.get('residual_neighbors', 5)} most similar training spectra "
+            "plus a smooth baseline, more than "
+            f"{_fmt(ood['residual_limit'])} of its strongest band is left over "
+            "(the library residual). "
+        )
+    return text + (
         "Every limit comes from in-domain spectra only: each database "
-        "spectrum scored by the member that never saw its molecule. The "
-        f"input-space checks flag {_fmt(100 * ood['input_flag_rate'], 1)} % of "
-        "them (leave-one-molecule-out); the model-space limits share the rest "
+        "spectrum scored by the member that never saw its molecule"
+        + (" and against the other folds' spectra" if residual else "")
+        + (". The fixed input-space limits flag " if residual
+           else ". The input-space checks flag ")
+        + f"{_fmt(100 * ood['input_flag_rate'], 1)} % of "
+        f"them (leave-one-molecule-out); {shared} "
         f"of a {_fmt(100 * ood['target_rate'], 0)} % budget. The combined flag "
         f"fires on **{_fmt(100 * ood['database_flag_rate'], 1)} %** of the "
         "out-of-fold database spectra (`ood_fpr_database`). final_model (one "

@@ -9,22 +9,32 @@ spectra (on the network's input grid) and flags a new spectrum when
 * its bands are narrower than any training spectrum's (band-shape checks): the
   *effective width* (area over height, in grid points) or the median full width at
   half maximum of its prominent peaks is below the smallest training value
-  divided by ``width_margin``.
+  divided by ``width_margin``, or
+* (with ``residual_check``) the library cannot explain it: a non-negative mix of
+  its ``residual_neighbors`` most similar training spectra plus a smooth
+  baseline leaves more of its strongest band unexplained than
+  ``residual_limit_`` (see :func:`library_residual`).
 
 Correlation alone misses materials whose few sharp lines sit on a training
 molecule's strongest band (calcite's 1086 cm-1 line, silicon's 520 cm-1 line,
 polystyrene's 1001 cm-1 ring mode on L-phenylalanine's 1003 cm-1): their nearest
 correlation (0.4-0.9) is within the range of genuine but unseen molecules (down
 to about 0.2), while their spectra are far sparser than any training spectrum.
+The library residual asks a different question: not "which one spectrum is
+closest" but "can a few close spectra together make this one". An unseen
+molecule is partly made of bands its neighbours share; a line no biomolecule
+has (an inorganic material, a lamp or cosmic-ray line on top of a genuine
+spectrum) is left over whole.
 
 Fitted with ``model=`` a :class:`~raman_sk.classifier.RamanCNNCommittee` (the
 one that classifies), the checker adds the network's own evidence (see
 :mod:`raman_sk.ood`): the distance to the ``n_neighbors``-th nearest training
 spectrum in the members' normalised penultimate embedding and the energy
-score. Their limits are upper quantiles of the grouped out-of-fold database
-spectra (each scored by the member that never saw its molecule), chosen so
-that the combined flag fires on at most ``target_rate`` of them
-(``database_flag_rate_``).
+score. Their limits and the library residual's are upper quantiles of the
+grouped out-of-fold database spectra (each scored by the member that never saw
+its molecule, against the other folds' spectra), one common rate for the
+three, the highest at which the combined flag fires on at most
+``target_rate`` of them (``database_flag_rate_``).
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.polynomial import legendre
+from scipy.optimize import nnls
 from scipy.signal import find_peaks, peak_widths
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -47,6 +59,7 @@ __all__ = [
     "MODEL_SPACE_MISSING",
     "NearestSpectrumChecker",
     "band_widths",
+    "library_residual",
     "load_domain_checker",
     "nearest_similarity",
     "save_domain_checker",
@@ -65,6 +78,8 @@ MODEL_SPACE_MISSING = (
 )
 #: Model-space scores with a limit (higher is less familiar).
 _MODEL_LIMITS = ("embedding_distance", "energy")
+#: Scores whose limits share what the fixed input-space limits leave of the budget.
+_SHARED_LIMITS = ("residual", *_MODEL_LIMITS)
 
 
 def _exceedance(values, limit, centre, *, low_is_bad):
@@ -84,6 +99,35 @@ def _other_group_min(values, groups, factor):
         if other.any():
             out[groups == g] = values[other].min() / factor
     return out
+
+
+def _shared_limits(scores, fixed, target):
+    """(rate, limits): one exceedance rate for every score, the highest in budget.
+
+    ``fixed`` is what the fixed limits already flag. Each limit is the
+    ``j + 1``-th largest value of its score, so that at most ``j`` of the
+    ``n`` spectra are above it (rate ``j / n``); the flags only grow with
+    ``j``, so a bisection finds the largest ``j`` whose combined flag rate is
+    at most ``target``.
+    """
+    n = fixed.shape[0]
+    ranked = {k: np.sort(v)[::-1] for k, v in scores.items()}
+
+    def combined(j):
+        limits = {k: float(v[min(j, n - 1)]) for k, v in ranked.items()}
+        flag = fixed.copy()
+        for k, v in scores.items():
+            flag |= v > limits[k]
+        return flag.mean(), limits
+
+    lo, hi = 0, n - 1  # j = 0 keeps every spectrum within every shared limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if combined(mid)[0] <= target:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo / n, combined(lo)[1]
 
 
 def _standardise(X: np.ndarray) -> np.ndarray:
@@ -176,13 +220,90 @@ def band_widths(X, *, prominence: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     return width, fwhm
 
 
+def _nearest_rows(X, reference, k, exclude=None):
+    """Return the ``k`` most correlated reference rows (ties: lower row first).
+
+    Rows where ``exclude`` is True are never chosen; fewer than ``k`` are left
+    as -1.
+    """
+    sim = _standardise(X) @ _standardise(reference).T
+    if exclude is not None:
+        sim[exclude] = -np.inf
+    order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    return np.where(np.take_along_axis(sim, order, axis=1) > -np.inf, order, -1)
+
+
+def library_residual(
+    X, reference, *, n_neighbors: int = 5, degree: int = 3, exclude=None
+) -> np.ndarray:
+    """Fraction of each spectrum's strongest band that the library cannot explain.
+
+    Each spectrum is fitted as a non-negative combination of its
+    ``n_neighbors`` most correlated reference spectra plus a smooth baseline
+    (Legendre polynomials up to ``degree``, either sign) by non-negative least
+    squares (``scipy.optimize.nnls``). The score is the largest point of the
+    residual (spectrum minus fit) over the height of the strongest band above
+    the fitted baseline: about 0 when nearby spectra together make the
+    spectrum, about 1 when its strongest band is left over whole. Looking at
+    the largest residual point rather than the residual norm keeps the score
+    low for many small misfits (noise, a slightly shifted axis) and high for
+    one band no reference has; the baseline absorbs broad fluorescence left
+    after baseline removal.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_points)
+        Spectra to explain.
+    reference : array-like of shape (n_reference, n_points)
+        Library spectra on the same grid.
+    n_neighbors : int, default=5
+        Reference spectra in each fit (clipped to those available).
+    degree : int, default=3
+        Highest degree of the baseline polynomials; -1 for no baseline.
+    exclude : array-like of bool, shape (n_samples, n_reference), default=None
+        Pairs never used (e.g. the spectrum's own molecule).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        The score; NaN for a spectrum with no band above its baseline (a
+        constant or a polynomial).
+
+    Examples
+    --------
+    >>> ref = np.array([[0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 0.0]])
+    >>> X = np.array([[0.0, 2.0, 0.0, 1.0, 0.0], [0.0, 2.0, 0.0, 0.0, 4.0]])
+    >>> library_residual(X, ref, degree=-1).round(6).tolist()
+    [0.0, 1.0]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    k = int(min(max(n_neighbors, 1), reference.shape[0]))
+    nearest = _nearest_rows(X, reference, k, exclude)
+    t = np.linspace(-1.0, 1.0, X.shape[1])
+    poly = legendre.legvander(t, degree) if degree >= 0 else np.zeros((t.size, 0))
+    baseline = np.hstack([poly, -poly])  # nnls keeps coefficients >= 0: both signs
+    out = np.full(X.shape[0], np.nan)
+    for i, x in enumerate(X):
+        rows = nearest[i][nearest[i] >= 0]
+        A = np.hstack([reference[rows].T, baseline])
+        if A.shape[1] == 0:
+            continue
+        coef = nnls(A, x, maxiter=50 * A.shape[1])[0]
+        top = np.max(x - baseline @ coef[rows.size :])
+        if top > 1e-9 * max(1.0, float(np.max(np.abs(x)))):
+            out[i] = np.max(x - A @ coef) / top
+    return out
+
+
 class NearestSpectrumChecker(BaseEstimator):
     """Flag spectra unlike anything in the training set.
 
     A spectrum is out of domain when its correlation with the nearest
-    training spectrum is below ``threshold_`` or (with ``band_checks``) its
-    bands are narrower than those of every training spectrum. See
-    :mod:`raman_sk.domain` for why both are needed.
+    training spectrum is below ``threshold_``, (with ``band_checks``) its
+    bands are narrower than those of every training spectrum or (with
+    ``residual_check``) its library residual is above ``residual_limit_``.
+    See :mod:`raman_sk.domain` for why each is needed.
 
     Parameters
     ----------
@@ -202,11 +323,22 @@ class NearestSpectrumChecker(BaseEstimator):
         Factor (>= 1) of tolerance on the band widths.
     target_rate : float, default=0.05
         With ``model``: the combined flag fires on at most this fraction of
-        the out-of-fold training spectra. What the input-space checks flag
-        (leave-one-molecule-out) is taken first; the rest is split equally
-        between the two model-space limits.
+        the out-of-fold training spectra. What the fixed input-space limits
+        (similarity, band widths; leave-one-molecule-out) flag is taken
+        first; the library residual, embedding distance and energy limits
+        then share the rest: each is exceeded by the same fraction of the
+        out-of-fold spectra, the highest fraction that keeps the combined
+        flag within ``target_rate`` (``limit_rate_``).
     n_neighbors : int, default=5
         Neighbour whose embedding distance counts.
+    residual_check : bool, default=True
+        Also flag spectra the library cannot explain (see
+        :func:`library_residual`). Without ``model`` its limit is the upper
+        ``quantile`` of the leave-one-molecule-out residuals.
+    residual_neighbors : int, default=5
+        Reference spectra in each library fit.
+    residual_degree : int, default=3
+        Highest degree of the library fit's smooth baseline.
 
     Attributes
     ----------
@@ -218,19 +350,29 @@ class NearestSpectrumChecker(BaseEstimator):
         Leave-one-group-out nearest similarity of each training spectrum.
     min_effective_width_, min_peak_fwhm_ : float or None
         Band-width limits in grid points (None without ``band_checks``).
+    loo_residual_ : ndarray of shape (n_reference,)
+        Library residual of each training spectrum explained by the other
+        groups' spectra (with ``residual_check``).
+    residual_limit_ : float or None
+        Library residual above which a spectrum is out of domain (None
+        without ``residual_check``).
     model_space_ : bool
         Whether the model-space evidence was fitted (``model`` given).
     embeddings_ : ndarray of shape (n_members, n_reference, hidden)
         Each member's normalised embedding of every reference spectrum.
     fold_ : ndarray of shape (n_reference,)
         Fold in which each reference spectrum was held out.
-    oof_embedding_distance_, oof_energy_ : ndarray of shape (n_reference,)
-        Out-of-fold scores: the in-domain distributions of the limits.
+    oof_residual_, oof_embedding_distance_, oof_energy_ : ndarray of shape \
+(n_reference,)
+        Out-of-fold scores (the residual against the other folds' spectra):
+        the in-domain distributions of the limits.
     embedding_distance_limit_, energy_limit_ : float
         Limits above which a spectrum is out of domain.
+    limit_rate_ : float
+        Largest fraction of the out-of-fold spectra above each shared limit.
     input_flag_rate_, database_flag_rate_ : float
-        Fraction of out-of-fold reference spectra flagged by the input-space
-        checks alone and by the combined flag.
+        Fraction of out-of-fold reference spectra flagged by the fixed
+        input-space limits alone and by the combined flag.
 
     Examples
     --------
@@ -253,6 +395,9 @@ class NearestSpectrumChecker(BaseEstimator):
         width_margin=1.1,
         target_rate=0.05,
         n_neighbors=5,
+        residual_check=True,
+        residual_neighbors=5,
+        residual_degree=3,
     ):
         self.quantile = quantile
         self.margin = margin
@@ -261,6 +406,9 @@ class NearestSpectrumChecker(BaseEstimator):
         self.width_margin = width_margin
         self.target_rate = target_rate
         self.n_neighbors = n_neighbors
+        self.residual_check = residual_check
+        self.residual_neighbors = residual_neighbors
+        self.residual_degree = residual_degree
 
     def fit(self, X, y=None, groups=None, model=None):
         """Store the reference spectra and learn the thresholds.
@@ -311,6 +459,12 @@ class NearestSpectrumChecker(BaseEstimator):
             self.min_effective_width_ = float(width.min() / factor)
             if np.isfinite(fwhm).any():
                 self.min_peak_fwhm_ = float(np.nanmin(fwhm) / factor)
+        self.residual_limit_ = None
+        if self.residual_check:
+            self.loo_residual_ = self._residual(X, X, groups[:, None] == groups[None])
+            self.residual_limit_ = ood.quantile_limit(
+                np.nan_to_num(self.loo_residual_, nan=np.inf), float(self.quantile)
+            )
         self.model_space_ = False
         if model is not None:
             self._fit_model_space(X, groups, model)
@@ -340,6 +494,8 @@ class NearestSpectrumChecker(BaseEstimator):
             )
             for name in _MODEL_LIMITS:
                 scores[name][rows] = s[name]
+        if self.residual_check:
+            scores["residual"] = self._residual(X, X, fold[:, None] == fold[None])
         flag = self.loo_similarity_ < self.threshold_
         if self.band_checks:
             width, fwhm = band_widths(X)
@@ -347,9 +503,10 @@ class NearestSpectrumChecker(BaseEstimator):
             flag |= width < _other_group_min(width, groups, factor)
             flag |= fwhm < _other_group_min(fwhm, groups, factor)
         self.input_flag_rate_ = float(flag.mean())
-        budget = max(float(self.target_rate) - self.input_flag_rate_, 0.0)
-        for name in _MODEL_LIMITS:
-            limit = ood.quantile_limit(scores[name], budget / len(_MODEL_LIMITS))
+        # an undefined score (no band at all) counts as past every limit
+        scores = {k: np.nan_to_num(v, nan=np.inf) for k, v in scores.items()}
+        self.limit_rate_, limits = _shared_limits(scores, flag, float(self.target_rate))
+        for name, limit in limits.items():
             setattr(self, f"{name}_limit_", limit)
             setattr(self, f"oof_{name}_", scores[name])
             flag |= scores[name] > limit
@@ -357,6 +514,12 @@ class NearestSpectrumChecker(BaseEstimator):
         self.embeddings_ = emb
         self.fold_ = fold
         self.model_space_ = True
+
+    def _residual(self, X, reference, exclude=None):
+        return library_residual(
+            X, reference, n_neighbors=int(self.residual_neighbors),
+            degree=int(self.residual_degree), exclude=exclude,
+        )
 
     def score_samples(self, X) -> np.ndarray:
         """Similarity of each spectrum to its nearest training spectrum."""
@@ -376,9 +539,12 @@ class NearestSpectrumChecker(BaseEstimator):
                 else np.nan,
                 "_widths": (width, fwhm),
             }
-            if getattr(self, "model_space_", False):
-                for name in _MODEL_LIMITS:
-                    cached[name] = float(np.median(getattr(self, f"oof_{name}_")))
+            for name in _SHARED_LIMITS:
+                values = getattr(self, f"oof_{name}_", None)
+                if values is None and name == "residual":
+                    values = getattr(self, "loo_residual_", None)
+                if values is not None:
+                    cached[name] = float(np.median(values))
             self.__dict__["_centres_cache"] = cached
         return cached
 
@@ -434,23 +600,33 @@ class NearestSpectrumChecker(BaseEstimator):
         pandas.DataFrame
             Columns ``similarity``, ``nearest`` (row of ``reference_``),
             ``effective_width`` and ``peak_fwhm`` (grid points; NaN without
-            ``band_checks``), ``embedding_distance``, ``energy`` and
+            ``band_checks``), ``residual`` (see :func:`library_residual`;
+            NaN without ``residual_check`` or for a checker saved before
+            it existed), ``embedding_distance``, ``energy`` and
             ``disagreement`` (NaN without the model-space part),
             ``ood_score`` (the largest of the scores scaled so that 0 is
             the in-domain median and 1 its limit: above 1 is out of domain),
             ``out_of_domain``, ``reason`` (empty when in domain, else which
             limits were crossed, e.g. ``"similarity 0.12 < 0.16; embedding
-            distance 0.91 > 0.62"``) and ``evidence`` (which checks ran).
+            distance 0.91 > 0.62"``) and ``evidence`` (which checks ran). A
+            row with NaN or inf values or a flat line is out of domain with
+            ``reason`` ``"bad input: ..."`` and NaN scores.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(
+            self, X, dtype=np.float64, reset=False, ensure_all_finite=False
+        )
+        finite = np.isfinite(X).all(axis=1)
+        X = np.where(finite[:, None], X, 0.0)
+        bad = np.where(~finite, "bad input: NaN or inf values", "").astype(object)
+        bad[finite & (np.ptp(X, axis=1) == 0)] = "bad input: flat spectrum"
         rows, (min_width, min_fwhm) = self._input_limits(held_out_fold)
         sim, nearest = nearest_similarity(X, self.reference_[rows])
         nearest = rows[nearest]
         n = X.shape[0]
         cols = {k: np.full(n, np.nan) for k in (
-            "effective_width", "peak_fwhm", "embedding_distance", "energy",
-            "disagreement")}
+            "effective_width", "peak_fwhm", "residual", "embedding_distance",
+            "energy", "disagreement")}
         # (name, values, limit, format, low values are bad)
         limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}", True)]
         if min_width is not None:
@@ -461,6 +637,11 @@ class NearestSpectrumChecker(BaseEstimator):
             if min_fwhm is not None:
                 limits.append(("peak FWHM", cols["peak_fwhm"], min_fwhm,
                                "{:.1f} < {:.1f} points", True))
+        residual_limit = getattr(self, "residual_limit_", None)
+        if residual_limit is not None:
+            cols["residual"] = self._residual(X, self.reference_[rows])
+            limits.append(("residual", cols["residual"], residual_limit,
+                           "{:.2f} > {:.2f}", False))
         evidence = MODEL_SPACE_MISSING
         if getattr(self, "model_space_", False):
             evidence = "input space only: no model given"
@@ -484,6 +665,19 @@ class NearestSpectrumChecker(BaseEstimator):
                 score = np.fmax(score, r)
             for i in np.flatnonzero(past):
                 reasons[i].append(f"{name} {fmt.format(values[i], limit)}")
+        no_band = np.isnan(cols["residual"]) & (residual_limit is not None)
+        for i in np.flatnonzero(no_band):
+            reasons[i].append("residual: no band above a smooth baseline")
+        flagged |= no_band
+        score[no_band] = np.inf
+        is_bad = bad != ""
+        for i in np.flatnonzero(is_bad):
+            reasons[i] = [bad[i]]
+        flagged |= is_bad
+        score[is_bad] = np.nan
+        sim = np.where(is_bad, np.nan, sim)
+        for values in cols.values():
+            values[is_bad] = np.nan
         return pd.DataFrame(
             {
                 "similarity": sim,
@@ -587,11 +781,17 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             f"{npz} is inconsistent: reference of shape {ref.shape} and "
             f"loo_similarity of shape {loo.shape}."
         )
-    for key in ("min_effective_width_", "min_peak_fwhm_"):
+    for key in ("min_effective_width_", "min_peak_fwhm_", "residual_limit_"):
         value = getattr(checker, key, None)
         if value is not None and not isinstance(value, (int, float)):
             raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
-        setattr(checker, key, value if checker.band_checks else None)
+        on = checker.residual_check if key == "residual_limit_" else checker.band_checks
+        setattr(checker, key, value if on else None)  # older files: no residual limit
+    residual = getattr(checker, "loo_residual_", None)
+    if checker.residual_limit_ is not None and (
+        residual is None or residual.shape != loo.shape
+    ):
+        raise ValueError(f"{npz}: loo_residual must have one entry per spectrum.")
     checker.n_features_in_ = int(ref.shape[1])
     checker.model_space_ = bool(getattr(checker, "model_space_", False))
     if checker.model_space_:
@@ -607,7 +807,8 @@ def _check_model_space(checker, npz) -> None:
             f"{npz} is inconsistent: embeddings of shape {emb.shape} and folds of "
             f"shape {fold.shape} for {n} reference spectra."
         )
-    for name in _MODEL_LIMITS:
+    names = _SHARED_LIMITS if checker.residual_limit_ is not None else _MODEL_LIMITS
+    for name in names:
         limit = getattr(checker, f"{name}_limit_", None)
         if not isinstance(limit, (int, float)):
             raise ValueError(f"{npz}: {name}_limit_ must be a number, got {limit!r}.")
@@ -628,4 +829,5 @@ def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:
     checker.threshold_ = float(config["threshold_"])
     checker.min_effective_width_ = config.get("min_effective_width_")
     checker.min_peak_fwhm_ = config.get("min_peak_fwhm_")
+    checker.residual_limit_ = None  # the format had no library residual
     return checker

@@ -445,7 +445,7 @@ def predict_table(
         when no class is plausible enough), ``set_size``,
         ``nearest_molecule``, ``nearest_class``, ``nearest_similarity``,
         then the checker's ``similarity``, ``effective_width``,
-        ``peak_fwhm``, ``embedding_distance``, ``energy``,
+        ``peak_fwhm``, ``residual``, ``embedding_distance``, ``energy``,
         ``disagreement``, ``ood_score`` (above 1: out of domain),
         ``out_of_domain``, ``ood_reason`` (which evidence fired) and
         ``ood_evidence`` (which checks ran; says so when the model was
@@ -473,7 +473,8 @@ def predict_table(
             for k in ("prediction_set", "nearest_molecule", "nearest_class")}
     number = {k: np.full(n, np.nan) for k in
               ("nearest_similarity", "similarity", "effective_width", "peak_fwhm",
-               "embedding_distance", "energy", "disagreement", "ood_score")}
+               "residual", "embedding_distance", "energy", "disagreement",
+               "ood_score")}
     evidence = np.full(n, "", dtype=object)
     calibrated = pd.array([pd.NA] * n, dtype="boolean")
     size = pd.array([pd.NA] * n, dtype="Int64")

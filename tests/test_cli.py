@@ -139,9 +139,10 @@ def test_reproduce_models_open_and_predict(either_run):
         assert -1.0 < checker.threshold_ < 1.0
         with np.load(out / "model" / name / "domain.npz") as z:
             model_space = ["embeddings", "fold", "oof_embedding_distance",
-                           "oof_energy"] if committee else []
+                           "oof_energy", "oof_residual"] if committee else []
             assert sorted(z.files) == sorted(
-                ["loo_similarity", "reference", "wavenumbers", *model_space]
+                ["loo_residual", "loo_similarity", "reference", "wavenumbers",
+                 *model_space]
             )
             assert checker.model_space_ is committee
             assert z["wavenumbers"][0] == 450.0 and z["wavenumbers"][-1] == 1800.0

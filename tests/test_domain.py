@@ -173,3 +173,128 @@ def test_other_group_limits_leave_the_own_molecule_out():
     np.testing.assert_allclose(
         _other_group_min(values, groups, 2.0), [5.0, 5.0, 0.5, 0.5]
     )
+
+
+# ------------------------------------------------------------ library residual
+def test_library_residual_hand_computed():
+    from raman_sk.domain import library_residual
+
+    ref = np.vstack([_gaussians([60], 5.0), _gaussians([200], 5.0)])
+    line = np.zeros(300)
+    line[130] = 1.0  # one point: no smooth baseline can make it
+    X = np.vstack([
+        2.0 * ref[0] + 0.5 * ref[1],  # an exact non-negative mix: nothing left
+        ref[0] + 0.5 * line,  # a line half the strongest band: half of it left
+        ref[0] + 3.0 * line,  # a line stronger than every band: all of it left
+        ref[0] - 0.5 * ref[1],  # a negative band cannot be mixed: 0 left above
+    ])
+    got = library_residual(X, ref, degree=-1)
+    np.testing.assert_allclose(got, [0.0, 0.5, 1.0, 0.0], atol=1e-9)
+    # a smooth baseline (quadratic) is absorbed by the polynomials, not a residual
+    t = np.linspace(-1.0, 1.0, 300)
+    drift = 0.3 + 0.2 * t - 0.4 * t**2
+    np.testing.assert_allclose(
+        library_residual(X[:1] + drift, ref, degree=3), [0.0], atol=1e-9
+    )
+    # ... while without the baseline the drift is left over
+    assert library_residual(X[:1] + drift, ref, degree=-1)[0] > 0.1
+    # with the polynomials the single-point line is still almost whole
+    assert library_residual(X[1:2], ref)[0] == pytest.approx(0.5, abs=0.01)
+    # excluded references are never used; nothing with a band above a
+    # polynomial has no score
+    assert library_residual(ref[:1], ref, exclude=[[True, False]])[0] == pytest.approx(
+        1.0, abs=0.01
+    )
+    assert np.isnan(library_residual(np.vstack([drift, np.zeros(300)]), ref)).all()
+
+
+def test_residual_limit_is_a_quantile_of_leave_one_group_out_scores():
+    from raman_sk.domain import library_residual
+    from raman_sk.ood import quantile_limit
+
+    rng = np.random.default_rng(3)
+    X = np.array([_gaussians(rng.uniform(20, 280, size=6), 5.0) for _ in range(24)])
+    groups = np.repeat(np.arange(12), 2)
+    checker = NearestSpectrumChecker(quantile=0.1).fit(X, groups=groups)
+    own = library_residual(X, X, exclude=groups[:, None] == groups[None])
+    np.testing.assert_allclose(checker.loo_residual_, own)
+    assert checker.residual_limit_ == quantile_limit(own, 0.1)
+    assert np.mean(own > checker.residual_limit_) <= 0.1
+    # a training spectrum with a line twice its strongest band: the line is left
+    spiked = X[:1] + 2.0 * np.max(X[0]) * (np.arange(300) == 151)
+    table = checker.check(spiked)
+    assert table["residual"].iloc[0] > checker.residual_limit_
+    assert "residual" in table["reason"].iloc[0]
+    off = NearestSpectrumChecker(residual_check=False).fit(X)
+    assert off.residual_limit_ is None
+    assert np.isnan(off.check(spiked)["residual"].iloc[0])
+
+
+def test_check_flags_bad_input_with_a_reason():
+    rng = np.random.default_rng(4)
+    X = np.array([_gaussians(rng.uniform(20, 280, size=6), 5.0) for _ in range(12)])
+    checker = NearestSpectrumChecker().fit(X)
+    t = np.linspace(-1.0, 1.0, 300)
+    probe = np.vstack([np.zeros(300), np.full(300, np.nan), np.full(300, 2.0),
+                       1.0 + t**2, X[0]])
+    probe[1, 0] = 1.0
+    table = checker.check(probe)
+    assert table["out_of_domain"].tolist() == [True, True, True, True, False]
+    assert table["reason"].tolist()[:3] == [
+        "bad input: flat spectrum", "bad input: NaN or inf values",
+        "bad input: flat spectrum"]
+    assert table.loc[:2, ["similarity", "residual", "ood_score"]].isna().all().all()
+    assert "residual: no band above a smooth baseline" in table["reason"].iloc[3]
+    assert table["ood_score"].iloc[3] == np.inf
+
+
+def test_shared_limits_use_one_rate_within_the_budget():
+    from raman_sk.domain import _shared_limits
+
+    a = np.arange(1.0, 21.0)  # 20 spectra; b ranks them the other way round
+    fixed = np.zeros(20, dtype=bool)
+    fixed[9] = True  # 1 of 20 already flagged by a fixed limit
+    rate, limits = _shared_limits({"a": a, "b": a[::-1].copy()}, fixed, 0.25)
+    # rate 2/20: 2 above each limit + the fixed one = 5/20; 3/20 would give 7/20
+    assert rate == pytest.approx(0.1)
+    assert limits == {"a": 18.0, "b": 18.0}
+    rate, _ = _shared_limits({"a": a}, np.ones(20, dtype=bool), 0.05)
+    assert rate == 0.0  # nothing left of the budget
+
+
+def test_checker_saved_before_the_residual_loads_and_checks(tmp_path):
+    import json
+
+    from raman_sk.domain import load_domain_checker, save_domain_checker
+
+    rng = np.random.default_rng(5)
+    X = np.array([_gaussians(rng.uniform(20, 280, size=6), 5.0) for _ in range(12)])
+    checker = NearestSpectrumChecker().fit(X)
+    same = load_domain_checker(save_domain_checker(checker, tmp_path))
+    assert same.residual_limit_ == checker.residual_limit_
+    probe = np.vstack([X[:2], _gaussians([150], 1.0)[None]])
+    np.testing.assert_array_equal(same.check(probe)["residual"],
+                                  checker.check(probe)["residual"])
+    # drop what an older raman_sk did not write: no residual parameters or limit
+    cfg = json.loads((tmp_path / "domain.json").read_text())
+    for key in ("residual_check", "residual_neighbors", "residual_degree"):
+        del cfg["params"][key]
+    del cfg["fitted"]["residual_limit_"]
+    cfg["arrays"] = [a for a in cfg["arrays"] if a["attr"] != "loo_residual_"]
+    (tmp_path / "domain.json").write_text(json.dumps(cfg))
+    with np.load(tmp_path / "domain.npz") as data:
+        arrays = {k: data[k] for k in data.files if k != "loo_residual"}
+    np.savez(tmp_path / "domain.npz", **arrays)
+    old = load_domain_checker(tmp_path)
+    assert old.residual_limit_ is None
+    table = old.check(probe)
+    assert table["residual"].isna().all()
+    np.testing.assert_array_equal(
+        table["out_of_domain"],
+        (table["similarity"] < old.threshold_).to_numpy()
+        | table["reason"].str.contains("points").to_numpy(),
+    )
+    cfg["fitted"]["residual_limit_"] = "high"
+    (tmp_path / "domain.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="residual_limit_ must be a number"):
+        load_domain_checker(tmp_path)
