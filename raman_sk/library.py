@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raman_sk.domain import nearest_similarity
+from raman_sk._evidence import nearest_similarity
 from raman_sk.utils._files import write_npz
 
 __all__ = ["LIBRARY_FILE", "MoleculeLibrary", "load_library", "save_library"]

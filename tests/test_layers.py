@@ -26,6 +26,7 @@ LAYERS = {
     "pipeline": 6,
     "bands": 7,
     "calibration": 7,
+    "_evidence": 7,
     "domain": 7,
     "explain": 7,
     "library": 7,
