@@ -422,8 +422,11 @@ def database_flags(checker, groups):
         factor = float(checker.width_margin)
         flag |= width < _other_group_min(width, groups, factor)
         flag |= fwhm < _other_group_min(fwhm, groups, factor)
-    for name in ("embedding_distance", "energy"):
-        flag |= getattr(checker, f"oof_{name}_") > getattr(checker, f"{name}_limit_")
+    for name in ("residual", "embedding_distance", "energy"):
+        scores = getattr(checker, f"oof_{name}_", None)
+        limit = getattr(checker, f"{name}_limit_", None)
+        if scores is not None and limit is not None:  # checkers without it
+            flag |= np.nan_to_num(scores, nan=np.inf) > limit
     return flag
 
 
