@@ -71,8 +71,10 @@ def table(rows, pairs) -> str:
         ]
         lines += [
             "",
-            "Paired on the same folds, the shipped recipe has the higher macro-F1 "
-            "than " + " and than ".join(parts) + " (a tie counts half).",
+            "Paired on the same folds, the shipped recipe's macro-F1 is higher "
+            "than that of "
+            + " and than that of ".join(parts)
+            + " (a tie counts half).",
         ]
     return "\n".join(lines)
 

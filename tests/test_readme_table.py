@@ -53,7 +53,7 @@ def test_table_counts_ties_as_half_and_replaces_only_the_block(tmp_path):
         and "\nold\n" not in text
     )
     assert "| 0.900 ± 0.010 | 0.800 ± 0.020 | 1 × 5 |" in text
-    assert "1-NN cosine (library search) in 3.5 of 5 folds" in text
+    assert "than that of 1-NN cosine (library search) in 3.5 of 5 folds" in text
     assert bench.main([*argv, "--check"]) == 0
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="lacks the markers"):
