@@ -199,3 +199,26 @@ def test_bench_shipped_quick(tmp_path, ramanbiolib_available):
     assert p["wins"] + p["ties"] + p["losses"] == 3
     assert (tmp_path / "shipped.md").is_file()
     assert len(list((tmp_path / "cache" / "shipped").glob("*.json"))) == 3
+
+
+def test_bench_epochs_quick(tmp_path, ramanbiolib_available):
+    bench = _load("bench_epochs")
+    rows = bench.main(["--quick", "--epochs", "3", "--out", str(tmp_path)])
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert all(len(r["fold_macro_f1"]) == 3 for r in rows)
+    assert (tmp_path / "figures" / "accuracy_vs_epochs.png").is_file()
+    meta = json.loads((tmp_path / "epochs.json").read_text())["meta"]
+    assert meta["last_epoch_vs_oof_max_abs_diff"] < 0.05
+    # a second run reads the cached probabilities: the same curve
+    assert bench.main(["--quick", "--epochs", "3", "--out", str(tmp_path)]) == rows
+
+
+def test_epoch_scores_hand_computed():
+    bench = _load("bench_epochs")
+    y = np.array(["a", "a", "b", "b"])
+    folds = np.array([0, 1, 0, 1])
+    good = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.2, 0.8]])
+    bad = good[:, ::-1]
+    rows = bench.scores(y, np.stack([bad, good]), folds)
+    assert [r["accuracy"] for r in rows] == [0.0, 1.0]
+    assert rows[1]["fold_macro_f1"] == [1.0, 1.0]
