@@ -396,17 +396,6 @@ def seed_record(data, seed, args, fingerprint):
 
 
 # ------------------------------------------------------------- out-of-domain
-def _other_group_min(values, groups, factor):
-    """Each row's band-width limit from the other molecules (as the checker's fit)."""
-    out = np.full(values.shape[0], np.inf)
-    finite = np.isfinite(values)
-    for g in np.unique(groups):
-        other = (groups != g) & finite
-        if other.any():
-            out[groups == g] = values[other].min() / factor
-    return out
-
-
 def database_flags(checker, groups):
     """Per-row combined flag of the out-of-fold database spectra.
 
@@ -414,7 +403,7 @@ def database_flags(checker, groups):
     computes ``database_flag_rate_``; :func:`evaluate_seed_ood` checks that
     the two agree.
     """
-    from raman_sk.domain import band_widths
+    from raman_sk.domain import _other_group_min, band_widths
 
     flag = checker.loo_similarity_ < checker.threshold_
     if checker.band_checks:
@@ -430,20 +419,6 @@ def database_flags(checker, groups):
     return flag
 
 
-def _scores(checker, pre, pairs, model, held_out_fold=None):
-    """(ood_score, flagged) of raw spectra, bad input flagged with score inf."""
-    n = len(pairs)
-    score, flagged = np.full(n, np.inf), np.ones(n, dtype=bool)
-    ok = np.array([np.isfinite(v).all() and np.ptp(v) > 0 for _, v in pairs])
-    idx = np.flatnonzero(ok)
-    if idx.size:
-        table = checker.check(pre.transform([pairs[i] for i in idx]), model=model,
-                              held_out_fold=held_out_fold)
-        score[idx] = table["ood_score"].to_numpy()
-        flagged[idx] = table["out_of_domain"].to_numpy()
-    return score, flagged
-
-
 def ood_rows(pipe, checker, data, grid, seed, n_per_family):
     """Per-row scores and flags of the sets that ``evaluate_ood`` summarises.
 
@@ -451,7 +426,7 @@ def ood_rows(pipe, checker, data, grid, seed, n_per_family):
     (raw in-domain spectra scored by the member that held out their fold,
     foreign spectra by the whole committee), kept per row for the bootstrap.
     """
-    from raman_sk.ood import foreign_spectra, raw_in_domain
+    from raman_sk.ood import _table_scores, foreign_spectra, raw_in_domain
 
     pre, model = pipe[:-1], pipe[-1]
     axis = np.asarray(data.wavenumbers, dtype=np.float64)
@@ -460,11 +435,11 @@ def ood_rows(pipe, checker, data, grid, seed, n_per_family):
     raw_score, raw_flag = np.empty(len(raw)), np.zeros(len(raw), dtype=bool)
     for k in np.unique(checker.fold_):
         rows = np.flatnonzero(checker.fold_ == k)
-        s, f = _scores(checker, pre, [raw[i] for i in rows], model, int(k))
+        s, f = _table_scores(checker, pre, [raw[i] for i in rows], model, int(k))
         raw_score[rows], raw_flag[rows] = s, f
     foreign, family = foreign_spectra(grid, n_per_family, database=(axis, X),
                                       seed=seed + 1)
-    f_score, f_flag = _scores(checker, pre, foreign, model)
+    f_score, f_flag = _table_scores(checker, pre, foreign, model)
     return {
         "database_flag": database_flags(checker, np.asarray(data.groups)),
         "raw_score": raw_score,
