@@ -106,7 +106,11 @@ def separate_runs(path):
         smoothing = name in ("label-smoothing-0.1", "ls+epochs-3")
         plain = name == "default" or (name.startswith("epochs-"))
         if smoothing or plain:
-            label = "own schedule, label smoothing" if smoothing else "own schedule"
+            label = (
+                "own schedule, label smoothing"
+                if smoothing
+                else "own schedule, no label smoothing"
+            )
             out.append((label, r["epochs"], r["accuracy"], r["macro_f1"]))
     baselines = [(b["lever"], b["accuracy"], b["macro_f1"]) for b in data["baselines"]]
     return out, baselines
@@ -135,7 +139,7 @@ def plot(rows, runs, baselines, path, meta):
         )
         markers = {
             "own schedule, label smoothing": ("o", "C1"),
-            "own schedule": ("s", "C7"),
+            "own schedule, no label smoothing": ("s", "C7"),
         }
         for label, (m, c) in markers.items():
             pts = [
