@@ -139,6 +139,23 @@ LEVERS = {
         "label smoothing + weight decay 1e-3 (10x the recipe's)",
         {"classifier": {**_LS, "weight_decay": 1e-3}},
     ),
+    "ls+class-weighted-loss": (
+        "label smoothing + cross-entropy weighted by inverse class frequency "
+        "instead of the class-balanced sampler",
+        {
+            "classifier": {
+                **_LS,
+                "balance_classes": False,
+                # 194 / (6 x count) for AminoAcids 13, Lipids 57, NucleicAcids 8,
+                # PrimaryMetabolites 10, Proteins 76, Saccharides 30 (sorted)
+                "criterion__weight": [2.487, 0.567, 4.042, 3.233, 0.425, 1.078],
+            }
+        },
+    ),
+    "ls+lr-3e-3": (
+        "label smoothing + learning rate 3e-3 (3x the recipe's)",
+        {"classifier": {**_LS, "lr": 3e-3}},
+    ),
     "ls+narrow": (
         "label smoothing + half the channels per block (16, 32, 64)",
         {"classifier": {**_LS, "module__channels": (16, 32, 64)}},
@@ -239,6 +256,11 @@ def make_pipeline(config, wavenumbers, precision):
         augmenter = SpectralAugmenter(
             n_copies=config["n_copies"], random_state=member_seed, **config["augmenter"]
         )
+    params = dict(config["classifier"])
+    if "criterion__weight" in params:  # stored as a list so that it hashes
+        import torch
+
+        params["criterion__weight"] = torch.tensor(params["criterion__weight"])
     member = RamanCNNClassifier(
         max_epochs=config["epochs"],
         batch_size=config["batch_size"],
@@ -247,7 +269,7 @@ def make_pipeline(config, wavenumbers, precision):
         device="cpu",
         random_state=member_seed,
         restore_best=False,
-        **config["classifier"],
+        **params,
     )
     # the folds of ``seed`` whatever the members' seed
     cv = StratifiedGroupKFold(config["cv"], shuffle=True, random_state=seed)
