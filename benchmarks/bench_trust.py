@@ -396,60 +396,6 @@ def seed_record(data, seed, args, fingerprint):
 
 
 # ------------------------------------------------------------- out-of-domain
-def database_flags(checker, groups):
-    """Per-row combined flag of the out-of-fold database spectra.
-
-    Rebuilt from the fitted checker's public attributes the way its fit
-    computes ``database_flag_rate_``; :func:`evaluate_seed_ood` checks that
-    the two agree.
-    """
-    from raman_sk.domain import _other_group_min, band_widths
-
-    flag = checker.loo_similarity_ < checker.threshold_
-    if checker.band_checks:
-        width, fwhm = band_widths(checker.reference_)
-        factor = float(checker.width_margin)
-        flag |= width < _other_group_min(width, groups, factor)
-        flag |= fwhm < _other_group_min(fwhm, groups, factor)
-    for name in ("residual", "embedding_distance", "energy"):
-        scores = getattr(checker, f"oof_{name}_", None)
-        limit = getattr(checker, f"{name}_limit_", None)
-        if scores is not None and limit is not None:  # checkers without it
-            flag |= np.nan_to_num(scores, nan=np.inf) > limit
-    return flag
-
-
-def ood_rows(pipe, checker, data, grid, seed, n_per_family):
-    """Per-row scores and flags of the sets that ``evaluate_ood`` summarises.
-
-    The same generators, seeds and scoring as :func:`raman_sk.ood.evaluate_ood`
-    (raw in-domain spectra scored by the member that held out their fold,
-    foreign spectra by the whole committee), kept per row for the bootstrap.
-    """
-    from raman_sk.ood import _table_scores, foreign_spectra, raw_in_domain
-
-    pre, model = pipe[:-1], pipe[-1]
-    axis = np.asarray(data.wavenumbers, dtype=np.float64)
-    X = np.asarray(data.X, dtype=np.float64)
-    raw = raw_in_domain(axis, X, grid, seed=seed)
-    raw_score, raw_flag = np.empty(len(raw)), np.zeros(len(raw), dtype=bool)
-    for k in np.unique(checker.fold_):
-        rows = np.flatnonzero(checker.fold_ == k)
-        s, f = _table_scores(checker, pre, [raw[i] for i in rows], model, int(k))
-        raw_score[rows], raw_flag[rows] = s, f
-    foreign, family = foreign_spectra(grid, n_per_family, database=(axis, X),
-                                      seed=seed + 1)
-    f_score, f_flag = _table_scores(checker, pre, foreign, model)
-    return {
-        "database_flag": database_flags(checker, np.asarray(data.groups)),
-        "raw_score": raw_score,
-        "raw_flag": raw_flag,
-        "foreign_score": f_score,
-        "foreign_flag": f_flag,
-        "foreign_family": np.asarray(family, dtype=str),
-    }
-
-
 def rows_agree(table, rows):
     """Whether the per-row arrays give ``evaluate_ood``'s table, family by family."""
     fam = rows["foreign_family"]
@@ -480,10 +426,11 @@ def evaluate_seed_ood(pipe, data, seed):
         ``table`` (rows of ``evaluate_ood``), ``checker`` (the main job's
         record of the limits), ``generator_seed`` and ``rows_agree``.
     rows : dict
-        Per-row arrays (see :func:`ood_rows`).
+        Per-row arrays: ``database_flag`` and those of
+        :func:`raman_sk.ood.ood_scores`.
     """
-    from raman_sk.ood import FOREIGN_FAMILIES
-    from raman_sk.reproduce._committee import evaluate_domain, fit_checkers
+    from raman_sk.ood import ood_scores, ood_table
+    from raman_sk.reproduce._committee import fit_checkers
     from raman_sk.reproduce._steps import network_grid
 
     pre = pipe[:-1]
@@ -491,10 +438,12 @@ def evaluate_seed_ood(pipe, data, seed):
     checker, _, record = fit_checkers(pipe, X_grid, data.groups)
     grid = network_grid(pre, X_grid)
     grid = np.asarray(data.wavenumbers) if grid is None else grid
-    # the main job passes its own seed: the synthetic sets differ between seeds
-    table = evaluate_domain(pipe, checker, data, grid, seed=seed)
-    n_per = next(r["n"] for r in table if r["family"] in FOREIGN_FAMILIES)
-    rows = ood_rows(pipe, checker, data, grid, seed, n_per)
+    # the main job's evaluation with its own seed (the synthetic sets differ
+    # between seeds), kept per row for the bootstrap
+    scores = ood_scores(pipe, checker, np.asarray(data.wavenumbers, dtype=np.float64),
+                        np.asarray(data.X, dtype=np.float64), grid, seed=seed)
+    table = ood_table(checker, scores).to_dict(orient="records")
+    rows = {"database_flag": checker.database_flags_, **scores}
     meta = {
         "seed": seed,
         "generator_seed": seed,

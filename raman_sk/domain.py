@@ -210,6 +210,9 @@ class NearestSpectrumChecker(BaseEstimator):
     input_flag_rate_, database_flag_rate_ : float
         Fraction of out-of-fold reference spectra flagged by the fixed
         input-space limits alone and by the combined flag.
+    database_flags_ : ndarray of bool, shape (n_reference,)
+        The combined flag of each out-of-fold reference spectrum (its mean is
+        ``database_flag_rate_``).
 
     Examples
     --------
@@ -347,6 +350,7 @@ class NearestSpectrumChecker(BaseEstimator):
             setattr(self, f"{name}_limit_", limit)
             setattr(self, f"oof_{name}_", scores[name])
             flag |= scores[name] > limit
+        self.database_flags_ = flag
         self.database_flag_rate_ = float(flag.mean())
         self.embeddings_ = emb
         self.fold_ = fold

@@ -40,6 +40,8 @@ __all__ = [
     "foreign_spectra",
     "knn_distance",
     "member_outputs",
+    "ood_scores",
+    "ood_table",
     "quantile_limit",
     "raw_in_domain",
 ]
@@ -350,15 +352,85 @@ def _table_scores(checker, pre, pairs, model, held_out_fold=None):
     return score, flagged
 
 
+def ood_scores(pipeline, checker, db_axis, X, grid, *, n_per_family=20, seed=0):
+    """Score every spectrum of the raw in-domain and synthetic foreign sets.
+
+    The in-domain check set is every database spectrum made raw
+    (:func:`raw_in_domain`), scored as an unseen molecule: by the member that
+    held out its fold and against reference spectra of the other folds only.
+    Foreign spectra (:func:`foreign_spectra`) are scored by the whole
+    committee, as a user's spectrum is. Bad input is flagged with score inf.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        Fitted pipeline ending in the committee ``checker`` was fitted with.
+    checker : NearestSpectrumChecker
+        Fitted with ``model=`` that committee on the database spectra ``X``.
+    db_axis : ndarray of shape (n_points,)
+        Axis of ``X``.
+    X : ndarray of shape (n_samples, n_points)
+        The database spectra, in the rows the checker was fitted on.
+    grid : ndarray
+        The network's input grid.
+    n_per_family : int, default=20
+    seed : int, default=0
+
+    Returns
+    -------
+    dict
+        ``raw_score``, ``raw_flag`` (one per database spectrum),
+        ``foreign_score``, ``foreign_flag`` and ``foreign_family`` (one per
+        foreign spectrum).
+    """
+    pre, model = pipeline[:-1], pipeline[-1]
+    grid = np.asarray(grid, dtype=np.float64)
+    raw = raw_in_domain(db_axis, X, grid, seed=seed)
+    in_score = np.empty(len(raw))
+    in_flag = np.zeros(len(raw), dtype=bool)
+    for k in np.unique(checker.fold_):
+        rows = np.flatnonzero(checker.fold_ == k)
+        s, f = _table_scores(checker, pre, [raw[i] for i in rows], model, int(k))
+        in_score[rows], in_flag[rows] = s, f
+    foreign, family = foreign_spectra(grid, n_per_family, database=(db_axis, X),
+                                      seed=seed + 1)
+    f_score, f_flag = _table_scores(checker, pre, foreign, model)
+    return {"raw_score": in_score, "raw_flag": in_flag, "foreign_score": f_score,
+            "foreign_flag": f_flag, "foreign_family": family}
+
+
+def ood_table(checker, scores) -> pd.DataFrame:
+    """Summarise :func:`ood_scores` per family (see :func:`evaluate_ood`)."""
+    in_score, in_flag = scores["raw_score"], scores["raw_flag"]
+    f_score, f_flag = scores["foreign_score"], scores["foreign_flag"]
+    family = scores["foreign_family"]
+    rows = [{"family": "database_oof", "n": len(checker.fold_),
+             "flagged": float(checker.database_flag_rate_), "auroc": np.nan,
+             "description": "database spectra, out of fold (the limits were set "
+             "on these)"},
+            {"family": "raw_in_domain", "n": len(in_flag),
+             "flagged": float(in_flag.mean()),
+             "auroc": np.nan, "description": "held-out database spectra on another "
+             "axis with fluorescence, noise and a raw intensity scale"}]
+    for name, text in FOREIGN_FAMILIES.items():
+        sel = family == name
+        if sel.any():
+            rows.append({"family": name, "n": int(sel.sum()),
+                         "flagged": float(f_flag[sel].mean()),
+                         "auroc": _auroc(in_score, f_score[sel]),
+                         "description": text})
+    rows.append({"family": "all_foreign", "n": len(family),
+                 "flagged": float(f_flag.mean()), "auroc": _auroc(in_score, f_score),
+                 "description": "every synthetic foreign spectrum"})
+    return pd.DataFrame(rows)
+
+
 def evaluate_ood(pipeline, checker, db_axis, X, grid, *, n_per_family=20, seed=0):
     """Score the out-of-domain check on synthetic foreign and raw in-domain spectra.
 
     Evaluation only: the checker's limits were set on the database's
-    out-of-fold scores before this runs. The in-domain check set is every
-    database spectrum made raw (:func:`raw_in_domain`), scored as an unseen
-    molecule: by the member that held out its fold and against reference
-    spectra of the other folds only. Foreign spectra are scored by the whole
-    committee, as a user's spectrum is.
+    out-of-fold scores before this runs. The spectra are scored by
+    :func:`ood_scores` and summarised per family.
 
     Parameters
     ----------
@@ -383,33 +455,6 @@ def evaluate_ood(pipeline, checker, db_axis, X, grid, *, n_per_family=20, seed=0
         ``ood_score`` against the raw in-domain set's; NaN for the in-domain
         rows) and ``description``.
     """
-    pre, model = pipeline[:-1], pipeline[-1]
-    grid = np.asarray(grid, dtype=np.float64)
-    raw = raw_in_domain(db_axis, X, grid, seed=seed)
-    in_score = np.empty(len(raw))
-    in_flag = np.zeros(len(raw), dtype=bool)
-    for k in np.unique(checker.fold_):
-        rows = np.flatnonzero(checker.fold_ == k)
-        s, f = _table_scores(checker, pre, [raw[i] for i in rows], model, int(k))
-        in_score[rows], in_flag[rows] = s, f
-    foreign, family = foreign_spectra(grid, n_per_family, database=(db_axis, X),
-                                      seed=seed + 1)
-    f_score, f_flag = _table_scores(checker, pre, foreign, model)
-    rows = [{"family": "database_oof", "n": len(checker.fold_),
-             "flagged": float(checker.database_flag_rate_), "auroc": np.nan,
-             "description": "database spectra, out of fold (the limits were set "
-             "on these)"},
-            {"family": "raw_in_domain", "n": len(raw), "flagged": float(in_flag.mean()),
-             "auroc": np.nan, "description": "held-out database spectra on another "
-             "axis with fluorescence, noise and a raw intensity scale"}]
-    for name, text in FOREIGN_FAMILIES.items():
-        sel = family == name
-        if sel.any():
-            rows.append({"family": name, "n": int(sel.sum()),
-                         "flagged": float(f_flag[sel].mean()),
-                         "auroc": _auroc(in_score, f_score[sel]),
-                         "description": text})
-    rows.append({"family": "all_foreign", "n": len(family),
-                 "flagged": float(f_flag.mean()), "auroc": _auroc(in_score, f_score),
-                 "description": "every synthetic foreign spectrum"})
-    return pd.DataFrame(rows)
+    scores = ood_scores(pipeline, checker, db_axis, X, grid,
+                        n_per_family=n_per_family, seed=seed)
+    return ood_table(checker, scores)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -279,6 +280,25 @@ def test_evaluate_ood_table(fitted, synthetic):
     foreign = table.iloc[2:]
     assert foreign["auroc"].between(0, 1).all()
     assert foreign.set_index("family").loc["all_foreign", "flagged"] >= 0.8
+
+
+def test_ood_scores_are_the_rows_of_the_table(fitted, synthetic):
+    pipe, checker, _ = fitted
+    args = (pipe, checker, synthetic.wavenumbers, synthetic.data,
+            synthetic.wavenumbers)
+    scores = ood.ood_scores(*args, n_per_family=3)
+    table = ood.ood_table(checker, scores).set_index("family")
+    assert scores["raw_flag"].shape == scores["raw_score"].shape == (36,)
+    assert scores["foreign_family"].shape == scores["foreign_flag"].shape
+    assert table.loc["raw_in_domain", "flagged"] == scores["raw_flag"].mean()
+    sharp = scores["foreign_family"] == "sharp_lines"
+    assert table.loc["sharp_lines", "flagged"] == scores["foreign_flag"][sharp].mean()
+    # the checker keeps the per-spectrum database flag behind its rate
+    assert checker.database_flags_.dtype == bool
+    assert checker.database_flags_.mean() == checker.database_flag_rate_
+    pd.testing.assert_frame_equal(
+        table.reset_index(), ood.evaluate_ood(*args, n_per_family=3)
+    )
 
 
 def test_foreign_families_are_documented_and_cover_the_grid():
