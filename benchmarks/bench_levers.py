@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -173,6 +174,48 @@ LEVERS = {
         "label smoothing + half the channels per block (16, 32, 64)",
         {"classifier": {**_LS, "module__channels": (16, 32, 64)}},
     ),
+    "ls+power-1.5": (
+        "label smoothing + non-linear intensity: each copy's scaled intensities "
+        "raised to a power in [1/1.5, 1.5]",
+        {"classifier": _LS, "augmenter": {"power_max": 1.5}},
+    ),
+    "ls+response-0.3": (
+        "label smoothing + a smooth multiplicative spectral response within "
+        "+-30 % per copy",
+        {"classifier": _LS, "augmenter": {"response_drift": 0.3}},
+    ),
+    "ls+pretrained": (
+        "label smoothing, the body and first head layer initialised from "
+        "band-localisation pretraining on synthetic band mixtures "
+        "(pretrain_synthetic.py), then the recipe",
+        {"classifier": _LS, "pretrained": ("bands", ["features.", "classifier.1."])},
+    ),
+    "ls+pretrained-templates": (
+        "label smoothing, the body and first head layer initialised from "
+        "pretraining to tell 512 synthetic molecules apart under band "
+        "perturbations (pretrain_synthetic.py --task templates), then the recipe",
+        {
+            "classifier": _LS,
+            "pretrained": ("templates", ["features.", "classifier.1."]),
+        },
+    ),
+    "ls+pretrained-linear-body": (
+        "label smoothing, the convolutional body initialised from the band "
+        "localisation pretraining with a linear head (pretrain_synthetic.py "
+        "--head linear), then the recipe",
+        {"classifier": _LS, "pretrained": ("bands-linear", ["features."])},
+    ),
+    "ls+pretrained-body": (
+        "label smoothing, only the convolutional body initialised from the "
+        "synthetic pretraining, then the recipe",
+        {"classifier": _LS, "pretrained": ("bands", ["features."])},
+    ),
+}
+#: Weights written by pretrain_synthetic.py per --task (the ``pretrained`` levers).
+PRETRAINED = {
+    "bands": "synthetic_body.safetensors",
+    "templates": "synthetic_templates.safetensors",
+    "bands-linear": "synthetic_body_linear.safetensors",
 }
 #: Extra steps a lever puts between the cleaning and the network.
 STEPS = {
@@ -251,8 +294,48 @@ def lever_config(name, *, seed, quick):
         "member_seed": changes.get("member_seed", seed),
         "seed": seed,
         **({"steps": list(changes["steps"])} if "steps" in changes else {}),
+        **(
+            {"pretrained": _pretrained_config(changes["pretrained"], quick)}
+            if "pretrained" in changes
+            else {}
+        ),
         "batch_size": 32,
     }
+
+
+def _pretrained_config(spec, quick):
+    """Which weights a pretrained lever loads: parts, file and its SHA-256."""
+    task, parts = spec
+    folder = PRETRAINED_QUICK if quick else RESULTS / "cache" / "pretrained"
+    path = folder / PRETRAINED[task]
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: run benchmarks/pretrain_synthetic.py --task {task}"
+            + (f" --quick --out {folder}" if quick else "")
+            + " first."
+        )
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    # relative to benchmarks/, so that the cache key is the same in every clone
+    shown = path.relative_to(HERE) if path.is_relative_to(HERE) else path
+    return {"parts": list(parts), "path": shown.as_posix(), "sha256": sha}
+
+
+PRETRAINED_QUICK = Path(tempfile.gettempdir()) / "raman_sk_pretrained_quick"
+
+
+def pretrained_cnn1d(n_classes, n_features=1351, *, weights, parts, **kwargs):
+    """Build a RamanCNN1D whose parameters named ``parts*`` start from ``weights``."""
+    import safetensors.torch
+
+    from raman_sk.models import RamanCNN1D
+
+    net = RamanCNN1D(n_classes, n_features, **kwargs)
+    state = safetensors.torch.load_file(weights)
+    keep = {k: v for k, v in state.items() if k.startswith(tuple(parts))}
+    _, unexpected = net.load_state_dict(keep, strict=False)
+    if unexpected or not keep:
+        raise ValueError(f"pretrained weights do not fit the network: {unexpected}")
+    return net
 
 
 def make_pipeline(config, wavenumbers, precision):
@@ -270,6 +353,10 @@ def make_pipeline(config, wavenumbers, precision):
             n_copies=config["n_copies"], random_state=member_seed, **config["augmenter"]
         )
     params = dict(config["classifier"])
+    if "pretrained" in config:
+        params["module"] = pretrained_cnn1d
+        params["module__weights"] = str(HERE / config["pretrained"]["path"])
+        params["module__parts"] = tuple(config["pretrained"]["parts"])
     if "criterion__weight" in params:  # stored as a list so that it hashes
         import torch
 
@@ -582,6 +669,94 @@ def baselines_on_folds(data, X_grid, folds):
     return rows
 
 
+def _cached_record(name, seed, data, cache_dir, quick):
+    """Return the cached record of a lever for a seed, or None."""
+    try:
+        config = lever_config(name, seed=seed, quick=quick)
+    except FileNotFoundError:  # pretrained weights not made: never run
+        return None
+    path = cache_path(cache_dir, config, data["fingerprint"])
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def confirmations(data, cache_dir, quick, seeds=range(10)):
+    """Levers cached on two or more seeds, paired per fold against the reference.
+
+    Each seed has its own folds; the lever and the reference of a seed share
+    them, so the per-fold differences pool over the seeds.
+    """
+    y, classes = data["y"], np.asarray(data["classes"])
+    rows = []
+    for name in LEVERS:
+        if name == REFERENCE:
+            continue
+        scores = {"lever": [], "reference": []}
+        used = []
+        for seed in seeds:
+            recs = [
+                _cached_record(n, seed, data, cache_dir, quick)
+                for n in (name, REFERENCE)
+            ]
+            if any(r is None for r in recs):
+                continue
+            used.append(seed)
+            for key, rec in zip(scores, recs, strict=True):
+                pred = classes[np.argmax(np.asarray(rec["proba"]), axis=1)]
+                scores[key].append(fold_scores(y, pred, np.asarray(rec["folds"])))
+        if len(used) < 2:
+            continue
+
+        def pooled(key, metric, scores=scores):
+            return [v for s in scores[key] for v in s[metric]]
+
+        rows.append({
+            "lever": name,
+            "seeds": used,
+            "n_folds": len(pooled("lever", "macro_f1")),
+            **{
+                f"mean_{m}": float(np.mean(pooled("lever", m)))
+                for m in ("macro_f1", "accuracy")
+            },
+            **{
+                f"reference_mean_{m}": float(np.mean(pooled("reference", m)))
+                for m in ("macro_f1", "accuracy")
+            },
+            **{
+                f"paired_{m}": paired(pooled("lever", m), pooled("reference", m))
+                for m in ("macro_f1", "accuracy")
+            },
+        })  # fmt: skip
+    return rows
+
+
+def confirmation_lines(rows):
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Confirmation on more seeds",
+        "",
+        f"Levers cached on several seeds (each seed its own grouped folds), "
+        f"paired per fold against `{REFERENCE}` on the same folds; means over "
+        "all folds of those seeds.",
+        "",
+        "| lever | seeds | folds | macro-F1 (reference) | paired Δ macro-F1 | W/T/L "
+        "| accuracy (reference) | paired Δ accuracy | W/T/L |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        pm, pa = r["paired_macro_f1"], r["paired_accuracy"]
+        lines.append(
+            f"| {r['lever']} | {' '.join(map(str, r['seeds']))} | {r['n_folds']} | "
+            f"{r['mean_macro_f1']:.3f} ({r['reference_mean_macro_f1']:.3f}) | "
+            f"{_pm(pm)} | {_wtl(pm)} | {r['mean_accuracy']:.3f} "
+            f"({r['reference_mean_accuracy']:.3f}) | {_pm(pa)} | {_wtl(pa)} |"
+        )
+    return lines
+
+
 # ----------------------------------------------------------------- output
 def _pm(p):
     return f"{p['mean']:+.3f} ± {p['std']:.3f}"
@@ -691,7 +866,7 @@ def adoption_lines(won, noise):
     return lines
 
 
-def markdown(rows, baseline_rows, meta):
+def markdown(rows, baseline_rows, meta, confirmed=None):
     b_names = [b["lever"] for b in baseline_rows]
     short = {b_names[0]: "1-NN", b_names[1]: "LogReg"} if len(b_names) == 2 else {}
     lines = [
@@ -744,6 +919,7 @@ def markdown(rows, baseline_rows, meta):
     for r in rows:
         lines.append(f"- **{r['lever']}** ({r['description']}): {r['verdict']}")
     lines += summary_lines(rows)
+    lines += confirmation_lines(confirmed or [])
     lines += ["", "## Per-class recall (whole database)", ""]
     classes = list(rows[0]["per_class_recall"]) if rows else []
     lines.append("| lever | " + " | ".join(classes) + " |")
@@ -833,10 +1009,8 @@ def main(argv=None):
         names = [REFERENCE, *names]
     records = {}
     for name in names:
-        config = lever_config(name, seed=args.seed, quick=args.quick)
-        path = cache_path(cache_dir, config, data["fingerprint"])
-        if args.report_only and not path.is_file():
-            continue
+        if args.report_only:
+            break  # the loop below reads every cached lever
         records[name] = fit_lever(
             name,
             data,
@@ -851,7 +1025,10 @@ def main(argv=None):
     # the report always covers every lever cached for this seed, not only the
     # ones asked for in this run
     for name in LEVERS:
-        config = lever_config(name, seed=args.seed, quick=args.quick)
+        try:
+            config = lever_config(name, seed=args.seed, quick=args.quick)
+        except FileNotFoundError:  # pretrained weights not made yet: not run
+            continue
         path = cache_path(cache_dir, config, data["fingerprint"])
         if name not in records and path.is_file():
             records[name] = _load_embeddings(
@@ -881,10 +1058,20 @@ def write_results(records, data, args, precision):
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "versions": versions(),
     }
-    out = {"meta": meta, "levers": rows, "baselines": baseline_rows}
+    cache_dir = args.cache or args.out / "cache" / "levers"
+    confirmed = confirmations(data, cache_dir, args.quick)
+    out = {
+        "meta": meta,
+        "levers": rows,
+        "baselines": baseline_rows,
+        "confirmations": confirmed,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write(args.out / "generalisation.json", json_bytes(out))
-    write_text(args.out / "generalisation.md", markdown(rows, baseline_rows, meta))
+    write_text(
+        args.out / "generalisation.md",
+        markdown(rows, baseline_rows, meta, confirmed),
+    )
     return out
 
 

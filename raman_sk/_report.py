@@ -196,6 +196,15 @@ def _matrix(scores: dict, title: str) -> list[str]:
     return lines
 
 
+def _body(pretrained) -> str:
+    if pretrained in (None, "none"):
+        return "randomly initialised"
+    if pretrained == "synthetic":
+        return ("pretrained on synthetic band mixtures (the body bundled with "
+                "raman_sk), then trained")
+    return f"started from {pretrained}, then trained"
+
+
 def _models_section(evaluation: dict) -> list[str]:
     models = evaluation["models"]
     lines = ["", "## The shipped models", ""]
@@ -206,7 +215,8 @@ def _models_section(evaluation: dict) -> list[str]:
             "",
             f"Schedule: {schedule['epochs']} epochs, augmented copies per "
             f"spectrum: {schedule['n_copies']}, batch {schedule['batch_size']}, "
-            f"label smoothing {schedule.get('label_smoothing') or 0}; "
+            f"label smoothing {schedule.get('label_smoothing') or 0}, "
+            f"convolutional body {_body(schedule.get('pretrained'))}; "
             f"{schedule['weights']}.",
         ]
     return lines

@@ -116,6 +116,14 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     p.add_argument(
+        "--pretrained",
+        default=None,
+        metavar="NAME|FILE",
+        help="where the network's convolutional body starts: none (random, the "
+        "default), synthetic (the body bundled with raman_sk, pretrained on "
+        "synthetic band mixtures) or a safetensors file of a RamanCNN1D body",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -350,6 +358,7 @@ def _settings(args, **options):
         device=args.device,
         threads=args.threads,
         seed=args.seed,
+        pretrained=args.pretrained,
         **options,
     )
 

@@ -10,12 +10,76 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 __all__ = [
+    "PRETRAINED_BODIES",
     "FastDropout",
     "RamanCNN1D",
     "fuse_conv_bn",
     "min_input_length",
     "penultimate",
+    "pretrained_body",
 ]
+
+#: Convolutional bodies shipped with raman_sk: name -> file in ``raman_sk/data``.
+#: "synthetic": pretrained to locate bands in synthetic pseudo-Voigt band
+#: mixtures (no database spectrum), for the default architecture.
+PRETRAINED_BODIES = {"synthetic": "synthetic_body.safetensors"}
+
+
+def pretrained_body(pretrained) -> dict[str, torch.Tensor]:
+    """Read the weights of a pretrained convolutional body.
+
+    Parameters
+    ----------
+    pretrained : str or path-like
+        A name in :data:`PRETRAINED_BODIES` or a safetensors file whose
+        ``features.*`` tensors are the state of a :class:`RamanCNN1D` body.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        The ``features.*`` tensors with that prefix removed.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``pretrained`` is neither a known name nor an existing file.
+    ValueError
+        If the file holds no ``features.*`` tensor.
+
+    Examples
+    --------
+    >>> body = pretrained_body("synthetic")
+    >>> tuple(body["0.weight"].shape)
+    (32, 1, 15)
+    """
+    from importlib import resources
+    from pathlib import Path
+
+    import safetensors.torch
+
+    if isinstance(pretrained, str) and pretrained in PRETRAINED_BODIES:
+        source = resources.files("raman_sk") / "data" / PRETRAINED_BODIES[pretrained]
+        data = source.read_bytes()
+    else:
+        path = Path(pretrained)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"pretrained={str(pretrained)!r} is neither a bundled body "
+                f"({sorted(PRETRAINED_BODIES)}) nor an existing safetensors file."
+            )
+        data = path.read_bytes()
+    state = safetensors.torch.load(data)
+    body = {
+        k.removeprefix("features."): v
+        for k, v in state.items()
+        if k.startswith("features.")
+    }
+    if not body:
+        raise ValueError(
+            f"pretrained={str(pretrained)!r} holds no convolutional body "
+            "(no 'features.*' tensor)."
+        )
+    return body
 
 
 def _as_tuple(value, n: int, name: str) -> tuple:
@@ -140,6 +204,13 @@ class RamanCNN1D(nn.Module):
         Width of the hidden fully connected layer.
     head_dropout : float, default=0.4
         Dropout before the output layer.
+    pretrained : str, path-like or None, default=None
+        Start the convolutional body (``features``) from pretrained weights
+        instead of a random initialisation: a name in
+        :data:`PRETRAINED_BODIES` (``"synthetic"`` fits the default
+        ``channels``, ``kernel_sizes`` and ``convs_per_block``) or a
+        safetensors file (see :func:`pretrained_body`). The head always starts
+        at random. None: random body.
 
     Notes
     -----
@@ -164,6 +235,7 @@ class RamanCNN1D(nn.Module):
         dropout: float = 0.25,
         hidden: int = 256,
         head_dropout: float = 0.4,
+        pretrained=None,
     ):
         super().__init__()
         channels = tuple(int(c) for c in channels)
@@ -213,6 +285,26 @@ class RamanCNN1D(nn.Module):
             FastDropout(float(head_dropout)),
             nn.Linear(int(hidden), self.n_classes),
         )
+        if pretrained is not None:
+            self._load_body(pretrained)
+
+    def _load_body(self, pretrained) -> None:
+        body = pretrained_body(pretrained)
+        own = self.features.state_dict()
+        wrong = sorted(
+            k for k in own.keys() | body.keys()
+            if k not in own or k not in body or own[k].shape != body[k].shape
+        )
+        if wrong:
+            k = wrong[0]
+            shapes = [tuple(d[k].shape) if k in d else None for d in (body, own)]
+            raise ValueError(
+                f"pretrained={str(pretrained)!r} does not fit this network's "
+                f"convolutional body: {len(wrong)} tensor(s) differ, e.g. "
+                f"features.{k}: {shapes[0]} in the file, {shapes[1]} here. Use "
+                "the channels, kernel_sizes and convs_per_block it was made for."
+            )
+        self.features.load_state_dict(body)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return class logits for a batch of spectra."""

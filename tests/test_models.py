@@ -212,3 +212,50 @@ def test_raman_cnn_uses_fast_dropout_with_its_rates():
     a = net(x)
     torch.manual_seed(3)
     assert torch.equal(a, net(x))
+
+
+# ------------------------------------------------------- pretrained bodies
+def test_bundled_body_loads_into_the_default_architecture_only_its_body():
+    from raman_sk.models import pretrained_body
+
+    body = pretrained_body("synthetic")
+    net = RamanCNN1D(n_classes=6, pretrained="synthetic")
+    own = net.features.state_dict()
+    assert own.keys() == body.keys()
+    for key, value in body.items():
+        assert torch.equal(own[key], value), key
+    # the head starts at random: two seeds give two heads, one body
+    torch.manual_seed(1)
+    other = RamanCNN1D(n_classes=6, pretrained="synthetic")
+    assert torch.equal(other.features[0].weight, net.features[0].weight)
+    assert not torch.equal(other.classifier[1].weight, net.classifier[1].weight)
+    # the body is length-agnostic: another grid works
+    assert RamanCNN1D(3, n_features=500, pretrained="synthetic")(
+        torch.rand(2, 500)
+    ).shape == (2, 3)
+
+
+def test_pretrained_file_and_its_errors(tmp_path):
+    import safetensors.torch
+
+    from raman_sk.models import pretrained_body
+
+    small = RamanCNN1D(2, 64, channels=(4,), kernel_sizes=5, convs_per_block=1)
+    path = tmp_path / "body.safetensors"
+    safetensors.torch.save_file(
+        {k: v.contiguous() for k, v in small.state_dict().items()}, str(path)
+    )
+    net = RamanCNN1D(3, 64, channels=(4,), kernel_sizes=5, convs_per_block=1,
+                     pretrained=path)
+    assert torch.equal(net.features[0].weight, small.features[0].weight)
+    assert net.classifier[-1].out_features == 3
+    with pytest.raises(ValueError, match=r"features\.0\.bias: \(4,\) in the file, "
+                       r"\(8,\) here"):
+        RamanCNN1D(3, 64, channels=(8,), kernel_sizes=5, convs_per_block=1,
+                   pretrained=path)
+    with pytest.raises(FileNotFoundError, match="neither a bundled body"):
+        pretrained_body(tmp_path / "missing.safetensors")
+    head_only = tmp_path / "head.safetensors"
+    safetensors.torch.save_file({"classifier.1.bias": torch.zeros(3)}, str(head_only))
+    with pytest.raises(ValueError, match=r"no convolutional body \(no 'features"):
+        RamanCNN1D(3, 64, pretrained=head_only)

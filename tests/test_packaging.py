@@ -178,7 +178,9 @@ def test_wheel_installs_into_fresh_venv(tmp_path):
             str(py),
             "-c",
             "import raman_sk, raman_sk.datasets as d; "
-            "print(raman_sk.__file__); print(d.load_ramanbiolib().data.shape)",
+            "from raman_sk.models import RamanCNN1D; "
+            "print(raman_sk.__file__); print(d.load_ramanbiolib().data.shape); "
+            "RamanCNN1D(6, pretrained='synthetic'); print('bundled body loads')",
         ],
         check=True,
         capture_output=True,
@@ -187,6 +189,7 @@ def test_wheel_installs_into_fresh_venv(tmp_path):
     ).stdout
     assert str(env) in out.splitlines()[0]
     assert "(194, 1351)" in out
+    assert "bundled body loads" in out  # the package data is in the wheel
     help_out = subprocess.run(
         [str(env / "bin" / "raman-sk"), "--help"],
         check=True,

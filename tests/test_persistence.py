@@ -390,3 +390,28 @@ def test_non_finite_floats_are_stored_as_strict_json():
     assert np.isnan(back["a"]) and back["b"] == np.float32("-inf")
     assert back["b"].dtype == np.float32
     np.testing.assert_array_equal(back["c"], value["c"])
+
+
+def test_pretrained_body_file_is_not_needed_to_load(tmp_path):
+    import safetensors.torch
+    from sklearn.base import clone
+
+    from raman_sk.models import RamanCNN1D
+
+    data = make_spectra(n_per_class=4, seed=0)
+    X, y = data.data, data.target
+    body = RamanCNN1D(2, 256, channels=TINY_NET["module__channels"],
+                      kernel_sizes=TINY_NET["module__kernel_sizes"],
+                      convs_per_block=TINY_NET["module__convs_per_block"])
+    path = tmp_path / "body.safetensors"
+    safetensors.torch.save_file(
+        {k: v.contiguous() for k, v in body.state_dict().items()}, str(path)
+    )
+    clf = RamanCNNClassifier(max_epochs=1, module__pretrained=str(path), **SMALL)
+    clf.fit(X, y)
+    rp.save_classifier(clf, tmp_path / "model")
+    path.unlink()  # the user's body file is gone: the saved weights suffice
+    loaded = rp.load_classifier(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.get_params()["module__pretrained"] == str(path)
+    assert clone(loaded).get_params()["module__pretrained"] == str(path)

@@ -231,6 +231,36 @@ def test_broadening_keeps_area_and_widens_bands():
     assert copies[:, 100].max() <= 1.0 and copies[:, 100].min() < 0.2
 
 
+def test_power_changes_relative_heights_and_keeps_the_range():
+    x = np.array([0.0, 0.25, 1.0, 0.5, 0.0]) * 4 + 2  # range 4 above an offset
+    X_aug, _ = augment_spectra(
+        [x], n_copies=30, noise_std=0, scale_range=(1, 1), power_max=2.0,
+        random_state=0,
+    )
+    copies = X_aug[1:]
+    # min and max stay; (h - 2) / 4 = 0.25 becomes 0.25 ** g with 1/2 <= g <= 2
+    np.testing.assert_allclose(copies.min(axis=1), 2.0)
+    np.testing.assert_allclose(copies.max(axis=1), 6.0)
+    share = (copies[:, 1] - 2) / 4
+    assert np.all((share >= 0.25**2 - 1e-12) & (share <= 0.25**0.5 + 1e-12))
+    assert share.min() < 0.15 and share.max() > 0.4  # both directions drawn
+    g = np.log(share) / np.log(0.25)
+    np.testing.assert_allclose((copies[:, 3] - 2) / 4, 0.5**g)  # one power per row
+
+
+def test_response_drift_is_smooth_and_bounded():
+    x = np.ones(101)
+    X_aug, _ = augment_spectra(
+        [x], n_copies=20, noise_std=0, scale_range=(1, 1), response_drift=0.3,
+        random_state=1,
+    )
+    copies = X_aug[1:]
+    assert np.all(np.abs(copies - 1) <= 0.3 + 1e-12)
+    assert np.abs(copies - 1).max() > 0.1
+    # a quadratic response (baseline_order=2): third differences vanish
+    np.testing.assert_allclose(np.diff(copies, n=3, axis=1), 0, atol=1e-12)
+
+
 def test_new_options_leave_the_default_stream_unchanged(synthetic):
     X, y = synthetic.data, synthetic.target
     before = augment_spectra(X, y, n_copies=2, shift_max=2, random_state=3)[0]
@@ -241,6 +271,8 @@ def test_new_options_leave_the_default_stream_unchanged(synthetic):
         shift_max=2,
         mix_within_class=0.0,
         broaden_max=0.0,
+        power_max=1.0,
+        response_drift=0.0,
         random_state=3,
     )[0]
     np.testing.assert_array_equal(before, after)
@@ -356,6 +388,18 @@ PAIR = r"scale_range must be a pair \(low, high\) of numbers with 0 < low <= hig
             {"broaden_max": -2.0},
             ValueError,
             rf"'broaden_max' parameter of CALLER {REAL_0}\. Got -2.0 ",
+        ),
+        (
+            {"power_max": 0.5},
+            ValueError,
+            r"'power_max' parameter of CALLER must be a float in the range "
+            r"\[1.0, inf\)\. Got 0.5 ",
+        ),
+        (
+            {"response_drift": 1.0},
+            ValueError,
+            r"'response_drift' parameter of CALLER must be a float in the range "
+            r"\[0.0, 1.0\)\. Got 1.0 ",
         ),
         (
             {"balance_classes": "yes"},

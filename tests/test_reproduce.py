@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from raman_sk import cli
 from raman_sk._report import format_table
@@ -357,3 +358,26 @@ def test_label_smoothing_is_the_committee_recipes_default_only():
     assert criterion.label_smoothing == 0.1
     with pytest.raises(ValueError, match="label_smoothing must be in"):
         Settings.make(precision="float32", label_smoothing=1.0)
+
+
+def test_pretrained_body_is_an_option_of_the_recipes():
+    from raman_sk.classifier import RamanCNNClassifier
+    from raman_sk.reproduce._settings import Settings, classifier_params
+
+    seed = Settings.make(recipe="seed", precision="float32")
+    quick = Settings.make(quick=True, precision="float32")
+    assert (seed.pretrained, quick.pretrained) == ("none", "none")
+    committee = Settings.make(precision="float32", pretrained="synthetic")
+    params = classifier_params(committee)
+    assert params["module__pretrained"] == "synthetic"
+    assert "module__pretrained" not in classifier_params(seed)
+    assert "module__pretrained" not in classifier_params(quick)
+    clf = RamanCNNClassifier(**{**params, "augmenter": None}, classes=["a", "b"])
+    clf.n_features_in_, clf.classes_inferred_ = 1351, ["a", "b"]
+    from raman_sk.models import pretrained_body
+
+    clf.initialize()
+    body = pretrained_body("synthetic")
+    assert torch.equal(clf.module_.features[0].weight, body["0.weight"])
+    own = Settings.make(recipe="seed", precision="float32", pretrained="synthetic")
+    assert classifier_params(own)["module__pretrained"] == "synthetic"

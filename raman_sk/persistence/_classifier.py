@@ -184,6 +184,9 @@ def load_classifier(directory: str | PathLike, *, cls=None, device=None):
         if device is not None and str(device).startswith("cuda"):
             device = device if torch.cuda.is_available() else "cpu"
     params["device"] = device
+    # the saved weights replace a pretrained body: build without reading its
+    # file (a user's file may be gone), then keep the parameter as it was
+    pretrained = params.pop("module__pretrained", None)
     clf = klass(**params)
     fitted = config.get("fitted", {})
     try:
@@ -204,6 +207,8 @@ def load_classifier(directory: str | PathLike, *, cls=None, device=None):
             f"The weights in {str(directory)!r} do not fit the architecture "
             f"described by its config.json (incompatible architecture): {exc}"
         ) from exc
+    if pretrained is not None:
+        vars(clf)["module__pretrained"] = pretrained
     clf.history_ = History(config.get("history", []))
     clf.module_.eval()
     return clf

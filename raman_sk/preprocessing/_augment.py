@@ -67,6 +67,23 @@ def _broaden_rows(X, sigmas):
     return out
 
 
+def _power_rows(X, powers):
+    """Raise each row's min-max scaled intensities to its own power, then rescale."""
+    lo = X.min(axis=1, keepdims=True)
+    span = np.ptp(X, axis=1, keepdims=True)
+    safe = np.where(span > 0, span, 1)
+    return lo + span * ((X - lo) / safe) ** powers[:, None].astype(X.dtype)
+
+
+def _response_rows(X, drift, order, rng):
+    """Multiply each row by a smooth response ``1 + r(u)``, ``|r| <= drift``."""
+    m, p = X.shape
+    coefs = rng.uniform(-1.0, 1.0, size=(m, order + 1))
+    u = np.linspace(-1.0, 1.0, p)
+    response = 1 + coefs @ legendre.legvander(u, order).T * (drift / (order + 1))
+    return X * response.astype(X.dtype)
+
+
 def _augment(
     X,
     sources,
@@ -79,6 +96,8 @@ def _augment(
     baseline_order,
     mix_within_class=0.0,
     broaden_max=0.0,
+    power_max=1.0,
+    response_drift=0.0,
     y=None,
 ):
     """Make one augmented copy of X[sources[j]] for each j (in X's dtype)."""
@@ -94,6 +113,11 @@ def _augment(
         base = base * (1 - weights[:, None]) + X[partners] * weights[:, None]
     if broaden_max > 0 and p > 1:
         base = _broaden_rows(base, rng.uniform(0.0, broaden_max, size=m))
+    if power_max > 1:
+        log_power = np.log(power_max)
+        base = _power_rows(base, np.exp(rng.uniform(-log_power, log_power, size=m)))
+    if response_drift > 0 and p > 1:
+        base = _response_rows(base, response_drift, baseline_order, rng)
     scales = rng.uniform(scale_range[0], scale_range[1], size=m)
     if shift_max > 0 and p > 1:
         if isinstance(shift_max, Integral):
@@ -151,6 +175,8 @@ def augment_spectra(
     baseline_order: int = 2,
     mix_within_class: float = 0.0,
     broaden_max: float = 0.0,
+    power_max: float = 1.0,
+    response_drift: float = 0.0,
     balance_classes: bool = False,
     random_state=None,
 ):
@@ -160,7 +186,11 @@ def augment_spectra(
     is, in this order: mixed with another spectrum of its class (weight drawn
     uniformly from ``[0, mix_within_class]``); broadened by a Gaussian of a
     standard deviation drawn uniformly from ``[0, broaden_max]`` grid steps;
-    shifted by a random number of grid steps in
+    given a non-linear intensity response (its min-max scaled intensities
+    raised to a power drawn log-uniformly from ``[1 / power_max, power_max]``,
+    then scaled back); multiplied by a smooth spectral response ``1 + r``,
+    ``r`` a random Legendre polynomial of degree ``baseline_order`` with
+    ``|r| <= response_drift``; shifted by a random number of grid steps in
     ``[-shift_max, shift_max]`` (edges repeat the end values, no wrap-around);
     multiplied by a factor drawn uniformly from ``scale_range``; given a smooth
     baseline drift, a random Legendre polynomial of degree ``baseline_order``
@@ -196,6 +226,13 @@ def augment_spectra(
     broaden_max : float, default=0.0
         Largest standard deviation, in grid steps, of the Gaussian that
         broadens a copy's bands. 0 disables it.
+    power_max : float, default=1.0
+        Largest factor, ``>= 1``, of the intensity power: relative band heights
+        change as with a non-linear detector. 1 disables it.
+    response_drift : float, default=0.0
+        Largest relative change of a smooth multiplicative response (an
+        instrument's spectral efficiency): relative band heights change slowly
+        along the axis. 0 disables it.
     balance_classes : bool, default=False
         Draw more copies for rarer classes, so that every class ends with
         ``max(class count) * (1 + n_copies)`` spectra; the extra copies are
@@ -238,6 +275,8 @@ def augment_spectra(
         baseline_order=baseline_order,
         mix_within_class=mix_within_class,
         broaden_max=broaden_max,
+        power_max=power_max,
+        response_drift=response_drift,
         balance_classes=balance_classes,
         random_state=random_state,
     )
@@ -282,6 +321,8 @@ def _fit_resample_arrays(X, y, params, rng):
             "baseline_order",
             "mix_within_class",
             "broaden_max",
+            "power_max",
+            "response_drift",
         )
     }
     copies = _augment(X, sources, rng=rng, y=y, **options)
@@ -329,6 +370,12 @@ class SpectralAugmenter(PreprocessingStep):
     broaden_max : float, default=0.0
         Largest standard deviation, in grid steps, of a Gaussian band
         broadening. 0 disables it.
+    power_max : float, default=1.0
+        Largest factor, ``>= 1``, of a random power applied to the min-max
+        scaled intensities (a non-linear intensity response). 1 disables it.
+    response_drift : float, default=0.0
+        Largest relative change of a smooth multiplicative spectral response
+        (random polynomial of degree ``baseline_order``). 0 disables it.
     balance_classes : bool, default=False
         Draw more copies for rarer classes so that all classes end up with
         ``max(class count) * (1 + n_copies)`` spectra.
@@ -377,6 +424,8 @@ class SpectralAugmenter(PreprocessingStep):
         "baseline_order": [Interval(Integral, 0, None, closed="left")],
         "mix_within_class": [Interval(Real, 0, 1, closed="left")],
         "broaden_max": [Interval(Real, 0, None, closed="left")],
+        "power_max": [Interval(Real, 1, None, closed="left")],
+        "response_drift": [Interval(Real, 0, 1, closed="left")],
         "balance_classes": ["boolean"],
         "random_state": ["random_state", np.random.Generator],
     }
@@ -392,6 +441,8 @@ class SpectralAugmenter(PreprocessingStep):
         baseline_order=2,
         mix_within_class=0.0,
         broaden_max=0.0,
+        power_max=1.0,
+        response_drift=0.0,
         balance_classes=False,
         random_state=None,
     ):
@@ -403,6 +454,8 @@ class SpectralAugmenter(PreprocessingStep):
         self.baseline_order = baseline_order
         self.mix_within_class = mix_within_class
         self.broaden_max = broaden_max
+        self.power_max = power_max
+        self.response_drift = response_drift
         self.balance_classes = balance_classes
         self.random_state = random_state
 
@@ -431,6 +484,8 @@ class SpectralAugmenter(PreprocessingStep):
             "baseline_order": int(self.baseline_order),
             "mix_within_class": float(self.mix_within_class),
             "broaden_max": float(self.broaden_max),
+            "power_max": float(self.power_max),
+            "response_drift": float(self.response_drift),
             "balance_classes": bool(self.balance_classes),
         }
 

@@ -22,8 +22,20 @@ RECIPE_DEFAULTS = {
     # within the budget of 75,000: copies near the reference's, epochs with the rest
     # label smoothing 0.1 won the grouped out-of-fold lever screen (see
     # benchmarks/results/generalisation.md); the reference recipe has none
-    "cv-committee": {"epochs": 6, "n_copies": 11, "cv": 5, "label_smoothing": 0.1},
-    "seed": {"epochs": 80, "n_copies": 15, "cv": 0, "label_smoothing": 0.0},
+    "cv-committee": {
+        "epochs": 6,
+        "n_copies": 11,
+        "cv": 5,
+        "label_smoothing": 0.1,
+        "pretrained": "none",
+    },
+    "seed": {
+        "epochs": 80,
+        "n_copies": 15,
+        "cv": 0,
+        "label_smoothing": 0.0,
+        "pretrained": "none",
+    },
 }
 #: The tiny network of a ``quick`` smoke run.
 QUICK_MODULE = {
@@ -38,6 +50,7 @@ _QUICK = {
     "ig_n_per_class": 2,
     "ig_n_steps": 8,
     "ig_max_members": 2,
+    "pretrained": "none",  # the bundled body does not fit the tiny network
 }
 _QUICK_CV = {"cv-committee": 3, "seed": 0}
 
@@ -68,6 +81,11 @@ class Settings:
         pipeline (0, the default: off).
     label_smoothing : float, default=None
         Label smoothing of the cross-entropy loss (cv-committee: 0.1; seed: 0).
+    pretrained : str, default=None
+        Where the networks' convolutional body starts: ``"none"`` (random),
+        a bundled body (``"synthetic"``, see
+        :data:`raman_sk.models.PRETRAINED_BODIES`) or a safetensors file
+        (both recipes: ``"none"``).
     ig_n_per_class, ig_n_steps : int, default=15, 50
         Spectra per class and steps of the Integrated Gradients.
     ig_max_members : int, default=3
@@ -99,6 +117,7 @@ class Settings:
     n_copies: int | None = None
     cv: int | None = None
     label_smoothing: float | None = None
+    pretrained: str | None = None
     ig_n_per_class: int = 15
     ig_n_steps: int = 50
     ig_max_members: int = 3
@@ -232,6 +251,8 @@ def classifier_params(settings: Settings, *, callbacks=None) -> dict:
         params["restore_best"] = False
     if settings.label_smoothing:
         params["criterion__label_smoothing"] = settings.label_smoothing
+    if settings.pretrained != "none":
+        params["module__pretrained"] = settings.pretrained
     params.update(settings.module_params)
     if callbacks is not None:
         params["callbacks"] = callbacks
