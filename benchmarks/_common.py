@@ -122,6 +122,21 @@ class TorchDropoutCNN1D(RamanCNN1D):
                     seq._modules[name] = nn.Dropout(m.p)
 
 
+def main_job_key(settings) -> dict:
+    """Return the main job's settings as a cache key: all fields but the threads.
+
+    ``pretrained="none"`` (a random body) is left out, so the keys of results
+    cached before the field existed stay valid.
+    """
+    import dataclasses
+
+    config = dataclasses.asdict(settings)
+    config.pop("threads", None)
+    if config.get("pretrained") == "none":
+        config.pop("pretrained")
+    return config
+
+
 def data_fingerprint(X, y):
     """Short hash of the data, so a cache entry is tied to the spectra it used."""
     h = hashlib.sha256()

@@ -355,7 +355,7 @@ def run_committee(seeds, precision, cache, *, quick=False, log=print):
     for seed in seeds:
         settings = Settings.make(seed=seed, precision=precision, quick=quick, threads=2)
         key = {
-            "settings": {k: v for k, v in vars(settings).items() if k != "threads"},
+            "settings": _common.main_job_key(settings),
             "data": _common.data_fingerprint(data.X, data.y),
             "protocol": "grouped",
         }

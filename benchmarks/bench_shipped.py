@@ -181,7 +181,7 @@ def main(argv=None):
         cv=args.inner,
     )
     folds = _common.grouped_folds(data.y, data.groups, args.outer, args.seed)
-    config = {k: v for k, v in vars(settings).items() if k != "threads"}
+    config = _common.main_job_key(settings)
     key = hashlib.sha256(
         json.dumps(
             {

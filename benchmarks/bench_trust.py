@@ -267,8 +267,9 @@ def make_settings(seed, *, quick, threads):
 
 def cache_key(settings, fingerprint):
     """Hash of everything that defines a seed's fit (threads only set its speed)."""
-    config = dataclasses.asdict(settings)
-    config.pop("threads")
+    from _common import main_job_key
+
+    config = main_job_key(settings)
     text = json.dumps(
         {"settings": config, "data": fingerprint, "format": CACHE_FORMAT},
         sort_keys=True, default=str,
