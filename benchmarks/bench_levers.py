@@ -766,7 +766,7 @@ def _wtl(p):
     return f"{p['wins']}/{p['ties']}/{p['losses']}"
 
 
-def summary_lines(rows):
+def summary_lines(rows, confirmed=None):
     """Accuracy vs epochs, the seed-noise floor and the levers that won."""
     by = {r["lever"]: r for r in rows}
     lines = []
@@ -813,17 +813,38 @@ def summary_lines(rows):
         and r["verdict"].startswith("wins:")
         and r.get("paired_macro_f1_vs_source", {"mean": 1})["mean"] > 0
     ]
-    if won:
+    # a screen winner checked on more seeds stays a winner only if it holds there
+    checked = {c["lever"]: c for c in confirmed or []}
+    noise_level = seed_noise(rows) or 0.0
+    for name in [w for w in won if w in checked]:
+        c = checked[name]
+        pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
+        # beyond the seed noise and twice its own standard error over the folds
+        margin = max(noise_level, 2 * pm["std"] / np.sqrt(c["n_folds"]))
+        holds = pm["mean"] > margin and pm["wins"] > pm["losses"] and pa["mean"] >= 0
+        if not holds:
+            won.remove(name)
+            lines.append(
+                f"`{name}` won the screen but does not hold on {c['n_folds']} folds "
+                f"of {len(c['seeds'])} seeds: paired macro-F1 {_pm(pm)} ({_wtl(pm)}; "
+                f"needs more than {margin:+.3f}), accuracy {_pm(pa)} ({_wtl(pa)}); "
+                "the recipe stays."
+            )
+            lines.append("")
+    unchecked = [w for w in won if w not in checked]
+    if unchecked:
         lines.append(
             "Won the screen (paired macro-F1 up beyond the seed noise, accuracy not "
-            "down, within the budget): "
-            + ", ".join(f"`{w}`" for w in won)
+            "down, within the budget), not yet checked on more seeds: "
+            + ", ".join(f"`{w}`" for w in unchecked)
             + ". Confirm on 3 seeds x 5 folds before changing a default."
         )
         lines.append("")
-        lines += adoption_lines([by[w] for w in won], seed_noise(rows))
-    else:
-        lines.append("No lever won the screen: keep the current recipe.")
+    held = [by[w] for w in won if w in checked]
+    if held:
+        lines += adoption_lines(held, seed_noise(rows))
+    elif not won:
+        lines.append("No lever won the screen and held: keep the current recipe.")
     return lines
 
 
@@ -918,7 +939,7 @@ def markdown(rows, baseline_rows, meta, confirmed=None):
     lines += ["", "## Levers", ""]
     for r in rows:
         lines.append(f"- **{r['lever']}** ({r['description']}): {r['verdict']}")
-    lines += summary_lines(rows)
+    lines += summary_lines(rows, confirmed)
     lines += confirmation_lines(confirmed or [])
     lines += ["", "## Per-class recall (whole database)", ""]
     classes = list(rows[0]["per_class_recall"]) if rows else []

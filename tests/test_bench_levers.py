@@ -72,3 +72,29 @@ def test_embedding_head_uses_only_other_folds():
     np.testing.assert_array_equal(proba, [[1, 0], [0, 1], [1, 0], [0, 1]])
     blended = bench.embedding_head_proba(record, y, ["a", "b"], k=1, blend=0.5)
     np.testing.assert_allclose(blended, [[0.75, 0.25], [0.25, 0.75]] * 2)
+
+
+def test_confirmation_pools_paired_folds_over_seeds(tmp_path):
+    bench = _load("bench_levers")
+    y = np.array(["a", "b"] * 4)
+    data = {"y": y, "classes": ["a", "b"], "fingerprint": "x"}
+    folds = [0, 0, 1, 1, 0, 0, 1, 1]
+    right = np.where(y[:, None] == np.array(["a", "b"]), 0.9, 0.1)
+    wrong_first = right.copy()
+    wrong_first[0] = [0.1, 0.9]  # the reference misses spectrum 0 (fold 0)
+    for seed in (0, 1):
+        for name, proba in ((bench.REFERENCE, wrong_first), ("ls-0.2", right)):
+            config = bench.lever_config(name, seed=seed, quick=True)
+            path = bench.cache_path(tmp_path, config, "x")
+            path.write_text(json.dumps({"proba": proba.tolist(), "folds": folds}))
+    rows = bench.confirmations(data, tmp_path, quick=True)
+    assert [r["lever"] for r in rows] == ["ls-0.2"]
+    row = rows[0]
+    assert row["seeds"] == [0, 1] and row["n_folds"] == 4
+    # fold 0 of each seed: accuracy 3/4 -> 1, macro-F1 (2/3 + 4/5) / 2 -> 1
+    assert row["paired_accuracy"]["mean"] == pytest.approx(0.125)
+    assert (row["paired_accuracy"]["wins"], row["paired_accuracy"]["ties"]) == (2, 2)
+    assert row["paired_macro_f1"]["mean"] == pytest.approx((1 - 11 / 15) / 2)
+    assert row["reference_mean_accuracy"] == pytest.approx(0.875)
+    # a lever cached on one seed only is not a confirmation
+    assert bench.confirmations(data, tmp_path, quick=True, seeds=[0]) == []

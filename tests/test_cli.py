@@ -473,6 +473,18 @@ def test_batch_size_option_reaches_the_classifier(command):
     assert params["batch_size"] == 64 and params["max_epochs"] == epochs
 
 
+@pytest.mark.parametrize("command", ["reproduce", "train"])
+def test_pretrained_option_reaches_the_network(command):
+    extra = ["--labels", "l.csv", "s.csv"] if command == "train" else []
+    argv = [command, "--out", "o", *extra]
+    from raman_sk.reproduce import classifier_params
+
+    params = classifier_params(cli._settings(cli.build_parser().parse_args(argv)))
+    assert "module__pretrained" not in params  # a random body by default
+    args = cli.build_parser().parse_args([*argv, "--pretrained", "synthetic"])
+    assert classifier_params(cli._settings(args))["module__pretrained"] == "synthetic"
+
+
 def test_usage_errors_exit_2(capsys):
     assert main(["reproduce", "--precision", "float16"]) == 2
     assert "invalid choice" in capsys.readouterr().err

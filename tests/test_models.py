@@ -259,3 +259,20 @@ def test_pretrained_file_and_its_errors(tmp_path):
     safetensors.torch.save_file({"classifier.1.bias": torch.zeros(3)}, str(head_only))
     with pytest.raises(ValueError, match=r"no convolutional body \(no 'features"):
         RamanCNN1D(3, 64, pretrained=head_only)
+
+
+def test_bundled_body_matches_its_record():
+    import hashlib
+    import json
+    from importlib import resources
+
+    data = resources.files("raman_sk") / "data"
+    record = json.loads((data / "synthetic_body.json").read_text(encoding="utf-8"))
+    weights = (data / "synthetic_body.safetensors").read_bytes()
+    # the record says which file, made how: the bytes must be those it describes
+    assert hashlib.sha256(weights).hexdigest() == record["sha256"]
+    assert record["settings"]["task"] == "bands"
+    assert record["settings"]["module"] == {}  # the default architecture
+    assert record["sample_passes"] == (
+        record["settings"]["epochs"] * record["settings"]["per_epoch"]
+    )
