@@ -259,6 +259,16 @@ DERIVED = {
         "embedding",
         ("embedding", "ls+member-seed-1", 1, 0.0),
     ),
+    "ls+library-search-blend": (
+        "the current recipe's probabilities, weight 0.75, averaged with the "
+        "1-NN cosine library search's (one-hot) on the same folds",
+        ("blend", REFERENCE, "1-NN cosine (library search)", 0.25),
+    ),
+    "ls+logistic-blend": (
+        "the current recipe's probabilities averaged (0.5 / 0.5) with the "
+        "standard-scaled logistic regression's, fitted on the same folds",
+        ("blend", REFERENCE, "logistic regression (standard-scaled)", 0.5),
+    ),
     "ls+embedding-5nn-blend": (
         "the current recipe's probabilities (seed 1) averaged with the class "
         "shares of the 5 nearest training spectra in the member's embedding",
@@ -546,6 +556,50 @@ def score_row(name, description, pred, y, folds, classes, **extra):
     }
 
 
+def baseline_proba(data, name, folds):
+    """Out-of-fold class probabilities of a baseline of the main job's report."""
+    from sklearn.base import clone
+
+    y, classes = data["y"], list(data["classes"])
+    proba = np.zeros((len(y), len(classes)))
+    for k in np.unique(folds):
+        train, test = folds != k, folds == k
+        model = clone(evaluation.baselines()[name]).fit(data["X_grid"][train], y[train])
+        order = [list(map(str, model.classes_)).index(c) for c in classes]
+        proba[test] = model.predict_proba(data["X_grid"][test])[:, order]
+    return proba
+
+
+def derived_proba(how, records, data):
+    """Probabilities, sample-passes and seconds of a derived row, or None.
+
+    ``records`` maps lever names to cached records; None when a source
+    lever (or the embeddings an embedding head needs) is not cached.
+    """
+    names = list(how[1:]) if how[0] == "mean" else [how[1]]  # cached levers
+    if not all(src in records for src in names):
+        return None
+    srcs = [records[s] for s in names]
+    cost, seconds = srcs[0]["sample_passes"], srcs[0]["seconds"]
+    if how[0] == "blend":
+        other = baseline_proba(data, how[2], np.asarray(srcs[0]["folds"]))
+        proba = (1 - how[3]) * np.asarray(srcs[0]["proba"]) + how[3] * other
+    elif how[0] == "embedding":
+        if "embeddings" not in srcs[0]:
+            return None
+        proba = embedding_head_proba(
+            srcs[0], data["y"], np.asarray(data["classes"]), how[2], how[3]
+        )
+    elif how[0] == "tta":
+        proba = np.asarray(srcs[0]["tta_proba"])
+        seconds += srcs[0]["tta_seconds"]
+    else:
+        proba = np.mean([np.asarray(s["proba"]) for s in srcs], axis=0)
+        cost = sum(s["sample_passes"] for s in srcs)
+        seconds = sum(s["seconds"] for s in srcs)
+    return proba, cost, seconds, srcs
+
+
 def lever_rows(records, data, baseline_rows):
     """Score every lever (and the derived rows), paired against the reference."""
     y, classes = data["y"], np.asarray(data["classes"])
@@ -568,23 +622,10 @@ def lever_rows(records, data, baseline_rows):
             n_copies=rec["config"]["n_copies"],
         )
     for name, (description, how) in DERIVED.items():
-        if not all(src in records for src in how[1:] if isinstance(src, str)):
+        got = derived_proba(how, records, data)
+        if got is None:
             continue
-        srcs = [records[s] for s in how[1:] if isinstance(s, str)]
-        if how[0] == "embedding":
-            if "embeddings" not in srcs[0]:
-                continue
-            proba = embedding_head_proba(srcs[0], y, classes, how[2], how[3])
-            cost = srcs[0]["sample_passes"]
-            seconds = srcs[0]["seconds"]
-        elif how[0] == "tta":
-            proba = np.asarray(srcs[0]["tta_proba"])
-            cost = srcs[0]["sample_passes"]
-            seconds = srcs[0]["seconds"] + srcs[0]["tta_seconds"]
-        else:
-            proba = np.mean([np.asarray(s["proba"]) for s in srcs], axis=0)
-            cost = sum(s["sample_passes"] for s in srcs)
-            seconds = sum(s["seconds"] for s in srcs)
+        proba, cost, seconds, srcs = got
         add(
             name,
             description,
@@ -689,22 +730,40 @@ def confirmations(data, cache_dir, quick, seeds=range(10)):
     """
     y, classes = data["y"], np.asarray(data["classes"])
     rows = []
-    for name in LEVERS:
+
+    def seed_proba(name, seed):
+        if name in LEVERS:
+            rec = _cached_record(name, seed, data, cache_dir, quick)
+            return None if rec is None else (rec["proba"], rec["folds"])
+        how = DERIVED[name][1]
+        names = list(how[1:]) if how[0] == "mean" else [how[1]]
+        recs = {n: _cached_record(n, seed, data, cache_dir, quick) for n in names}
+        if any(r is None for r in recs.values()):
+            return None
+        if how[0] == "embedding":
+            recs = {
+                n: _load_embeddings(r, cache_path(
+                    cache_dir, lever_config(n, seed=seed, quick=quick),
+                    data["fingerprint"],
+                ))
+                for n, r in recs.items()
+            }
+        got = derived_proba(how, recs, data)
+        return None if got is None else (got[0], got[3][0]["folds"])
+
+    for name in [*LEVERS, *DERIVED]:
         if name == REFERENCE:
             continue
         scores = {"lever": [], "reference": []}
         used = []
         for seed in seeds:
-            recs = [
-                _cached_record(n, seed, data, cache_dir, quick)
-                for n in (name, REFERENCE)
-            ]
-            if any(r is None for r in recs):
+            got = [seed_proba(n, seed) for n in (name, REFERENCE)]
+            if any(g is None for g in got):
                 continue
             used.append(seed)
-            for key, rec in zip(scores, recs, strict=True):
-                pred = classes[np.argmax(np.asarray(rec["proba"]), axis=1)]
-                scores[key].append(fold_scores(y, pred, np.asarray(rec["folds"])))
+            for key, (proba, folds) in zip(scores, got, strict=True):
+                pred = classes[np.argmax(np.asarray(proba), axis=1)]
+                scores[key].append(fold_scores(y, pred, np.asarray(folds)))
         if len(used) < 2:
             continue
 
@@ -1067,6 +1126,7 @@ def write_results(records, data, args, precision):
     folds = np.asarray(next(iter(records.values()))["folds"])
     prep = make_raman_pipeline(data["wavenumbers"])[:-1]
     X_grid = prep.fit_transform(data["X"])
+    data = {**data, "X_grid": X_grid}
     baseline_rows = baselines_on_folds(data, X_grid, folds)
     rows = lever_rows(records, data, baseline_rows)
     meta = {
@@ -1080,7 +1140,7 @@ def write_results(records, data, args, precision):
         "versions": versions(),
     }
     cache_dir = args.cache or args.out / "cache" / "levers"
-    confirmed = confirmations(data, cache_dir, args.quick)
+    confirmed = confirmations(data, cache_dir, args.quick, seeds=range(10))
     out = {
         "meta": meta,
         "levers": rows,

@@ -33,8 +33,11 @@ def test_bench_levers_quick_is_paired_and_resumable(tmp_path, capsys):
     # the reference is fitted too; two rows are derived without training
     ref = bench.REFERENCE
     assert set(rows) == {
-        ref, "default", "member-seed-1", "default+TTA", "seed-committee-2"
+        ref, "default", "member-seed-1", "default+TTA", "seed-committee-2",
+        "ls+library-search-blend", "ls+logistic-blend",
     }
+    # a blend with a baseline costs no training beyond its source
+    assert rows["ls+logistic-blend"]["sample_passes"] == rows[ref]["sample_passes"]
     assert rows[ref]["paired_macro_f1"]["ties"] == out["meta"]["cv"] == 3
     assert len(rows["member-seed-1"]["fold_macro_f1"]) == 3
     assert rows["seed-committee-2"]["sample_passes"] == 2 * rows["default"][
@@ -77,7 +80,8 @@ def test_embedding_head_uses_only_other_folds():
 def test_confirmation_pools_paired_folds_over_seeds(tmp_path):
     bench = _load("bench_levers")
     y = np.array(["a", "b"] * 4)
-    data = {"y": y, "classes": ["a", "b"], "fingerprint": "x"}
+    X_grid = np.random.default_rng(0).random((8, 5))  # what blends' baselines see
+    data = {"y": y, "classes": ["a", "b"], "fingerprint": "x", "X_grid": X_grid}
     folds = [0, 0, 1, 1, 0, 0, 1, 1]
     right = np.where(y[:, None] == np.array(["a", "b"]), 0.9, 0.1)
     wrong_first = right.copy()
@@ -86,10 +90,13 @@ def test_confirmation_pools_paired_folds_over_seeds(tmp_path):
         for name, proba in ((bench.REFERENCE, wrong_first), ("ls-0.2", right)):
             config = bench.lever_config(name, seed=seed, quick=True)
             path = bench.cache_path(tmp_path, config, "x")
-            path.write_text(json.dumps({"proba": proba.tolist(), "folds": folds}))
-    rows = bench.confirmations(data, tmp_path, quick=True)
-    assert [r["lever"] for r in rows] == ["ls-0.2"]
-    row = rows[0]
+            record = {"proba": proba.tolist(), "folds": folds,
+                      "sample_passes": 10, "seconds": 1.0}
+            path.write_text(json.dumps(record))
+    rows = {r["lever"]: r for r in bench.confirmations(data, tmp_path, quick=True)}
+    # the lever, and the rows derived from the reference alone (baseline blends)
+    assert set(rows) == {"ls-0.2", "ls+library-search-blend", "ls+logistic-blend"}
+    row = rows["ls-0.2"]
     assert row["seeds"] == [0, 1] and row["n_folds"] == 4
     # fold 0 of each seed: accuracy 3/4 -> 1, macro-F1 (2/3 + 4/5) / 2 -> 1
     assert row["paired_accuracy"]["mean"] == pytest.approx(0.125)
