@@ -155,7 +155,13 @@ def _labelled_spectra(p: argparse.ArgumentParser) -> None:
     p.add_argument("spectra", nargs="+", type=Path, metavar="SPECTRA")
     _excitation_option(p)
     p.add_argument("--labels", type=Path, required=True, help="labels CSV")
-    p.add_argument("--n-copies", type=int, default=15, help="augmented copies")
+    p.add_argument(
+        "--n-copies",
+        type=int,
+        default=None,
+        help="augmented copies per training spectrum (default 15; 11 with "
+        "train --committee)",
+    )
     p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -282,6 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
         "and its out-of-domain checker under --out.",
     )
     p.add_argument("--out", type=Path, required=True, help="model directory")
+    p.add_argument(
+        "--committee",
+        type=int,
+        default=0,
+        metavar="K",
+        help="train a committee of K networks over grouped K-fold by the labels' "
+        "groups, with the main job's recipe (6 epochs, 11 copies, label "
+        "smoothing 0.1 unless set): its out-of-fold predictions give a "
+        "calibration, prediction sets and the model-space out-of-domain check, "
+        "as reproduce's best_model has. 0 (default): one network, 80 epochs, "
+        "no calibration",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(
@@ -349,8 +367,9 @@ def _settings(args, **options):
 
     for name in ("epochs", "batch_size", "threads"):
         _check_option(args, name, 1)
+    recipe = options.pop("recipe", getattr(args, "recipe", "seed"))
     return Settings.make(
-        recipe=getattr(args, "recipe", "seed"),  # train, evaluate: one network
+        recipe=recipe,  # train, evaluate: one network unless told
         quick=args.quick,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -403,17 +422,21 @@ def _read(args):
     )
 
 
-def _user_pipeline(args, progress: str):
+def _user_pipeline(args, progress: str, *, committee: int = 0):
     from raman_sk.classifier import EpochProgress
     from raman_sk.pipeline import make_raman_pipeline
     from raman_sk.reproduce import classifier_params
 
     _check_option(args, "n_copies", 0)
-    settings = _settings(args, n_copies=args.n_copies)
+    options = {"n_copies": args.n_copies}
+    if committee:
+        options.update(recipe="cv-committee", cv=committee)
+    settings = _settings(args, **options)
     callbacks = [("progress", EpochProgress(desc=progress, disable=args.quiet))]
     return make_raman_pipeline(
         None,
         coverage=args.coverage,
+        committee_cv=settings.cv if committee else None,
         **classifier_params(settings, callbacks=callbacks),
     )
 
@@ -434,20 +457,30 @@ def _cmd_train(args) -> int:
     from raman_sk.reproduce import save_model
 
     say = _console(args.quiet)
+    _check_option(args, "committee", 2, allow=(0,))
     out = check_output_dir(args.out, args.overwrite)
     spectra, y, groups = _labelled(args)
     if len(np.unique(y)) < 2:
         raise ValueError(f"training needs at least 2 classes; got {np.unique(y)}.")
-    pipe = _user_pipeline(args, "training")
+    pipe = _user_pipeline(args, "training", committee=args.committee)
+    fit_params = {f"{pipe.steps[-1][0]}__groups": groups} if args.committee else {}
     start = time.perf_counter()
     with _quiet_context(args.quiet):
-        pipe.fit(spectra.spectra, y)
+        pipe.fit(spectra.spectra, y, **fit_params)
     elapsed = time.perf_counter() - start
-    pipe[-1].callbacks = None
     X_grid = pipe[:-1].transform(spectra.spectra)
-    checker = NearestSpectrumChecker().fit(X_grid, groups=groups)
+    rows, calibration = [], None
+    if args.committee:
+        checker, scores = _committee_extras(pipe, X_grid, y, groups)
+        calibration = (scores.calibrator, scores.note)
+        rows = scores.rows
+        epochs = pipe[-1].estimator.max_epochs
+    else:
+        checker = NearestSpectrumChecker().fit(X_grid, groups=groups)
+        epochs = pipe[-1].max_epochs
     with staged_directory(out) as tmp:
-        save_model(tmp, pipe, checker, X_grid, library=(X_grid, groups, y))
+        save_model(tmp, pipe, checker, X_grid, library=(X_grid, groups, y),
+                   calibration=calibration)
         write_csv(tmp / "training_log.csv", history_frame(pipe))
     say(
         format_table(
@@ -455,12 +488,38 @@ def _cmd_train(args) -> int:
                 ("model", str(out)),
                 ("spectra", f"{len(y)} ({len(np.unique(groups))} groups)"),
                 ("classes", ", ".join(str(c) for c in pipe[-1].classes_)),
-                ("epochs", str(pipe[-1].max_epochs)),
+                ("epochs", str(epochs)),
+                *rows,
                 ("training time", f"{elapsed:.1f} s"),
             ]
         )
     )
     return 0
+
+
+def _committee_extras(pipe, X_grid, y, groups):
+    """Checker, calibration and out-of-fold scores of a committee fitted by train."""
+    from sklearn.utils import Bunch
+
+    from raman_sk.evaluation import score_predictions
+    from raman_sk.reproduce._committee import calibrate, fit_checkers
+
+    classes = sorted({str(c) for c in y})
+    data = Bunch(y=np.asarray(y).astype(str), groups=groups, classes=classes)
+    cal = calibrate(pipe, data)
+    checker, _, _ = fit_checkers(pipe, X_grid, groups)
+    names = np.asarray(classes, dtype=object)
+    scores = score_predictions(data.y, names[cal.proba.argmax(axis=1)],
+                               labels=classes)
+    k = len(pipe[-1].estimators_)
+    cal.rows = [
+        ("out of fold", f"accuracy {scores['accuracy']:.3f}, macro-F1 "
+                        f"{scores['macro_f1']:.3f} (grouped {k}-fold)"),
+        ("prediction sets", f"coverage {cal.record['conformal_coverage']:.3f}, "
+                            f"mean size {cal.record['conformal_mean_set_size']:.2f} "
+                            f"(alpha {cal.record['conformal_alpha']:g}, cross-fitted)"),
+    ]
+    return checker, cal
 
 
 def _cmd_evaluate(args) -> int:

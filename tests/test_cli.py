@@ -701,6 +701,36 @@ def test_train_then_predict(user_files, tmp_path, capsys):
     assert code == 2 and "not empty" in err
 
 
+def test_train_committee_gives_calibration_and_sets(user_files, tmp_path, capsys):
+    root, labels = user_files
+    files = sorted(root.glob("spec_*.txt"))
+    model = tmp_path / "model"
+    argv = ["train", *files, "--labels", root / "labels.csv", "--out", model]
+    code, out, err = run(capsys, *argv, "--committee", "3", "--epochs", "2",
+                         "--n-copies", "1", "--quick", "--threads", "1")
+    assert code == 0, err
+    assert "out of fold" in out and "grouped 3-fold" in out
+    assert re.search(r"prediction sets .*coverage \d\.\d{3}, mean size", out)
+    pipe = load_pipeline(model)
+    committee = pipe[-1]
+    assert type(committee).__name__ == "RamanCNNCommittee"
+    assert len(committee.estimators_) == 3
+    # every group's spectra sit in one fold: scored by a member that never saw them
+    folds = dict(zip(labels["group"], committee.oof_fold_, strict=True))
+    for group, fold in zip(labels["group"], committee.oof_fold_, strict=True):
+        assert folds[group] == fold
+    log = pd.read_csv(model / "training_log.csv")
+    assert log["member"].tolist() == [0, 0, 1, 1, 2, 2]
+    assert (model / "calibration.json").is_file()
+    code, out, err = run(capsys, "predict", model, *files[:4])
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(out))
+    assert table["calibrated"].all() and table["set_size"].notna().all()
+    assert table["disagreement"].notna().all()  # the model-space check is on
+    code, _, err = run(capsys, *argv, "--committee", "1", *FAST)
+    assert code == 2 and "--committee must be 0 (off) or >= 2, got 1" in err
+
+
 def test_evaluate(user_files, tmp_path, capsys):
     root, _ = user_files
     files = sorted(root.glob("spec_*.txt"))
