@@ -205,17 +205,28 @@ LEVERS = {
         "--head linear), then the recipe",
         {"classifier": _LS, "pretrained": ("bands-linear", ["features."])},
     ),
+    "ls+frozen-linear-body": (
+        "label smoothing, the convolutional body from the linear-head band "
+        "localisation pretraining kept frozen (only the head trains), then the "
+        "recipe",
+        {
+            "classifier": _LS,
+            "pretrained": ("bands-linear", ["features."]),
+            "freeze_body": True,
+        },
+    ),
     "ls+pretrained-body": (
         "label smoothing, only the convolutional body initialised from the "
         "synthetic pretraining, then the recipe",
         {"classifier": _LS, "pretrained": ("bands", ["features."])},
     ),
 }
-#: Weights written by pretrain_synthetic.py per --task (the ``pretrained`` levers).
+#: Weights written by pretrain_synthetic.py (the ``pretrained`` levers):
+#: name -> (file, the script's options that write it).
 PRETRAINED = {
-    "bands": "synthetic_body.safetensors",
-    "templates": "synthetic_templates.safetensors",
-    "bands-linear": "synthetic_body_linear.safetensors",
+    "bands": ("synthetic_body.safetensors", ""),
+    "templates": ("synthetic_templates.safetensors", " --task templates"),
+    "bands-linear": ("synthetic_body_linear.safetensors", " --head linear"),
 }
 #: Extra steps a lever puts between the cleaning and the network.
 STEPS = {
@@ -309,6 +320,7 @@ def lever_config(name, *, seed, quick):
             if "pretrained" in changes
             else {}
         ),
+        **({"freeze_body": True} if changes.get("freeze_body") else {}),
         "batch_size": 32,
     }
 
@@ -317,10 +329,11 @@ def _pretrained_config(spec, quick):
     """Which weights a pretrained lever loads: parts, file and its SHA-256."""
     task, parts = spec
     folder = PRETRAINED_QUICK if quick else RESULTS / "cache" / "pretrained"
-    path = folder / PRETRAINED[task]
+    name, options = PRETRAINED[task]
+    path = folder / name
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} is missing: run benchmarks/pretrain_synthetic.py --task {task}"
+            f"{path} is missing: run benchmarks/pretrain_synthetic.py{options}"
             + (f" --quick --out {folder}" if quick else "")
             + " first."
         )
@@ -333,8 +346,13 @@ def _pretrained_config(spec, quick):
 PRETRAINED_QUICK = Path(tempfile.gettempdir()) / "raman_sk_pretrained_quick"
 
 
-def pretrained_cnn1d(n_classes, n_features=1351, *, weights, parts, **kwargs):
-    """Build a RamanCNN1D whose parameters named ``parts*`` start from ``weights``."""
+def pretrained_cnn1d(
+    n_classes, n_features=1351, *, weights, parts, freeze=False, **kwargs
+):
+    """Build a RamanCNN1D whose parameters named ``parts*`` start from ``weights``.
+
+    ``freeze`` keeps the convolutional body's weights fixed (no gradient).
+    """
     import safetensors.torch
 
     from raman_sk.models import RamanCNN1D
@@ -345,6 +363,8 @@ def pretrained_cnn1d(n_classes, n_features=1351, *, weights, parts, **kwargs):
     _, unexpected = net.load_state_dict(keep, strict=False)
     if unexpected or not keep:
         raise ValueError(f"pretrained weights do not fit the network: {unexpected}")
+    if freeze:
+        net.features.requires_grad_(False)
     return net
 
 
@@ -367,6 +387,8 @@ def make_pipeline(config, wavenumbers, precision):
         params["module"] = pretrained_cnn1d
         params["module__weights"] = str(HERE / config["pretrained"]["path"])
         params["module__parts"] = tuple(config["pretrained"]["parts"])
+        if config.get("freeze_body"):
+            params["module__freeze"] = True
     if "criterion__weight" in params:  # stored as a list so that it hashes
         import torch
 
