@@ -2,20 +2,26 @@
 
 Each synthetic spectrum is a sum of pseudo-Voigt bands (random count, position,
 width, Lorentzian share and height) on a small smooth residual baseline, with
-white noise, smoothed and min-max scaled like the main job's cleaned spectra. Widths and
-band counts are drawn around those of the cleaned database spectra (grid
-points of 1 cm-1). The pretraining task is band localisation: for each of the
-network's 10-point bins, does a band of at least 5 % of the tallest one have
-its centre there (multi-label, binary cross-entropy). The database is never
-used, so the weights carry nothing of any fold.
+white noise, smoothed and min-max scaled like the main job's cleaned spectra.
+Widths and band counts are drawn around those of the cleaned database spectra
+(grid points of 1 cm-1). The default pretext is band localisation: for each of
+the network's 10-point bins, does a band of at least 5 % of the tallest one
+have its centre there (multi-label, binary cross-entropy); ``--task templates``
+instead tells a fixed set of synthetic "molecules" apart under band
+perturbations. ``--head linear`` puts one linear layer on the flattened body
+instead of the recipe's head. The database is never used, so the weights carry
+nothing of any fold.
 
-Writes the convolutional body (``features.*``), and the first layer of the
-head, as a safetensors file plus a JSON record (settings, losses, seconds,
-CPU). ``bench_levers.py`` fine-tunes from it (levers ``ls+pretrained*``).
+Writes the convolutional body (``features.*``) and the first layer of the head
+as a safetensors file plus a JSON record (settings, losses, seconds, CPU);
+``bench_levers.py`` fine-tunes from it (levers ``ls+pretrained*``,
+``ls+frozen-linear-body``). ``--package`` also writes the body alone, with its
+record, into ``raman_sk/data`` (``RamanCNN1D(pretrained="synthetic")``).
 
 Usage::
 
     python benchmarks/pretrain_synthetic.py                  # full run
+    python benchmarks/pretrain_synthetic.py --package        # + the bundled body
     python benchmarks/pretrain_synthetic.py --quick --out /tmp/pre
 """
 
