@@ -249,6 +249,8 @@ def main(argv=None):
         "reuses the run in --out when its settings match",
     )
     args = parser.parse_args(argv)
+    if args.package and args.quick:
+        parser.error("--package replaces the bundled body: not with --quick")
     args.module, args.n_points = {}, N_POINTS
     if args.quick:
         args.epochs, args.per_epoch, args.n_valid = 2, 64, 32

@@ -222,3 +222,19 @@ def test_epoch_scores_hand_computed():
     rows = bench.scores(y, np.stack([bad, good]), folds)
     assert [r["accuracy"] for r in rows] == [0.0, 1.0]
     assert rows[1]["fold_macro_f1"] == [1.0, 1.0]
+
+
+def test_pretrain_synthetic_quick(tmp_path):
+    bench = _load("pretrain_synthetic")
+    X, T = bench.synthetic_spectra(4, np.random.default_rng(0))
+    assert X.shape == (4, 1351) and T.shape == (4, 136)
+    np.testing.assert_allclose(X.min(axis=1), 0.0)
+    np.testing.assert_allclose(X.max(axis=1), 1.0)
+    assert set(np.unique(T)) <= {0.0, 1.0} and T.sum() > 0
+    bench.main(["--quick", "--out", str(tmp_path)])
+    record = json.loads((tmp_path / "synthetic_body.json").read_text())
+    assert [row["epoch"] for row in record["history"]] == [1, 2]
+    assert record["sample_passes"] == 2 * 64 and "cpu" in record
+    assert (tmp_path / "synthetic_body.safetensors").is_file()
+    with pytest.raises(SystemExit):  # never overwrite the bundled body with a toy
+        bench.main(["--quick", "--package", "--out", str(tmp_path)])
