@@ -125,15 +125,19 @@ class TorchDropoutCNN1D(RamanCNN1D):
 def main_job_key(settings) -> dict:
     """Return the main job's settings as a cache key: all fields but the threads.
 
-    ``pretrained="none"`` (a random body) is left out, so the keys of results
-    cached before the field existed stay valid.
+    ``pretrained="none"`` (a random body) is left out; the names of the
+    pipeline's cleaning steps are added.
     """
     import dataclasses
+
+    from raman_sk.pipeline import make_raman_pipeline
 
     config = dataclasses.asdict(settings)
     config.pop("threads", None)
     if config.get("pretrained") == "none":
         config.pop("pretrained")
+    # the cleaning steps the job runs (a new step makes every cached fit stale)
+    config["preprocessing"] = [n for n, _ in make_raman_pipeline().steps[:-1]]
     return config
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "ood_table",
     "quantile_limit",
     "raw_in_domain",
+    "score_held_out",
 ]
 
 
@@ -306,8 +307,20 @@ def foreign_spectra(grid, n_per_family: int = 20, *, database=None, seed: int = 
     return spectra, np.asarray(family, dtype=str)
 
 
-def raw_in_domain(db_axis, X, grid, *, seed: int = 0) -> list:
+def raw_in_domain(
+    db_axis,
+    X,
+    grid,
+    *,
+    seed: int = 0,
+    broaden: float = 0.0,
+    response: float = 0.0,
+    spike: float = 0.0,
+) -> list:
     """Database spectra made raw: another axis, fluorescence, noise, raw scale.
+
+    The options add what another instrument would change; each is off at 0
+    and then draws nothing, so the default spectra do not depend on them.
 
     Parameters
     ----------
@@ -317,19 +330,69 @@ def raw_in_domain(db_axis, X, grid, *, seed: int = 0) -> list:
     grid : ndarray
         The network's input grid; each new axis covers it.
     seed : int, default=0
+    broaden : float, default=0.0
+        Standard deviation, in cm-1, of a Gaussian instrument line shape the
+        bands are convolved with (a lower resolution).
+    response : float, default=0.0
+        Largest relative change of a smooth multiplicative spectral response
+        (a random quadratic Legendre polynomial): other relative band heights.
+    spike : float, default=0.0
+        Height of a one-point cosmic-ray spike at a random position, relative
+        to the spectrum's band range.
 
     Returns
     -------
     list of (axis, intensities) pairs, one per row of ``X``
     """
+    from scipy.ndimage import gaussian_filter1d
+
     rng = np.random.default_rng(seed)
     out = []
     for x in np.asarray(X, dtype=np.float64):
         axis = _raw_axis(rng, grid)
         s = np.interp(axis, db_axis, x)
+        if broaden > 0:
+            s = gaussian_filter1d(s, broaden / float(np.mean(np.diff(axis))))
         s = (s - s.min()) / max(np.ptp(s), 1e-12)
+        if response > 0:
+            u = np.linspace(-1.0, 1.0, axis.size)
+            curve = np.polynomial.legendre.legval(u, rng.uniform(-1.0, 1.0, 3))
+            s = s * (1.0 + curve * response / 3)  # |P_k| <= 1 on [-1, 1]
+        if spike > 0:
+            s[rng.integers(0, axis.size)] += spike
         out.append((axis, _raw(rng, axis, s)))
     return out
+
+
+def score_held_out(pipeline, checker, pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-domain score and flag of raw database spectra, each held out.
+
+    Row ``i`` of ``pairs`` is database spectrum ``i`` in another form; it is
+    scored as an unseen molecule: by the committee member that held out its
+    fold and against reference spectra of the other folds only. Bad input
+    is flagged with score inf.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        Fitted pipeline ending in the committee ``checker`` was fitted with.
+    checker : NearestSpectrumChecker
+        Fitted with ``model=`` that committee on the database spectra.
+    pairs : list of (axis, intensities)
+        One per database spectrum, in the checker's row order.
+
+    Returns
+    -------
+    score, flag : ndarray of shape (n_samples,)
+    """
+    pre, model = pipeline[:-1], pipeline[-1]
+    score = np.empty(len(pairs))
+    flag = np.zeros(len(pairs), dtype=bool)
+    for k in np.unique(checker.fold_):
+        rows = np.flatnonzero(checker.fold_ == k)
+        s, f = _table_scores(checker, pre, [pairs[i] for i in rows], model, int(k))
+        score[rows], flag[rows] = s, f
+    return score, flag
 
 
 def _auroc(scores_in, scores_out) -> float:
@@ -386,12 +449,7 @@ def ood_scores(pipeline, checker, db_axis, X, grid, *, n_per_family=20, seed=0):
     pre, model = pipeline[:-1], pipeline[-1]
     grid = np.asarray(grid, dtype=np.float64)
     raw = raw_in_domain(db_axis, X, grid, seed=seed)
-    in_score = np.empty(len(raw))
-    in_flag = np.zeros(len(raw), dtype=bool)
-    for k in np.unique(checker.fold_):
-        rows = np.flatnonzero(checker.fold_ == k)
-        s, f = _table_scores(checker, pre, [raw[i] for i in rows], model, int(k))
-        in_score[rows], in_flag[rows] = s, f
+    in_score, in_flag = score_held_out(pipeline, checker, raw)
     foreign, family = foreign_spectra(grid, n_per_family, database=(db_axis, X),
                                       seed=seed + 1)
     f_score, f_flag = _table_scores(checker, pre, foreign, model)

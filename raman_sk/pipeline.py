@@ -45,6 +45,7 @@ def make_raman_pipeline(
     *,
     target_wavenumbers=None,
     cleaning: bool = True,
+    despike: bool = True,
     coverage: str = "raise",
     smoothing_window: int = 11,
     baseline_lam: float = 1e5,
@@ -52,7 +53,7 @@ def make_raman_pipeline(
     committee_cv=None,
     **classifier_params,
 ) -> Pipeline:
-    """Build ``resample -> [smooth -> baseline -> min-max] -> RamanCNNClassifier``.
+    """Build ``resample -> [despike -> smooth -> baseline -> min-max] -> classifier``.
 
     Parameters
     ----------
@@ -64,6 +65,11 @@ def make_raman_pipeline(
     cleaning : bool, default=True
         Add Savitzky-Golay smoothing, airPLS baseline removal and min-max
         normalisation after resampling (the database's own preprocessing).
+    despike : bool, default=True
+        With ``cleaning``, remove cosmic-ray spikes (one to three grid points,
+        :class:`~raman_sk.preprocessing.SpikeRemover`) before smoothing, so
+        that a raw spectrum's spike neither dominates the min-max scaling nor
+        reads as a band.
     coverage : {"raise", "fill", "edge"}, default="raise"
         What the resampler does where a spectrum does not cover the grid.
     smoothing_window : int, default=11
@@ -85,8 +91,8 @@ def make_raman_pipeline(
     -------
     Pipeline
         Steps named as :func:`~sklearn.pipeline.make_pipeline` names them
-        (``wavenumberresampler``, ``savitzkygolay``, ``baselineremover``,
-        ``spectrumnormalizer``, ``ramancnnclassifier`` or
+        (``wavenumberresampler``, ``spikeremover``, ``savitzkygolay``,
+        ``baselineremover``, ``spectrumnormalizer``, ``ramancnnclassifier`` or
         ``ramancnncommittee``), so grid-search keys read
         ``ramancnnclassifier__module__kernel_sizes`` (with a committee:
         ``ramancnncommittee__estimator__module__kernel_sizes``).
@@ -101,7 +107,7 @@ def make_raman_pipeline(
     >>> from raman_sk.pipeline import make_raman_pipeline
     >>> pipe = make_raman_pipeline(max_epochs=5)
     >>> [name for name, _ in pipe.steps]  # doctest: +NORMALIZE_WHITESPACE
-    ['wavenumberresampler', 'savitzkygolay', 'baselineremover',
+    ['wavenumberresampler', 'spikeremover', 'savitzkygolay', 'baselineremover',
      'spectrumnormalizer', 'ramancnnclassifier']
     >>> pipe.get_params()["ramancnnclassifier__max_epochs"]
     5
@@ -113,6 +119,7 @@ def make_raman_pipeline(
         BaselineRemover,
         SavitzkyGolay,
         SpectrumNormalizer,
+        SpikeRemover,
         WavenumberResampler,
     )
 
@@ -137,6 +144,7 @@ def make_raman_pipeline(
         )
     ]
     if cleaning:
+        steps += [SpikeRemover()] if despike else []
         steps += [
             SavitzkyGolay(window_length=smoothing_window, polyorder=3),
             BaselineRemover(method="airpls", lam=baseline_lam),

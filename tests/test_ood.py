@@ -315,6 +315,51 @@ def test_foreign_families_are_documented_and_cover_the_grid():
     assert len(raw) == 2 and raw[0][1].max() > 50  # a raw intensity scale
 
 
+def test_raw_variants_change_what_they_name(fitted, synthetic):
+    from scipy.signal import medfilt
+
+    grid = np.arange(450.0, 1801.0)
+    band = lorentzian(grid, 1000.0, height=1.0, width=6.0)
+    X = np.vstack([band, band])
+    default = ood.raw_in_domain(grid, X, grid, seed=1)
+    off = ood.raw_in_domain(grid, X, grid, seed=1, broaden=0, response=0, spike=0)
+    for (a, u), (b, v) in zip(default, off, strict=True):  # off draws nothing
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(u, v)
+
+    def spike_share(pairs):  # tallest one-point outlier over the band's height
+        return [np.max(v - medfilt(v, 5)) / np.ptp(v - medfilt(v, 151))
+                for _, v in pairs]
+
+    assert max(spike_share(default)) < 0.5
+    assert min(spike_share(ood.raw_in_domain(grid, X, grid, seed=1, spike=20.0))) > 0.8
+
+    def fwhm(pairs):  # of the band, in cm-1, above a local baseline
+        out = []
+        for axis, v in pairs:
+            near = np.abs(axis - 1000.0) < 60
+            x, w = v[near] - np.min(v[near]), axis[near]
+            out.append(np.ptp(w[x >= x.max() / 2]))
+        return np.array(out)
+
+    wide = fwhm(ood.raw_in_domain(grid, X, grid, seed=1, broaden=8.0))
+    assert np.all(wide > fwhm(default) + 8.0)
+    # held out, the variants are scored like the default check set
+    pairs = ood.raw_in_domain(synthetic.wavenumbers, synthetic.data,
+                              synthetic.wavenumbers, seed=0, response=0.3)
+    pipe, checker, _ = fitted
+    score, flag = ood.score_held_out(pipe, checker, pairs)
+    assert score.shape == flag.shape == (36,) and flag.dtype == bool
+    same = ood.ood_scores(pipe, checker, synthetic.wavenumbers, synthetic.data,
+                          synthetic.wavenumbers, n_per_family=1)
+    default_score, _ = ood.score_held_out(
+        pipe, checker,
+        ood.raw_in_domain(synthetic.wavenumbers, synthetic.data,
+                          synthetic.wavenumbers, seed=0),
+    )
+    np.testing.assert_array_equal(default_score, same["raw_score"])
+
+
 # ------------------------------------------------ real foreign spectra (reported)
 @pytest.mark.slow
 def test_real_foreign_spectra_are_scored(shared_data, tmp_path):

@@ -27,6 +27,7 @@ from raman_sk.preprocessing import (
     SavitzkyGolay,
     SpectralAugmenter,
     SpectrumNormalizer,
+    SpikeRemover,
     WavenumberResampler,
 )
 from tests._helpers import OOD_SCORES, TINY_NET
@@ -61,12 +62,14 @@ def test_pipeline_steps_match_the_preprocessing_classes():
     pipe = make_raman_pipeline(np.arange(450.0, 1801.0), max_epochs=7)
     assert [type(s) for _, s in pipe.steps] == [
         WavenumberResampler,
+        SpikeRemover,
         SavitzkyGolay,
         BaselineRemover,
         SpectrumNormalizer,
         RamanCNNClassifier,
     ]
     params = pipe.get_params()
+    assert params["spikeremover__window"] == 3
     assert params["savitzkygolay__window_length"] == 11
     assert params["savitzkygolay__polyorder"] == 3
     assert params["baselineremover__method"] == "airpls"
@@ -77,6 +80,20 @@ def test_pipeline_steps_match_the_preprocessing_classes():
     # every key is settable (the grid-search contract)
     pipe.set_params(ramancnnclassifier__module__kernel_sizes=(9, 7, 5))
     assert pipe[-1].module__kernel_sizes == (9, 7, 5)
+
+
+def test_despiking_removes_a_cosmic_ray_before_the_scaling():
+    grid = np.arange(450.0, 1801.0)
+    x = 100 * np.exp(-0.5 * ((grid - 1000) / 5) ** 2) + 10
+    spiked = x.copy()
+    spiked[700] += 3000  # one-point cosmic ray, 30x the band
+    pre = make_raman_pipeline(grid)[:-1]
+    clean, with_spike = pre.fit_transform(np.vstack([x, spiked]))
+    np.testing.assert_allclose(with_spike, clean, atol=1e-3)
+    raw = make_raman_pipeline(grid, despike=False)[:-1]
+    assert [n for n, _ in raw.steps][1] == "savitzkygolay"
+    # without it the spike is the maximum and the band shrinks below 0.2
+    assert raw.fit_transform(spiked[None])[0, 550] < 0.2
 
 
 def test_pipeline_without_cleaning_and_custom_classifier():
@@ -92,12 +109,12 @@ def test_pipeline_without_cleaning_and_custom_classifier():
 def test_split_pipeline_and_find_step():
     pipe = make_raman_pipeline()
     pre, final = split_pipeline(pipe)
-    assert len(pre.steps) == 4 and final is pipe.steps[-1][1]
+    assert len(pre.steps) == 5 and final is pipe.steps[-1][1]
     assert split_pipeline(pipe[-1]) == (None, pipe[-1])
     assert split_pipeline(pipe[-1:])[0] is None
     with pytest.raises(ValueError, match="no steps"):
         split_pipeline(Pipeline([]))
-    assert find_step(pipe, BaselineRemover) is pipe.steps[2][1]
+    assert find_step(pipe, BaselineRemover) is pipe.steps[3][1]
     assert find_step(pipe, LogisticRegression) is None
 
 

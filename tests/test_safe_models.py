@@ -26,7 +26,7 @@ from raman_sk import load_pipeline
 from raman_sk.cli import main
 from raman_sk.domain import load_domain_checker
 
-CLF_DIR = "step4_ramancnnclassifier"
+CLF_DIR = "step5_ramancnnclassifier"
 AXIS = np.arange(440.0, 1812.0, 2.0)
 
 
