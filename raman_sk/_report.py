@@ -412,7 +412,8 @@ def _cleaning_section(cleaning: dict) -> list[str]:
         "",
         "## Cleaning of the (already clean) database spectra",
         "",
-        "Resampling + Savitzky-Golay + airPLS + min-max change the database "
+        "Resampling + cosmic-ray removal + Savitzky-Golay + airPLS + min-max "
+        "change the database "
         f"spectra by a median relative L2 of {_fmt(cleaning['rel_l2_median'])} "
         f"(90th percentile {_fmt(cleaning['rel_l2_p90'])}); median correlation "
         f"with the original {_fmt(cleaning['corr_median'])}, lowest "
