@@ -488,22 +488,8 @@ def evaluate_ood(pipeline, checker, db_axis, X, grid, *, n_per_family=20, seed=0
 
     Evaluation only: the checker's limits were set on the database's
     out-of-fold scores before this runs. The spectra are scored by
-    :func:`ood_scores` and summarised per family.
-
-    Parameters
-    ----------
-    pipeline : Pipeline
-        Fitted pipeline ending in the committee ``checker`` was fitted with.
-    checker : NearestSpectrumChecker
-        Fitted with ``model=`` that committee on the database spectra ``X``.
-    db_axis : ndarray of shape (n_points,)
-        Axis of ``X``.
-    X : ndarray of shape (n_samples, n_points)
-        The database spectra, in the rows the checker was fitted on.
-    grid : ndarray
-        The network's input grid.
-    n_per_family : int, default=20
-    seed : int, default=0
+    :func:`ood_scores` (which takes the same parameters) and summarised per
+    family by :func:`ood_table`.
 
     Returns
     -------

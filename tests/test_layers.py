@@ -35,6 +35,7 @@ LAYERS = {
     "plotting": 7,
     "reproduce": 8,
     "_report": 8,
+    "_cli_parser": 9,
     "cli": 9,
 }
 
