@@ -125,8 +125,8 @@ class TorchDropoutCNN1D(RamanCNN1D):
 def main_job_key(settings) -> dict:
     """Return the main job's settings as a cache key: all fields but the threads.
 
-    ``pretrained="none"`` (a random body) is left out; the names of the
-    pipeline's cleaning steps are added.
+    ``pretrained="none"`` (a random body) is left out; the pipeline's cleaning
+    steps are added, each with its scalar settings.
     """
     import dataclasses
 
@@ -136,8 +136,13 @@ def main_job_key(settings) -> dict:
     config.pop("threads", None)
     if config.get("pretrained") == "none":
         config.pop("pretrained")
-    # the cleaning steps the job runs (a new step makes every cached fit stale)
-    config["preprocessing"] = [n for n, _ in make_raman_pipeline().steps[:-1]]
+    # the cleaning steps the job runs and their settings (a new step or a
+    # changed setting makes every cached fit stale)
+    config["preprocessing"] = [
+        [name, {k: v for k, v in sorted(step.get_params().items())
+                if isinstance(v, (bool, int, float, str))}]
+        for name, step in make_raman_pipeline().steps[:-1]
+    ]
     return config
 
 

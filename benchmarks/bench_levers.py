@@ -225,6 +225,17 @@ LEVERS = {
         "synthetic pretraining, then the recipe",
         {"classifier": _LS, "pretrained": ("bands", ["features."])},
     ),
+    "ls+cosine-head": (
+        "label smoothing + a metric head: logits are 10 x the cosine between the "
+        "embedding and one learnt prototype per class",
+        {"classifier": _LS, "head": "cosine"},
+    ),
+    "ls+pooled-head": (
+        "label smoothing + the head sees each channel's mean and maximum over the "
+        "spectral axis instead of the flattened map (position-free, ~10x fewer "
+        "head parameters)",
+        {"classifier": _LS, "head": "pooled"},
+    ),
 }
 #: Weights written by pretrain_synthetic.py (the ``pretrained`` levers):
 #: name -> (file, the script's options that write it).
@@ -326,6 +337,7 @@ def lever_config(name, *, seed, quick):
             else {}
         ),
         **({"freeze_body": True} if changes.get("freeze_body") else {}),
+        **({"head": changes["head"]} if "head" in changes else {}),
         "batch_size": 32,
     }
 
@@ -403,6 +415,10 @@ def make_pipeline(config, wavenumbers, precision):
         params["module__parts"] = tuple(config["pretrained"]["parts"])
         if config.get("freeze_body"):
             params["module__freeze"] = True
+    if "head" in config:
+        from _lever_nets import HEADS
+
+        params["module"] = HEADS[config["head"]]
     if "criterion__weight" in params:  # stored as a list so that it hashes
         import torch
 

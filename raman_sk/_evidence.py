@@ -2,9 +2,10 @@
 
 Three questions about a spectrum and a library of reference spectra: how
 similar is its nearest reference (:func:`nearest_similarity`), how narrow are
-its bands (:func:`band_widths`), and how much of it can a few close references
-together not explain (:func:`library_residual`). :mod:`raman_sk.domain` sets
-their limits; :mod:`raman_sk.library` names the nearest molecule.
+its bands (:func:`band_widths`, :func:`strongest_band_fwhm`), and how much of
+it can a few close references together not explain (:func:`library_residual`).
+:mod:`raman_sk.domain` sets their limits; :mod:`raman_sk.library` names the
+nearest molecule.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from numpy.polynomial import legendre
 from scipy.optimize import nnls
 from scipy.signal import find_peaks, peak_widths
 
-__all__ = ["band_widths", "library_residual", "nearest_similarity"]
+__all__ = [
+    "band_widths",
+    "library_residual",
+    "nearest_similarity",
+    "strongest_band_fwhm",
+]
 
 
 def _standardise(X: np.ndarray) -> np.ndarray:
@@ -85,6 +91,10 @@ def band_widths(X, *, prominence: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
         half of each peak's prominence) of the prominent peaks; NaN when
         there is none.
 
+    See Also
+    --------
+    strongest_band_fwhm : The width of the highest peak alone.
+
     Examples
     --------
     >>> x = np.zeros(101)
@@ -93,18 +103,60 @@ def band_widths(X, *, prominence: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     >>> float(width[0]), float(fwhm[0])
     (20.0, 20.0)
     """
+    width, fwhm, _ = _band_stats(X, prominence)
+    return width, fwhm
+
+
+def strongest_band_fwhm(X, *, prominence: float = 0.1) -> np.ndarray:
+    """Full width at half maximum of each spectrum's highest peak, in grid points.
+
+    The median width of :func:`band_widths` hardly moves when one narrow line
+    joins a spectrum's many bands; the highest peak's width does when that
+    line is the strongest feature (a substrate, lamp or crystal line on top
+    of a biomolecule spectrum).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_points)
+        Spectra on a common, evenly spaced grid.
+    prominence : float, default=0.1
+        Peaks count when their prominence is at least this fraction of the
+        spectrum's range.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        Width (``scipy.signal.peak_widths`` at half prominence) of the highest
+        prominent peak; NaN when there is none.
+
+    Examples
+    --------
+    >>> x = np.zeros(101)
+    >>> x[20:40] = 1.0  # a 20-point band
+    >>> x[70:74] = 2.0  # a 4-point line, the highest peak
+    >>> float(strongest_band_fwhm(x[None])[0])
+    4.0
+    """
+    return _band_stats(X, prominence)[2]
+
+
+def _band_stats(X, prominence):
+    """(effective width, median peak FWHM, highest peak's FWHM) of each row."""
     X = np.asarray(X, dtype=np.float64)
     low = X.min(axis=1, keepdims=True)
     span = X.max(axis=1, keepdims=True) - low
     ok = span[:, 0] > 0
     width = np.zeros(X.shape[0])
     fwhm = np.full(X.shape[0], np.nan)
+    strongest = np.full(X.shape[0], np.nan)
     width[ok] = (X[ok] - low[ok]).sum(axis=1) / span[ok, 0]
     for i in np.flatnonzero(ok):
         peaks, _ = find_peaks(X[i], prominence=prominence * span[i, 0])
         if peaks.size:
-            fwhm[i] = float(np.median(peak_widths(X[i], peaks, rel_height=0.5)[0]))
-    return width, fwhm
+            widths = peak_widths(X[i], peaks, rel_height=0.5)[0]
+            fwhm[i] = float(np.median(widths))
+            strongest[i] = float(widths[np.argmax(X[i, peaks])])
+    return width, fwhm, strongest
 
 
 def _nearest_rows(X, reference, k, exclude=None):

@@ -321,8 +321,12 @@ def _domain_section(ood: dict) -> list[str]:
         text += (
             ", or when its bands are narrower than any training spectrum's "
             "(effective width below "
-            f"{_fmt(ood['min_effective_width'], 1)} points or median peak FWHM "
-            f"below {_fmt(ood.get('min_peak_fwhm'), 1)} points)"
+            f"{_fmt(ood['min_effective_width'], 1)} points, median peak FWHM "
+            f"below {_fmt(ood.get('min_peak_fwhm'), 1)} points"
+            + ("" if ood.get("min_strongest_fwhm") is None else
+               " or highest peak's FWHM below "
+               f"{_fmt(ood['min_strongest_fwhm'], 1)} points")
+            + ")"
         )
     if "test_similarity_median" in ood:
         text += (

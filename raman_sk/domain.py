@@ -7,9 +7,10 @@ spectra (on the network's input grid) and flags a new spectrum when
 * its Pearson correlation with the nearest training spectrum is below a threshold
   learnt from the training set itself (leave-one-molecule-out), or
 * its bands are narrower than any training spectrum's (band-shape checks): the
-  *effective width* (area over height, in grid points) or the median full width at
-  half maximum of its prominent peaks is below the smallest training value
-  divided by ``width_margin``, or
+  *effective width* (area over height, in grid points), the median full width at
+  half maximum of its prominent peaks or the full width at half maximum of its
+  highest peak is below the smallest training value divided by
+  ``width_margin``, or
 * (with ``residual_check``) the library cannot explain it: a non-negative mix of
   its ``residual_neighbors`` most similar training spectra plus a smooth
   baseline leaves more of its strongest band unexplained than
@@ -49,10 +50,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from raman_sk import ood
 from raman_sk._evidence import (
+    _band_stats,
     _standardise,
     band_widths,
     library_residual,
     nearest_similarity,
+    strongest_band_fwhm,
 )
 from raman_sk.persistence import load_estimator, save_estimator
 
@@ -66,6 +69,7 @@ __all__ = [
     "load_domain_checker",
     "nearest_similarity",
     "save_domain_checker",
+    "strongest_band_fwhm",
 ]
 
 #: File names of a saved checker inside a model directory.
@@ -81,6 +85,8 @@ MODEL_SPACE_MISSING = (
 )
 #: Model-space scores with a limit (higher is less familiar).
 _MODEL_LIMITS = ("embedding_distance", "energy")
+#: Names of the band-width statistics (``_band_stats`` order) in reasons and centres.
+_WIDTH_NAMES = ("effective width", "peak FWHM", "strongest band FWHM")
 #: Scores whose limits share what the fixed input-space limits leave of the budget.
 _SHARED_LIMITS = ("residual", *_MODEL_LIMITS)
 
@@ -153,9 +159,10 @@ class NearestSpectrumChecker(BaseEstimator):
     threshold : float or None, default=None
         Fixed threshold; overrides ``quantile``/``margin`` when given.
     band_checks : bool, default=True
-        Also flag spectra whose effective width or median peak FWHM (see
-        :func:`band_widths`) is below the smallest training value divided by
-        ``width_margin``.
+        Also flag spectra whose effective width, median peak FWHM (see
+        :func:`band_widths`) or highest peak's FWHM (see
+        :func:`strongest_band_fwhm`) is below the smallest training value
+        divided by ``width_margin``.
     width_margin : float, default=1.1
         Factor (>= 1) of tolerance on the band widths.
     target_rate : float, default=0.05
@@ -185,8 +192,9 @@ class NearestSpectrumChecker(BaseEstimator):
         Correlation below which a spectrum is out of domain.
     loo_similarity_ : ndarray of shape (n_reference,)
         Leave-one-group-out nearest similarity of each training spectrum.
-    min_effective_width_, min_peak_fwhm_ : float or None
-        Band-width limits in grid points (None without ``band_checks``).
+    min_effective_width_, min_peak_fwhm_, min_strongest_fwhm_ : float or None
+        Band-width limits in grid points (None without ``band_checks``; the
+        last also None for a checker saved before it existed).
     loo_residual_ : ndarray of shape (n_reference,)
         Library residual of each training spectrum explained by the other
         groups' spectra (with ``residual_check``).
@@ -293,12 +301,14 @@ class NearestSpectrumChecker(BaseEstimator):
         else:
             self.threshold_ = float(np.quantile(loo, self.quantile) - self.margin)
         self.min_effective_width_ = self.min_peak_fwhm_ = None
+        self.min_strongest_fwhm_ = None
         if self.band_checks:
-            width, fwhm = band_widths(X)
+            width, fwhm, strongest = _band_stats(X, 0.1)
             factor = float(self.width_margin)
             self.min_effective_width_ = float(width.min() / factor)
             if np.isfinite(fwhm).any():
                 self.min_peak_fwhm_ = float(np.nanmin(fwhm) / factor)
+                self.min_strongest_fwhm_ = float(np.nanmin(strongest) / factor)
         self.residual_limit_ = None
         if self.residual_check:
             self.loo_residual_ = self._residual(X, X, groups[:, None] == groups[None])
@@ -338,10 +348,9 @@ class NearestSpectrumChecker(BaseEstimator):
             scores["residual"] = self._residual(X, X, fold[:, None] == fold[None])
         flag = self.loo_similarity_ < self.threshold_
         if self.band_checks:
-            width, fwhm = band_widths(X)
             factor = float(self.width_margin)
-            flag |= width < _other_group_min(width, groups, factor)
-            flag |= fwhm < _other_group_min(fwhm, groups, factor)
+            for values in _band_stats(X, 0.1):
+                flag |= values < _other_group_min(values, groups, factor)
         self.input_flag_rate_ = float(flag.mean())
         # an undefined score (no band at all) counts as past every limit
         scores = {k: np.nan_to_num(v, nan=np.inf) for k, v in scores.items()}
@@ -372,14 +381,13 @@ class NearestSpectrumChecker(BaseEstimator):
         """In-domain medians of every score (the 0 of ``ood_score``)."""
         cached = self.__dict__.get("_centres_cache")
         if cached is None:
-            width, fwhm = band_widths(self.reference_)
-            cached = {
-                "similarity": float(np.median(self.loo_similarity_)),
-                "effective width": float(np.median(width)),
-                "peak FWHM": float(np.nanmedian(fwhm)) if np.isfinite(fwhm).any()
-                else np.nan,
-                "_widths": (width, fwhm),
-            }
+            widths = _band_stats(self.reference_, 0.1)
+            cached = {"similarity": float(np.median(self.loo_similarity_)),
+                      "_widths": widths}
+            for name, values in zip(_WIDTH_NAMES, widths, strict=True):
+                finite = np.isfinite(values)
+                cached[name] = float(np.median(values[finite])) if finite.any() \
+                    else np.nan
             for name in _SHARED_LIMITS:
                 values = getattr(self, f"oof_{name}_", None)
                 if values is None and name == "residual":
@@ -391,21 +399,21 @@ class NearestSpectrumChecker(BaseEstimator):
 
     def _input_limits(self, held_out_fold):
         """Return reference rows and band-width limits without a held-out fold."""
-        widths = (self.min_effective_width_, self.min_peak_fwhm_)
+        # a checker saved before the highest-peak limit existed has none
+        widths = (self.min_effective_width_, self.min_peak_fwhm_,
+                  getattr(self, "min_strongest_fwhm_", None))
         if held_out_fold is None:
             return np.arange(self.reference_.shape[0]), widths
         if not getattr(self, "model_space_", False):
             raise ValueError("held_out_fold needs a checker fitted with model=.")
         keep = self.fold_ != int(held_out_fold)
-        if widths[0] is not None:
-            factor = float(self.width_margin)
-            width, fwhm = self._centres()["_widths"]
-            fw = fwhm[keep][np.isfinite(fwhm[keep])]
-            widths = (
-                float(width[keep].min() / factor),
-                float(fw.min() / factor) if fw.size else None,
-            )
-        return np.flatnonzero(keep), widths
+        factor = float(self.width_margin)
+        held_out = []
+        for limit, values in zip(widths, self._centres()["_widths"], strict=True):
+            kept = values[keep][np.isfinite(values[keep])]
+            held_out.append(None if limit is None or not kept.size
+                            else float(kept.min() / factor))
+        return np.flatnonzero(keep), tuple(held_out)
 
     def _model_scores(self, X, model, held_out_fold) -> dict:
         members = getattr(model, "estimators_", None)
@@ -440,10 +448,10 @@ class NearestSpectrumChecker(BaseEstimator):
         -------
         pandas.DataFrame
             Columns ``similarity``, ``nearest`` (row of ``reference_``),
-            ``effective_width`` and ``peak_fwhm`` (grid points; NaN without
-            ``band_checks``), ``residual`` (see :func:`library_residual`;
-            NaN without ``residual_check`` or for a checker saved before
-            it existed), ``embedding_distance``, ``energy`` and
+            ``effective_width``, ``peak_fwhm`` and ``strongest_fwhm`` (grid
+            points; NaN without ``band_checks``), ``residual`` (see
+            :func:`library_residual`; NaN without ``residual_check`` or for
+            a checker saved before it existed), ``embedding_distance``, ``energy`` and
             ``disagreement`` (NaN without the model-space part),
             ``ood_score`` (the largest of the scores scaled so that 0 is
             the in-domain median and 1 its limit: above 1 is out of domain),
@@ -461,23 +469,26 @@ class NearestSpectrumChecker(BaseEstimator):
         X = np.where(finite[:, None], X, 0.0)
         bad = np.where(~finite, "bad input: NaN or inf values", "").astype(object)
         bad[finite & (np.ptp(X, axis=1) == 0)] = "bad input: flat spectrum"
-        rows, (min_width, min_fwhm) = self._input_limits(held_out_fold)
+        rows, (min_width, min_fwhm, min_strongest) = self._input_limits(held_out_fold)
         sim, nearest = nearest_similarity(X, self.reference_[rows])
         nearest = rows[nearest]
         n = X.shape[0]
         cols = {k: np.full(n, np.nan) for k in (
-            "effective_width", "peak_fwhm", "residual", "embedding_distance",
-            "energy", "disagreement")}
+            "effective_width", "peak_fwhm", "strongest_fwhm", "residual",
+            "embedding_distance", "energy", "disagreement")}
         # (name, values, limit, format, low values are bad)
         limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}", True)]
         if min_width is not None:
-            cols["effective_width"], cols["peak_fwhm"] = band_widths(X)
-            unit = "{:.0f} < {:.0f} points"
+            (cols["effective_width"], cols["peak_fwhm"],
+             cols["strongest_fwhm"]) = _band_stats(X, 0.1)
             limits.append(("effective width", cols["effective_width"], min_width,
-                           unit, True))
-            if min_fwhm is not None:
-                limits.append(("peak FWHM", cols["peak_fwhm"], min_fwhm,
-                               "{:.1f} < {:.1f} points", True))
+                           "{:.0f} < {:.0f} points", True))
+            for name, key, limit in (("peak FWHM", "peak_fwhm", min_fwhm),
+                                     ("strongest band FWHM", "strongest_fwhm",
+                                      min_strongest)):
+                if limit is not None:
+                    limits.append((name, cols[key], limit, "{:.1f} < {:.1f} points",
+                                   True))
         residual_limit = getattr(self, "residual_limit_", None)
         if residual_limit is not None:
             cols["residual"] = self._residual(X, self.reference_[rows])
@@ -622,7 +633,8 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             f"{npz} is inconsistent: reference of shape {ref.shape} and "
             f"loo_similarity of shape {loo.shape}."
         )
-    for key in ("min_effective_width_", "min_peak_fwhm_", "residual_limit_"):
+    for key in ("min_effective_width_", "min_peak_fwhm_", "min_strongest_fwhm_",
+                "residual_limit_"):
         value = getattr(checker, key, None)
         if value is not None and not isinstance(value, (int, float)):
             raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
@@ -670,5 +682,6 @@ def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:
     checker.threshold_ = float(config["threshold_"])
     checker.min_effective_width_ = config.get("min_effective_width_")
     checker.min_peak_fwhm_ = config.get("min_peak_fwhm_")
+    checker.min_strongest_fwhm_ = None  # nor the highest peak's width
     checker.residual_limit_ = None  # the format had no library residual
     return checker

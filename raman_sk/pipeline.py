@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from raman_sk.classifier import RamanCNNClassifier, RamanCNNCommittee
 from raman_sk.classifier.callbacks import FinalWeights
+from raman_sk.utils._validation import default_grid
 
 __all__ = [
     "find_step",
@@ -36,6 +37,7 @@ __all__ = [
     "make_raman_pipeline",
     "predict_table",
     "prediction_header",
+    "spike_window",
     "split_pipeline",
 ]
 
@@ -66,10 +68,12 @@ def make_raman_pipeline(
         Add Savitzky-Golay smoothing, airPLS baseline removal and min-max
         normalisation after resampling (the database's own preprocessing).
     despike : bool, default=True
-        With ``cleaning``, remove cosmic-ray spikes (one to three grid points,
-        :class:`~raman_sk.preprocessing.SpikeRemover`) before smoothing, so
+        With ``cleaning``, remove cosmic-ray spikes
+        (:class:`~raman_sk.preprocessing.SpikeRemover`) before smoothing, so
         that a raw spectrum's spike neither dominates the min-max scaling nor
-        reads as a band.
+        reads as a band. A one-pixel spike on a raw axis of up to 2 cm-1 per
+        pixel spans up to 4 cm-1 of the grid once resampled: the remover's
+        ``window`` covers that (at least 3 points).
     coverage : {"raise", "fill", "edge"}, default="raise"
         What the resampler does where a spectrum does not cover the grid.
     smoothing_window : int, default=11
@@ -144,13 +148,48 @@ def make_raman_pipeline(
         )
     ]
     if cleaning:
-        steps += [SpikeRemover()] if despike else []
+        steps += [SpikeRemover(window=spike_window(target_wavenumbers))] \
+            if despike else []
         steps += [
             SavitzkyGolay(window_length=smoothing_window, polyorder=3),
             BaselineRemover(method="airpls", lam=baseline_lam),
             SpectrumNormalizer(method="minmax"),
         ]
     return make_pipeline(*steps, classifier)
+
+
+#: Widest raw pixel (cm-1) whose one-pixel spike the default cleaning removes.
+WIDEST_RAW_STEP = 2.0
+
+
+def spike_window(target_wavenumbers=None) -> int:
+    """Grid points a one-pixel cosmic ray can span once resampled onto the grid.
+
+    Linear interpolation spreads a spike on a raw axis of step ``s`` over
+    ``2 s`` cm-1; with ``s`` up to :data:`WIDEST_RAW_STEP` that is
+    ``ceil(2 s / grid step)`` points, and never fewer than the remover's
+    default 3.
+
+    Parameters
+    ----------
+    target_wavenumbers : array-like, default=None
+        The network's input grid; default 450-1800 cm-1 at 1 cm-1.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> spike_window(), spike_window(np.arange(450.0, 1800.5, 0.5))
+    (4, 8)
+    >>> spike_window(np.arange(450.0, 1801.0, 2.0))
+    3
+    """
+    grid = default_grid() if target_wavenumbers is None else np.asarray(
+        target_wavenumbers, dtype=np.float64)
+    step = float(np.median(np.diff(grid))) if grid.size > 1 else 1.0
+    return max(3, int(np.ceil(2 * WIDEST_RAW_STEP / step - 1e-9)))
 
 
 def split_pipeline(pipeline):
@@ -453,8 +492,9 @@ def predict_table(
         when no class is plausible enough), ``set_size``,
         ``nearest_molecule``, ``nearest_class``, ``nearest_similarity``,
         then the checker's ``similarity``, ``effective_width``,
-        ``peak_fwhm``, ``residual``, ``embedding_distance``, ``energy``,
-        ``disagreement``, ``ood_score`` (above 1: out of domain),
+        ``peak_fwhm``, ``strongest_fwhm``, ``residual``,
+        ``embedding_distance``, ``energy``, ``disagreement``, ``ood_score``
+        (above 1: out of domain),
         ``out_of_domain``, ``ood_reason`` (which evidence fired) and
         ``ood_evidence`` (which checks ran; says so when the model was
         saved without the model-space check) (see
@@ -481,6 +521,7 @@ def predict_table(
             for k in ("prediction_set", "nearest_molecule", "nearest_class")}
     number = {k: np.full(n, np.nan) for k in
               ("nearest_similarity", "similarity", "effective_width", "peak_fwhm",
+               "strongest_fwhm",
                "residual", "embedding_distance", "energy", "disagreement",
                "ood_score")}
     evidence = np.full(n, "", dtype=object)

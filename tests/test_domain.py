@@ -2,7 +2,11 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from raman_sk.domain import NearestSpectrumChecker, nearest_similarity
+from raman_sk.domain import (
+    NearestSpectrumChecker,
+    nearest_similarity,
+    strongest_band_fwhm,
+)
 
 
 def test_nearest_similarity_hand_computed():
@@ -95,6 +99,29 @@ def test_band_checks_flag_sharp_sparse_spectra_with_a_reason():
         NearestSpectrumChecker(width_margin=0.5).fit(X)
 
 
+def test_a_narrow_line_on_top_of_a_genuine_spectrum_is_flagged_by_its_width():
+    rng = np.random.default_rng(3)
+    X = np.array(
+        [_gaussians(rng.uniform(20, 280, size=8), 6.0) for _ in range(30)]
+    )
+    checker = NearestSpectrumChecker(residual_check=False).fit(X)
+    # every training spectrum's highest peak is a sigma-6 band (or a blend):
+    # FWHM >= 2.3548 x 6 points, so the limit is at least that over 1.1
+    strongest = strongest_band_fwhm(X)
+    assert strongest.min() >= 2.3548 * 6.0 - 0.1
+    assert checker.min_strongest_fwhm_ == pytest.approx(strongest.min() / 1.1)
+    # a training spectrum plus a line (sigma 1.5 points) twice its highest band
+    line = X[4] + 2 * np.ptp(X[4]) * _gaussians([150], 1.5)
+    table = checker.check(line[None])
+    assert table["strongest_fwhm"].iloc[0] == pytest.approx(2.3548 * 1.5, abs=0.2)
+    # its many other bands keep the median width and the area in range
+    assert table["peak_fwhm"].iloc[0] > checker.min_peak_fwhm_
+    assert table["effective_width"].iloc[0] > checker.min_effective_width_
+    assert bool(table["out_of_domain"].iloc[0])
+    assert table["reason"].iloc[0].startswith("strongest band FWHM 3.5 < ")
+    assert not checker.predict(X).any()
+
+
 def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     import json
 
@@ -107,8 +134,18 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     assert same.width_margin == 1.3
     assert same.min_effective_width_ == checker.min_effective_width_
     assert same.min_peak_fwhm_ == checker.min_peak_fwhm_
+    assert same.min_strongest_fwhm_ == checker.min_strongest_fwhm_
     probe = np.vstack([X[:2], _gaussians([150], 1.0)[None]])
     np.testing.assert_array_equal(same.predict(probe), checker.predict(probe))
+    # saved before the highest-peak limit existed: loads without it, skips it
+    saved = json.loads((tmp_path / "domain.json").read_text())
+    del saved["fitted"]["min_strongest_fwhm_"]
+    (tmp_path / "domain.json").write_text(json.dumps(saved))
+    older = load_domain_checker(tmp_path)
+    assert older.min_strongest_fwhm_ is None
+    reason = older.check(_gaussians([150], 1.0)[None])["reason"].iloc[0]
+    assert "peak FWHM" in reason and "strongest band" not in reason
+    save_domain_checker(checker, tmp_path)
     saved = json.loads((tmp_path / "domain.json").read_text())
     saved["fitted"]["min_effective_width_"] = "wide"
     (tmp_path / "domain.json").write_text(json.dumps(saved))
@@ -131,7 +168,7 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     legacy = load_domain_checker(tmp_path)
     assert legacy.band_checks is False and legacy.min_effective_width_ is None
     sharp = _gaussians([150], 1.0)[None]
-    assert checker.check(sharp)["reason"].iloc[0].count("points") == 2
+    assert checker.check(sharp)["reason"].iloc[0].count("points") == 3
     by_correlation = legacy.score_samples(sharp) < legacy.threshold_
     np.testing.assert_array_equal(legacy.predict(sharp), by_correlation)
     assert "points" not in legacy.check(sharp)["reason"].iloc[0]

@@ -20,6 +20,7 @@ from raman_sk.pipeline import (
     history_frame,
     make_raman_pipeline,
     predict_table,
+    spike_window,
     split_pipeline,
 )
 from raman_sk.preprocessing import (
@@ -69,7 +70,7 @@ def test_pipeline_steps_match_the_preprocessing_classes():
         RamanCNNClassifier,
     ]
     params = pipe.get_params()
-    assert params["spikeremover__window"] == 3
+    assert params["spikeremover__window"] == 4  # spike_window() of a 1 cm-1 grid
     assert params["savitzkygolay__window_length"] == 11
     assert params["savitzkygolay__polyorder"] == 3
     assert params["baselineremover__method"] == "airpls"
@@ -94,6 +95,31 @@ def test_despiking_removes_a_cosmic_ray_before_the_scaling():
     assert [n for n, _ in raw.steps][1] == "savitzkygolay"
     # without it the spike is the maximum and the band shrinks below 0.2
     assert raw.fit_transform(spiked[None])[0, 550] < 0.2
+
+
+def test_a_spike_of_a_coarse_raw_axis_is_removed_after_resampling():
+    # one pixel of an axis at 1.8 cm-1 per pixel: linear interpolation spreads
+    # it over 2 x 1.8 cm-1, four points of the 1 cm-1 grid
+    axis = np.arange(440.5, 1810.0, 1.8)
+    x = 100 * np.exp(-0.5 * ((axis - 1000) / 5) ** 2) + 10
+    spiked = x.copy()
+    k = int(np.argmin(np.abs(axis - 701.5)))  # between grid points
+    spiked[k] += 3000
+    grid = np.arange(450.0, 1801.0)
+    pre = make_raman_pipeline(grid)[:-1]
+    resampled = pre[:1].fit_transform([(axis, spiked)])[0]
+    assert np.sum(resampled - np.interp(grid, axis, x) > 1) == 4
+    clean, with_spike = pre.fit_transform([(axis, x), (axis, spiked)])
+    np.testing.assert_allclose(with_spike, clean, atol=1e-3)
+    # the remover's own default (3 points) leaves it: the band drops below 0.2
+    narrow = make_raman_pipeline(grid)[:-1].set_params(spikeremover__window=3)
+    assert narrow.fit_transform([(axis, spiked)])[0, 550] < 0.2
+    # the window follows the grid: 4 cm-1 of it, never below 3 points
+    assert spike_window() == 4
+    assert spike_window(np.arange(450.0, 1800.1, 0.5)) == 8
+    assert spike_window(np.arange(450.0, 1801.0, 2.0)) == 3
+    fine = make_raman_pipeline(target_wavenumbers=np.arange(450.0, 1800.1, 0.5))
+    assert fine.get_params()["spikeremover__window"] == 8
 
 
 def test_pipeline_without_cleaning_and_custom_classifier():
@@ -230,6 +256,7 @@ def test_predict_table(fitted, synthetic):
         "similarity",
         "effective_width",
         "peak_fwhm",
+        "strongest_fwhm",
         *OOD_SCORES,
         "out_of_domain",
         "ood_reason",
