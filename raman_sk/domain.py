@@ -10,7 +10,8 @@ spectra (on the network's input grid) and flags a new spectrum when
   *effective width* (area over height, in grid points), the median full width at
   half maximum of its prominent peaks or the full width at half maximum of its
   highest peak is below the smallest training value divided by
-  ``width_margin``, or
+  ``width_margin`` (the last only when the library residual below leaves more
+  than half of that peak unexplained), or
 * (with ``residual_check``) the library cannot explain it: a non-negative mix of
   its ``residual_neighbors`` most similar training spectra plus a smooth
   baseline leaves more of its strongest band unexplained than
@@ -85,6 +86,8 @@ MODEL_SPACE_MISSING = (
 )
 #: Model-space scores with a limit (higher is less familiar).
 _MODEL_LIMITS = ("embedding_distance", "energy")
+#: Library residual above which a too-narrow highest peak counts (see _unexplained).
+_UNEXPLAINED = 0.5
 #: Names of the band-width statistics (``_band_stats`` order) in reasons and centres.
 _WIDTH_NAMES = ("effective width", "peak FWHM", "strongest band FWHM")
 #: Scores whose limits share what the fixed input-space limits leave of the budget.
@@ -97,6 +100,21 @@ def _exceedance(values, limit, centre, *, low_is_bad):
     if low_is_bad:
         return 1.0 + (limit - values) / max(centre - limit, 1e-9)
     return 1.0 + (values - limit) / max(limit - centre, 1e-9)
+
+
+def _unexplained(residual):
+    """(gate, reason suffix) of the highest-peak width check.
+
+    A highest peak narrower than any training spectrum's counts only when the
+    library leaves more than half of it unexplained (library residual above
+    :data:`_UNEXPLAINED`): a sharper instrument's rendering of a known band is
+    mostly explained by the neighbours that have it, a foreign line is left
+    over whole. Without a residual the width alone counts.
+    """
+    if residual is None or np.isnan(residual).all():
+        return True, ""
+    values = np.nan_to_num(np.asarray(residual, dtype=np.float64), nan=np.inf)
+    return values > _UNEXPLAINED, f" and residual > {_UNEXPLAINED}"
 
 
 def _other_group_min(values, groups, factor):
@@ -161,7 +179,8 @@ class NearestSpectrumChecker(BaseEstimator):
     band_checks : bool, default=True
         Also flag spectra whose effective width, median peak FWHM (see
         :func:`band_widths`) or highest peak's FWHM (see
-        :func:`strongest_band_fwhm`) is below the smallest training value
+        :func:`strongest_band_fwhm`; with ``residual_check`` only when the
+        library residual is above 0.5) is below the smallest training value
         divided by ``width_margin``.
     width_margin : float, default=1.1
         Factor (>= 1) of tolerance on the band widths.
@@ -349,8 +368,11 @@ class NearestSpectrumChecker(BaseEstimator):
         flag = self.loo_similarity_ < self.threshold_
         if self.band_checks:
             factor = float(self.width_margin)
-            for values in _band_stats(X, 0.1):
+            width, fwhm, strongest = _band_stats(X, 0.1)
+            for values in (width, fwhm):
                 flag |= values < _other_group_min(values, groups, factor)
+            flag |= (strongest < _other_group_min(strongest, groups, factor)) & \
+                _unexplained(scores.get("residual"))[0]
         self.input_flag_rate_ = float(flag.mean())
         # an undefined score (no band at all) counts as past every limit
         scores = {k: np.nan_to_num(v, nan=np.inf) for k, v in scores.items()}
@@ -483,17 +505,19 @@ class NearestSpectrumChecker(BaseEstimator):
              cols["strongest_fwhm"]) = _band_stats(X, 0.1)
             limits.append(("effective width", cols["effective_width"], min_width,
                            "{:.0f} < {:.0f} points", True))
-            for name, key, limit in (("peak FWHM", "peak_fwhm", min_fwhm),
-                                     ("strongest band FWHM", "strongest_fwhm",
-                                      min_strongest)):
-                if limit is not None:
-                    limits.append((name, cols[key], limit, "{:.1f} < {:.1f} points",
-                                   True))
+            if min_fwhm is not None:
+                limits.append(("peak FWHM", cols["peak_fwhm"], min_fwhm,
+                               "{:.1f} < {:.1f} points", True))
         residual_limit = getattr(self, "residual_limit_", None)
         if residual_limit is not None:
             cols["residual"] = self._residual(X, self.reference_[rows])
             limits.append(("residual", cols["residual"], residual_limit,
                            "{:.2f} > {:.2f}", False))
+        if min_strongest is not None:
+            gate = _unexplained(cols["residual"])
+            limits.append(("strongest band FWHM", cols["strongest_fwhm"],
+                           min_strongest, "{:.1f} < {:.1f} points" + gate[1], True,
+                           gate[0]))
         evidence = MODEL_SPACE_MISSING
         if getattr(self, "model_space_", False):
             evidence = "input space only: no model given"
@@ -508,13 +532,15 @@ class NearestSpectrumChecker(BaseEstimator):
         reasons = [[] for _ in range(n)]
         flagged = np.zeros(n, dtype=bool)
         score = np.full(n, -np.inf)
-        for name, values, limit, fmt, low in limits:
+        for name, values, limit, fmt, low, *gate in limits:
             past = values < limit if low else values > limit  # NaN is never past
+            if gate:  # the evidence counts only where its gate is open
+                past &= gate[0]
             flagged |= past
             centre = centres.get(name.replace(" ", "_"), centres.get(name))
             if centre is not None and np.isfinite(centre):
                 r = _exceedance(values, limit, centre, low_is_bad=low)
-                score = np.fmax(score, r)
+                score = np.fmax(score, np.where(gate[0], r, -np.inf) if gate else r)
             for i in np.flatnonzero(past):
                 reasons[i].append(f"{name} {fmt.format(values[i], limit)}")
         no_band = np.isnan(cols["residual"]) & (residual_limit is not None)

@@ -122,6 +122,33 @@ def test_a_narrow_line_on_top_of_a_genuine_spectrum_is_flagged_by_its_width():
     assert not checker.predict(X).any()
 
 
+def test_a_sharper_rendering_of_a_known_band_is_not_a_foreign_line():
+    rng = np.random.default_rng(4)
+    # every training spectrum has its strongest band at point 150 (sigma 6)
+    X = np.array([3 * _gaussians([150], 6.0) + _gaussians(rng.uniform(20, 280, 8), 6.0)
+                  for _ in range(30)])
+    checker = NearestSpectrumChecker().fit(X)
+    # that band as a sharper instrument draws it (sigma 4, 3), and the same
+    # band where no training spectrum has one
+    rest = [_gaussians(rng.uniform(20, 280, 8), 6.0) for _ in range(4)]
+    widths = (4.0, 3.0)
+    known = [3 * _gaussians([150], s) + r
+             for s, r in zip(widths, rest[:2], strict=True)]
+    foreign = [3 * _gaussians([95], s) + r
+               for s, r in zip(widths, rest[2:], strict=True)]
+    table = checker.check(np.vstack(known + foreign))
+    # all four are narrower than any training spectrum's highest peak
+    assert (table["strongest_fwhm"] < checker.min_strongest_fwhm_).all()
+    # the library explains more than half of the known band, not of the new one
+    assert (table["residual"].iloc[:2] < 0.5).all()
+    assert (table["residual"].iloc[2:] > 0.8).all()
+    assert not table["reason"].iloc[:2].str.contains("strongest band").any()
+    assert table["reason"].iloc[2:].str.contains(
+        r"strongest band FWHM \d+\.\d < \d+\.\d points and residual > 0.5").all()
+    assert table["out_of_domain"].iloc[2:].all()
+    assert not table["out_of_domain"].iloc[:2].any()
+
+
 def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     import json
 
