@@ -31,6 +31,7 @@ from sklearn.metrics import roc_auc_score
 
 from raman_sk.models import penultimate
 from raman_sk.utils._torch import module_device, torch_threads
+from raman_sk.utils._validation import SATURATED_RUN, saturation
 
 __all__ = [
     "FOREIGN_FAMILIES",
@@ -402,10 +403,15 @@ def _auroc(scores_in, scores_out) -> float:
 
 
 def _table_scores(checker, pre, pairs, model, held_out_fold=None):
-    """(ood_score, flagged) of raw spectra; bad input is flagged with score inf."""
+    """(ood_score, flagged) of raw spectra as ``predict_table`` gives them.
+
+    Bad input (NaN, inf, flat) and saturated spectra (a plateau of
+    ``SATURATED_RUN`` raw points at the maximum) are flagged with score inf.
+    """
     n = len(pairs)
     score, flagged = np.full(n, np.inf), np.ones(n, dtype=bool)
-    ok = np.array([np.isfinite(v).all() and np.ptp(v) > 0 for _, v in pairs])
+    ok = np.array([np.isfinite(v).all() and np.ptp(v) > 0
+                   and saturation(v) < SATURATED_RUN for _, v in pairs])
     idx = np.flatnonzero(ok)
     if idx.size:
         Xg = pre.transform([pairs[i] for i in idx])

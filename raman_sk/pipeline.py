@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from raman_sk.classifier import RamanCNNClassifier, RamanCNNCommittee
 from raman_sk.classifier.callbacks import FinalWeights
-from raman_sk.utils._validation import default_grid
+from raman_sk.utils._validation import SATURATED_RUN, default_grid, saturation
 
 __all__ = [
     "find_step",
@@ -557,6 +557,13 @@ def predict_table(
             bad[good] = check["reason"].to_numpy()
             if "evidence" in check:
                 evidence[good] = check["evidence"].to_numpy()
+    for i in good:  # on the raw values: resampling and smoothing blur a plateau
+        run = saturation(items[i][1])
+        if run >= SATURATED_RUN:
+            note = f"saturated: {run} points at the maximum {np.max(items[i][1]):g}"
+            bad[i] = note + (f"; {bad[i]}" if bad[i] else "")
+            flagged[i] = True
+            number["ood_score"][i] = np.inf
     flagged[np.flatnonzero([r.startswith("bad input") for r in bad])] = True
     table = pd.DataFrame({"source": list(sources), "label": label})
     for k, c in enumerate(classes):

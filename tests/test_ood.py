@@ -17,6 +17,7 @@ from raman_sk.domain import (
 )
 from raman_sk.models import RamanCNN1D, penultimate
 from raman_sk.pipeline import make_raman_pipeline, predict_table
+from raman_sk.utils._validation import saturation
 from tests._helpers import TINY_FIT
 from tests.conftest import lorentzian, make_spectra
 
@@ -195,6 +196,21 @@ def test_bad_input_is_flagged_with_a_reason(fitted, synthetic):
     assert all(r.startswith("bad input") for r in table["ood_reason"][:3])
     assert table["ood_score"][:3].isna().all()
     assert not table["out_of_domain"].iloc[3]
+
+
+def test_the_evaluation_scores_saturation_as_predict_does(fitted, synthetic):
+    pipe, checker, _ = fitted
+    w, x = synthetic.wavenumbers, synthetic.data[0]
+    clipped = np.minimum(x, np.quantile(x, 0.9))  # a plateau of 10 % of the points
+    score, flag = ood._table_scores(checker, pipe[:-1], [(w, x), (w, clipped)],
+                                    pipe[-1])
+    table = predict_table(pipe, np.vstack([x, clipped]), checker=checker)
+    np.testing.assert_array_equal(flag, table["out_of_domain"].to_numpy())
+    assert flag.tolist() == [False, True] and score[1] == np.inf
+    run = saturation(clipped)  # the longest of the plateaus
+    assert run >= 5 and saturation(x) == 1
+    assert table["ood_reason"].iloc[1].startswith(
+        f"saturated: {run} points at the maximum {clipped.max():g}")
 
 
 # ------------------------------------------------------------ persistence

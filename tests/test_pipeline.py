@@ -371,6 +371,16 @@ def test_predict_table_flags_bad_input(fitted, synthetic, trust_parts, with_part
     # nothing classifiable at all: still a table
     t3 = predict_table(best, np.zeros((2, w.size)), **parts)
     assert t3["out_of_domain"].all() and t3["label"].isna().all()
+    # a saturated detector: classified, but flagged whatever the checker says
+    clipped = synthetic.data[0].copy()
+    k = int(np.argmax(clipped))
+    clipped[max(k - 3, 0):max(k - 3, 0) + 7] = clipped.max() * 1.5  # 7 at the limit
+    t4 = predict_table(best, np.vstack([synthetic.data[0], clipped]), **parts)
+    assert t4["label"].notna().all()
+    assert t4["ood_reason"].iloc[1].startswith(
+        f"saturated: 7 points at the maximum {clipped.max():g}")
+    assert bool(t4["out_of_domain"].iloc[1]) and t4["ood_score"].iloc[1] == np.inf
+    assert "saturated" not in t4["ood_reason"].iloc[0]
 
 
 def test_predict_table_takes_pairs(fitted, synthetic):

@@ -33,6 +33,43 @@ def default_grid() -> np.ndarray:
     return np.arange(DEFAULT_GRID_START, DEFAULT_GRID_STOP + 1, dtype=np.float64)
 
 
+#: Consecutive raw points at exactly the maximum that mean a saturated detector.
+SATURATED_RUN = 5
+
+
+def saturation(values) -> int:
+    """Longest run of consecutive points at exactly a raw spectrum's maximum.
+
+    A detector that saturates clips every pixel above its limit to the same
+    count, so a saturated band shows as a plateau at the maximum; measured
+    intensities otherwise hardly ever repeat their maximum on neighbouring
+    points. Use it on the raw intensities, before any resampling or smoothing
+    blurs the plateau. :data:`SATURATED_RUN` or more points mean saturation.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_points,)
+        Raw intensities of one spectrum (finite).
+
+    Returns
+    -------
+    int
+        Length of the longest plateau at the maximum (1 for a unique maximum,
+        0 for an empty spectrum).
+
+    Examples
+    --------
+    >>> saturation([1.0, 3.0, 2.0, 3.0]), saturation([1, 5, 5, 5, 2, 5])
+    (1, 3)
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0:
+        return 0
+    at_max = np.concatenate([[False], values == values.max(), [False]])
+    edges = np.flatnonzero(np.diff(at_max.astype(np.int8)))
+    return int(np.max(edges[1::2] - edges[::2]))
+
+
 def _describe(value, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
