@@ -64,7 +64,9 @@ TTA_COPIES = 10
 #: name -> (description, changes to the default recipe). Keys: ``epochs``,
 #: ``n_copies``, ``augmenter`` (extra SpectralAugmenter parameters),
 #: ``classifier`` (extra RamanCNNClassifier parameters), ``member_seed`` (seed
-#: of the members and the augmenter; the folds stay those of ``--seed``).
+#: of the members and the augmenter; the folds stay those of ``--seed``),
+#: ``steps`` (extra cleaning steps), ``cleaning`` (make_raman_pipeline
+#: options), ``pretrained``/``freeze_body`` and ``head`` (see _lever_nets).
 LEVERS = {
     "default": ("the recipe before label smoothing (6 epochs, 11 copies)", {}),
     "member-seed-1": (
@@ -230,6 +232,16 @@ LEVERS = {
         "embedding and one learnt prototype per class",
         {"classifier": _LS, "head": "cosine"},
     ),
+    "ls+smooth-21": (
+        "label smoothing + Savitzky-Golay window 21 points instead of 11 (the "
+        "network sees broader, smoother bands)",
+        {"classifier": _LS, "cleaning": {"smoothing_window": 21}},
+    ),
+    "ls+kernels-31-21-11": (
+        "label smoothing + convolution kernels of 31, 21, 11 points instead of "
+        "15, 11, 7 (each layer sees about twice the spectral range)",
+        {"classifier": {**_LS, "module__kernel_sizes": (31, 21, 11)}},
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -321,13 +333,19 @@ def lever_config(name, *, seed, quick):
     """Return the full settings of a lever (what its cache key hashes)."""
     changes = LEVERS[name][1]
     base = QUICK if quick else {"epochs": 6, "n_copies": 11, "cv": 5, "module": {}}
+    classifier = {**base["module"], **changes.get("classifier", {})}
+    if quick and "module__kernel_sizes" in changes.get("classifier", {}):
+        # the quick network has fewer blocks: one kernel per block
+        n_blocks = len(QUICK["module"]["module__channels"])
+        kernels = classifier["module__kernel_sizes"][:n_blocks]
+        classifier["module__kernel_sizes"] = kernels
     return {
         "lever": name,
         "epochs": changes.get("epochs", base["epochs"]),
         "n_copies": changes.get("n_copies", base["n_copies"]),
         "cv": base["cv"],
         "augmenter": dict(changes.get("augmenter", {})),
-        "classifier": {**base["module"], **changes.get("classifier", {})},
+        "classifier": classifier,
         "member_seed": changes.get("member_seed", seed),
         "seed": seed,
         **({"steps": list(changes["steps"])} if "steps" in changes else {}),
@@ -338,6 +356,7 @@ def lever_config(name, *, seed, quick):
         ),
         **({"freeze_body": True} if changes.get("freeze_body") else {}),
         **({"head": changes["head"]} if "head" in changes else {}),
+        **({"cleaning": dict(changes["cleaning"])} if "cleaning" in changes else {}),
         "batch_size": 32,
     }
 
@@ -436,7 +455,8 @@ def make_pipeline(config, wavenumbers, precision):
     # the folds of ``seed`` whatever the members' seed
     cv = StratifiedGroupKFold(config["cv"], shuffle=True, random_state=seed)
     committee = RamanCNNCommittee(estimator=member, cv=cv, random_state=member_seed)
-    pipe = make_raman_pipeline(wavenumbers, classifier=committee, despike=DESPIKE)
+    pipe = make_raman_pipeline(wavenumbers, classifier=committee, despike=DESPIKE,
+                               **config.get("cleaning", {}))
     for name in config.get("steps", []):
         pipe.steps.insert(len(pipe.steps) - 1, STEPS[name]())
     return pipe
