@@ -105,3 +105,22 @@ def test_confirmation_pools_paired_folds_over_seeds(tmp_path):
     assert row["reference_mean_accuracy"] == pytest.approx(0.875)
     # a lever cached on one seed only is not a confirmation
     assert bench.confirmations(data, tmp_path, quick=True, seeds=[0]) == []
+
+
+def test_class_weights_are_chosen_on_the_other_folds():
+    bench = _load("bench_levers")
+    classes = np.array(["a", "b"])
+    y = np.array(["a", "b", "a", "b"])
+    # the model under-rates b everywhere: p(b) = 0.45 for the true b rows
+    proba = np.array([[0.8, 0.2], [0.55, 0.45]] * 2)
+    out = bench.class_weight_proba(proba, y, classes, np.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    # weights learnt on fold 1 fix fold 0 and vice versa: every row right
+    assert classes[out.argmax(axis=1)].tolist() == y.tolist()
+    # of the weights that fix it, the ones nearest 1: a/b = e^-0.25 or e^0.25
+    ratio = (out[1, 1] / out[1, 0]) / (0.45 / 0.55)
+    assert ratio == pytest.approx(np.exp(0.25))
+    # a fold whose weights were learnt on rows that need none keeps them at 1
+    good = np.array([[0.8, 0.2], [0.3, 0.7]] * 2)
+    np.testing.assert_allclose(
+        bench.class_weight_proba(good, y, classes, np.array([0, 0, 1, 1])), good)
