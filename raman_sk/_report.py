@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from raman_sk.evaluation import SCORING
+from raman_sk.utils._validation import SATURATED_RUN
 
 __all__ = [
     "RECIPE_TEXT",
@@ -325,7 +326,8 @@ def _domain_section(ood: dict) -> list[str]:
             f"below {_fmt(ood.get('min_peak_fwhm'), 1)} points"
             + ("" if ood.get("min_strongest_fwhm") is None else
                " or highest peak's FWHM below "
-               f"{_fmt(ood['min_strongest_fwhm'], 1)} points")
+               f"{_fmt(ood['min_strongest_fwhm'], 1)} points where the library "
+               "residual below leaves more than half of that peak unexplained")
             + ")"
         )
     if "test_similarity_median" in ood:
@@ -342,6 +344,10 @@ def _domain_section(ood: dict) -> list[str]:
             f"median r {_fmt(ood['loo_similarity_median'])}, lowest "
             f"{_fmt(ood['loo_similarity_min'])}."
         )
+    text += (
+        " A raw spectrum whose maximum is a plateau of "
+        f"{SATURATED_RUN} or more points (a saturated detector) is flagged too."
+    )
     lines = ["", "## Out-of-domain check", "", text]
     if ood.get("embedding_distance_limit") is not None:
         lines += ["", _model_space_text(ood)]
