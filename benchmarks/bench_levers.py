@@ -66,7 +66,8 @@ TTA_COPIES = 10
 #: ``classifier`` (extra RamanCNNClassifier parameters), ``member_seed`` (seed
 #: of the members and the augmenter; the folds stay those of ``--seed``),
 #: ``steps`` (extra cleaning steps), ``cleaning`` (make_raman_pipeline
-#: options), ``pretrained``/``freeze_body`` and ``head`` (see _lever_nets).
+#: options), ``pretrained``/``freeze_body``, ``head`` (see _lever_nets) and
+#: ``molecule_fraction`` (see MoleculeSubsample).
 LEVERS = {
     "default": ("the recipe before label smoothing (6 epochs, 11 copies)", {}),
     "member-seed-1": (
@@ -242,6 +243,16 @@ LEVERS = {
         "15, 11, 7 (each layer sees about twice the spectral range)",
         {"classifier": {**_LS, "module__kernel_sizes": (31, 21, 11)}},
     ),
+    "ls+molecules-0.5": (
+        "the recipe trained on half of each fold's training molecules per class "
+        "(test parts unchanged): the learning curve in database entries",
+        {"classifier": _LS, "molecule_fraction": 0.5},
+    ),
+    "ls+molecules-0.75": (
+        "the recipe trained on three quarters of each fold's training molecules "
+        "per class (test parts unchanged)",
+        {"classifier": _LS, "molecule_fraction": 0.75},
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -363,6 +374,8 @@ def lever_config(name, *, seed, quick):
         **({"freeze_body": True} if changes.get("freeze_body") else {}),
         **({"head": changes["head"]} if "head" in changes else {}),
         **({"cleaning": dict(changes["cleaning"])} if "cleaning" in changes else {}),
+        **({"molecule_fraction": changes["molecule_fraction"]}
+           if "molecule_fraction" in changes else {}),
         "batch_size": 32,
     }
 
@@ -419,6 +432,37 @@ def pretrained_cnn1d(
     return net
 
 
+class MoleculeSubsample:
+    """Grouped folds whose training parts keep only a fraction of their molecules.
+
+    Each fold's test part is unchanged; its training part keeps, per class,
+    ``round(fraction x molecules)`` of its molecules (at least one), drawn with
+    ``seed``, with all their spectra. A learning curve in molecules: what more
+    database entries would be worth.
+    """
+
+    def __init__(self, cv, fraction, *, seed=0):
+        self.cv, self.fraction, self.seed = cv, float(fraction), seed
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Return the wrapped splitter's number of folds."""
+        return self.cv.get_n_splits(X, y, groups)
+
+    def split(self, X, y, groups):
+        """Yield (subsampled training rows, unchanged test rows) per fold."""
+        rng = np.random.default_rng(self.seed)
+        y, groups = np.asarray(y), np.asarray(groups)
+        for train, test in self.cv.split(X, y, groups):
+            keep = []
+            for label in np.unique(y[train]):
+                rows = train[y[train] == label]
+                molecules = np.unique(groups[rows])
+                n = max(1, round(self.fraction * molecules.size))
+                chosen = rng.choice(molecules, n, replace=False)
+                keep.append(rows[np.isin(groups[rows], chosen)])
+            yield np.sort(np.concatenate(keep)), test
+
+
 def make_pipeline(config, wavenumbers, precision):
     """Return the main job's committee pipeline with the lever's changes."""
     from sklearn.model_selection import StratifiedGroupKFold
@@ -460,6 +504,8 @@ def make_pipeline(config, wavenumbers, precision):
     )
     # the folds of ``seed`` whatever the members' seed
     cv = StratifiedGroupKFold(config["cv"], shuffle=True, random_state=seed)
+    if "molecule_fraction" in config:
+        cv = MoleculeSubsample(cv, config["molecule_fraction"], seed=seed)
     committee = RamanCNNCommittee(estimator=member, cv=cv, random_state=member_seed)
     pipe = make_raman_pipeline(wavenumbers, classifier=committee, despike=DESPIKE,
                                **config.get("cleaning", {}))

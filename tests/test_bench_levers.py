@@ -124,3 +124,28 @@ def test_class_weights_are_chosen_on_the_other_folds():
     good = np.array([[0.8, 0.2], [0.3, 0.7]] * 2)
     np.testing.assert_allclose(
         bench.class_weight_proba(good, y, classes, np.array([0, 0, 1, 1])), good)
+
+
+def test_molecule_subsample_keeps_test_parts_and_whole_molecules():
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    bench = _load("bench_levers")
+    # 2 classes x 8 molecules x 2 spectra each
+    groups = np.repeat([f"m{i}" for i in range(16)], 2)
+    y = np.repeat(["a", "b"], 16)
+    X = np.zeros((32, 3))
+    base = StratifiedGroupKFold(4, shuffle=True, random_state=0)
+    sub = bench.MoleculeSubsample(base, 0.5, seed=1)
+    assert sub.get_n_splits() == 4
+    for (train_full, test_full), (train, test) in zip(
+        base.split(X, y, groups), sub.split(X, y, groups), strict=True
+    ):
+        np.testing.assert_array_equal(test, test_full)
+        assert set(train) <= set(train_full)
+        for label in ("a", "b"):
+            full = set(groups[train_full][y[train_full] == label])  # 6 molecules
+            kept = set(groups[train][y[train] == label])
+            assert len(kept) == round(0.5 * len(full)) == 3
+        # every spectrum of a kept molecule, none of a test molecule
+        assert len(train) == 2 * len(set(groups[train]))
+        assert not set(groups[train]) & set(groups[test])
