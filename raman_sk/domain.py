@@ -86,6 +86,8 @@ MODEL_SPACE_MISSING = (
 )
 #: Model-space scores with a limit (higher is less familiar).
 _MODEL_LIMITS = ("embedding_distance", "energy")
+#: Peaks that count in the band widths: prominence over the range (band_widths').
+_PROMINENCE = 0.1
 #: Library residual above which a too-narrow highest peak counts (see _unexplained).
 _UNEXPLAINED = 0.5
 #: Names of the band-width statistics (``_band_stats`` order) in reasons and centres.
@@ -322,7 +324,7 @@ class NearestSpectrumChecker(BaseEstimator):
         self.min_effective_width_ = self.min_peak_fwhm_ = None
         self.min_strongest_fwhm_ = None
         if self.band_checks:
-            width, fwhm, strongest = _band_stats(X, 0.1)
+            width, fwhm, strongest = _band_stats(X, _PROMINENCE)
             factor = float(self.width_margin)
             self.min_effective_width_ = float(width.min() / factor)
             if np.isfinite(fwhm).any():
@@ -368,7 +370,7 @@ class NearestSpectrumChecker(BaseEstimator):
         flag = self.loo_similarity_ < self.threshold_
         if self.band_checks:
             factor = float(self.width_margin)
-            width, fwhm, strongest = _band_stats(X, 0.1)
+            width, fwhm, strongest = _band_stats(X, _PROMINENCE)
             for values in (width, fwhm):
                 flag |= values < _other_group_min(values, groups, factor)
             flag |= (strongest < _other_group_min(strongest, groups, factor)) & \
@@ -403,7 +405,7 @@ class NearestSpectrumChecker(BaseEstimator):
         """In-domain medians of every score (the 0 of ``ood_score``)."""
         cached = self.__dict__.get("_centres_cache")
         if cached is None:
-            widths = _band_stats(self.reference_, 0.1)
+            widths = _band_stats(self.reference_, _PROMINENCE)
             cached = {"similarity": float(np.median(self.loo_similarity_)),
                       "_widths": widths}
             for name, values in zip(_WIDTH_NAMES, widths, strict=True):
@@ -502,7 +504,7 @@ class NearestSpectrumChecker(BaseEstimator):
         limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}", True)]
         if min_width is not None:
             (cols["effective_width"], cols["peak_fwhm"],
-             cols["strongest_fwhm"]) = _band_stats(X, 0.1)
+             cols["strongest_fwhm"]) = _band_stats(X, _PROMINENCE)
             limits.append(("effective width", cols["effective_width"], min_width,
                            "{:.0f} < {:.0f} points", True))
             if min_fwhm is not None:

@@ -188,7 +188,7 @@ def spike_window(target_wavenumbers=None) -> int:
     """
     grid = default_grid() if target_wavenumbers is None else np.asarray(
         target_wavenumbers, dtype=np.float64)
-    step = float(np.median(np.diff(grid))) if grid.size > 1 else 1.0
+    step = float(np.median(np.abs(np.diff(grid)))) if grid.size > 1 else 1.0
     return max(3, int(np.ceil(2 * WIDEST_RAW_STEP / step - 1e-9)))
 
 
