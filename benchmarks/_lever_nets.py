@@ -1,6 +1,6 @@
-"""Head variants of RamanCNN1D screened by ``bench_levers.py`` (not in the package).
+"""Network and training variants screened by ``bench_levers.py`` (not in the package).
 
-Each keeps the default convolutional body and the head's layout
+The head variants keep the default convolutional body and the head's layout
 (``Flatten-like -> Linear -> ReLU -> dropout -> last layer``), so that
 :func:`raman_sk.models.penultimate` and the committee's out-of-domain
 embedding work unchanged.
@@ -8,6 +8,7 @@ embedding work unchanged.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -68,3 +69,38 @@ def _last_channels(net: RamanCNN1D) -> int:
 
 #: name -> module factory (the ``head`` of a lever).
 HEADS = {"cosine": cosine_head_cnn1d, "pooled": pooled_head_cnn1d}
+
+
+def mixup_classifier(alpha: float):
+    """Return a RamanCNNClassifier subclass that trains on mixtures of its batch.
+
+    Each training batch is replaced by ``lam x + (1 - lam) x[perm]`` (``lam``
+    drawn from Beta(alpha, alpha) per batch, ``perm`` a shuffle of the batch)
+    and the loss by ``lam L(y) + (1 - lam) L(y[perm])``: mixup across classes
+    with soft targets. A Raman spectrum of a mixture is the weighted sum of its
+    components' spectra, so the mixed spectra are physically plausible. The
+    draws come from a generator seeded with the classifier's
+    ``random_state``; ``alpha`` is a class attribute, so ``clone`` keeps it.
+    """
+    from skorch.dataset import unpack_data
+
+    from raman_sk.classifier import RamanCNNClassifier
+
+    class MixupRamanCNNClassifier(RamanCNNClassifier):
+        mixup_alpha = float(alpha)
+
+        def train_step_single(self, batch, **fit_params):
+            self._set_training(True)
+            Xi, yi = unpack_data(batch)
+            rng = self.__dict__.setdefault(
+                "_mixup_rng", np.random.default_rng(self.random_state))
+            lam = float(rng.beta(self.mixup_alpha, self.mixup_alpha))
+            perm = torch.as_tensor(rng.permutation(len(yi)), device=yi.device)
+            mixed = lam * Xi + (1.0 - lam) * Xi[perm]
+            y_pred = self.infer(mixed, **fit_params)
+            loss = lam * self.get_loss(y_pred, yi, X=mixed, training=True) + (
+                1.0 - lam) * self.get_loss(y_pred, yi[perm], X=mixed, training=True)
+            loss.backward()
+            return {"loss": loss, "y_pred": y_pred}
+
+    return MixupRamanCNNClassifier

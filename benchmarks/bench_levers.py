@@ -66,8 +66,8 @@ TTA_COPIES = 10
 #: ``classifier`` (extra RamanCNNClassifier parameters), ``member_seed`` (seed
 #: of the members and the augmenter; the folds stay those of ``--seed``),
 #: ``steps`` (extra cleaning steps), ``cleaning`` (make_raman_pipeline
-#: options), ``pretrained``/``freeze_body``, ``head`` (see _lever_nets) and
-#: ``molecule_fraction`` (see MoleculeSubsample).
+#: options), ``pretrained``/``freeze_body``, ``head`` and ``mixup`` (see
+#: _lever_nets) and ``molecule_fraction`` (see MoleculeSubsample).
 LEVERS = {
     "default": ("the recipe before label smoothing (6 epochs, 11 copies)", {}),
     "member-seed-1": (
@@ -253,6 +253,11 @@ LEVERS = {
         "per class (test parts unchanged)",
         {"classifier": _LS, "molecule_fraction": 0.75},
     ),
+    "ls+mixup-0.4": (
+        "label smoothing + mixup across classes: each batch mixed with a "
+        "shuffle of itself (weight ~ Beta(0.4, 0.4)), targets mixed alike",
+        {"classifier": _LS, "mixup": 0.4},
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -376,6 +381,7 @@ def lever_config(name, *, seed, quick):
         **({"cleaning": dict(changes["cleaning"])} if "cleaning" in changes else {}),
         **({"molecule_fraction": changes["molecule_fraction"]}
            if "molecule_fraction" in changes else {}),
+        **({"mixup": changes["mixup"]} if "mixup" in changes else {}),
         "batch_size": 32,
     }
 
@@ -492,7 +498,12 @@ def make_pipeline(config, wavenumbers, precision):
         import torch
 
         params["criterion__weight"] = torch.tensor(params["criterion__weight"])
-    member = RamanCNNClassifier(
+    member_class = RamanCNNClassifier
+    if "mixup" in config:
+        from _lever_nets import mixup_classifier
+
+        member_class = mixup_classifier(config["mixup"])
+    member = member_class(
         max_epochs=config["epochs"],
         batch_size=config["batch_size"],
         augmenter=augmenter,

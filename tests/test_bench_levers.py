@@ -149,3 +149,34 @@ def test_molecule_subsample_keeps_test_parts_and_whole_molecules():
         # every spectrum of a kept molecule, none of a test molecule
         assert len(train) == 2 * len(set(groups[train]))
         assert not set(groups[train]) & set(groups[test])
+
+
+def test_mixup_classifier_trains_on_mixed_batches_and_clones():
+    import torch
+    from sklearn.base import clone
+
+    nets = _load("_lever_nets")
+    cls = nets.mixup_classifier(0.4)
+    seen = []
+
+    class Recording(cls):
+        def infer(self, x, **kw):
+            if self.module_.training:
+                seen.append(torch.as_tensor(x).detach().clone())
+            return super().infer(x, **kw)
+
+    rng = np.random.default_rng(0)
+    X = rng.random((16, 64)).astype(np.float32)
+    y = np.array(["a", "b"] * 8)
+    clf = Recording(max_epochs=1, batch_size=8, random_state=0,
+                    module__channels=(4,), module__kernel_sizes=(5,),
+                    module__convs_per_block=1, module__hidden=8)
+    clf.fit(X, y)
+    assert len(seen) == 2  # 16 rows in batches of 8, one epoch
+    rows = torch.as_tensor(X)
+    for batch in seen:
+        # a row is left as it was only where the shuffle maps it to itself
+        dist = torch.cdist(batch, rows).min(dim=1).values
+        assert (dist > 1e-4).float().mean() >= 0.5
+    same = clone(clf)
+    assert type(same) is Recording and same.mixup_alpha == 0.4
