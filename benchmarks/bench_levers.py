@@ -258,6 +258,11 @@ LEVERS = {
         "shuffle of itself (weight ~ Beta(0.4, 0.4)), targets mixed alike",
         {"classifier": _LS, "mixup": 0.4},
     ),
+    "ls+mixup-1.0": (
+        "label smoothing + mixup across classes with weights ~ Beta(1, 1) "
+        "(uniform: stronger mixing than 0.4)",
+        {"classifier": _LS, "mixup": 1.0},
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "

@@ -57,6 +57,15 @@ def _training_options(p: argparse.ArgumentParser) -> None:
         "synthetic band mixtures) or a safetensors file of a RamanCNN1D body",
     )
     p.add_argument(
+        "--mixup",
+        type=float,
+        default=None,
+        metavar="ALPHA",
+        help="mixup across classes while training: each batch mixed with a "
+        "shuffle of itself, weights ~ Beta(ALPHA, ALPHA), targets alike; 0: off "
+        "(default: the recipe's)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=None,

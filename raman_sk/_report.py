@@ -217,7 +217,9 @@ def _models_section(evaluation: dict) -> list[str]:
             f"Schedule: {schedule['epochs']} epochs, augmented copies per "
             f"spectrum: {schedule['n_copies']}, batch {schedule['batch_size']}, "
             f"label smoothing {schedule.get('label_smoothing') or 0}, "
-            f"convolutional body {_body(schedule.get('pretrained'))}; "
+            + (f"mixup across classes (Beta({schedule['mixup']:g}, "
+               f"{schedule['mixup']:g}) weights), " if schedule.get("mixup") else "")
+            + f"convolutional body {_body(schedule.get('pretrained'))}; "
             f"{schedule['weights']}.",
         ]
     return lines

@@ -126,6 +126,7 @@ def _settings(args, **options):
         threads=args.threads,
         seed=args.seed,
         pretrained=args.pretrained,
+        mixup=args.mixup,
         **options,
     )
 

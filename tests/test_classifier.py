@@ -286,6 +286,34 @@ def test_augmenter_seeded_from_random_state_and_global_rng_untouched(synthetic):
     assert not weights_equal(a.module_.state_dict(), c.module_.state_dict())
 
 
+def test_mixup_trains_on_mixtures_seeded_and_global_rng_untouched(synthetic):
+    X, y = synthetic.data.astype(np.float32), synthetic.target
+    seen = []
+
+    class Recording(RamanCNNClassifier):
+        def infer(self, x, **kw):
+            if self.module_.training:
+                seen.append(torch.as_tensor(x).detach().clone())
+            return super().infer(x, **kw)
+
+    torch_state = torch.get_rng_state()
+    a = Recording(**{**FAST, "max_epochs": 2, "mixup": 0.4}).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    # every batch is a mixture: a row survives only where the shuffle maps it
+    # to itself (about one row in a batch)
+    rows = torch.as_tensor(X)
+    n_batches = 2 * int(np.ceil(len(X) / FAST["batch_size"]))
+    assert len(seen) == n_batches
+    unchanged = [float((torch.cdist(b, rows).min(dim=1).values < 1e-5).float().mean())
+                 for b in seen]
+    assert np.mean(unchanged) < 0.3
+    b = small_clf(max_epochs=2, mixup=0.4).fit(X, y)
+    c = small_clf(max_epochs=2).fit(X, y)
+    assert weights_equal(a.module_.state_dict(), b.module_.state_dict())
+    assert not weights_equal(a.module_.state_dict(), c.module_.state_dict())
+    assert clone(b).mixup == 0.4
+
+
 def test_same_random_state_same_weights_and_predictions(fitted, synthetic):
     X, y = synthetic.data, synthetic.target
     again = small_clf().fit(X, y)
@@ -700,6 +728,7 @@ def test_predict_with_other_number_of_features(fitted, synthetic):
         ({"patience": 0}, ValueError, r"'patience' parameter.*\[1, inf\).*Got 0"),
         ({"n_threads": 0}, ValueError, r"'n_threads' parameter.*\[1, inf\).*Got 0"),
         ({"balance_classes": "yes"}, TypeError, r"'balance_classes' parameter.*'yes'"),
+        ({"mixup": -0.5}, ValueError, r"'mixup' parameter.*\[0.0, inf\).*Got -0.5"),
         ({"augmenter": object()}, TypeError, r"augmenter must have a fit_resample"),
         ({"augmenter__n_copies": 2}, ValueError, r"augmenter=None"),
     ],

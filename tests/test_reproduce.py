@@ -381,3 +381,14 @@ def test_pretrained_body_is_an_option_of_the_recipes():
     assert torch.equal(clf.module_.features[0].weight, body["0.weight"])
     own = Settings.make(recipe="seed", precision="float32", pretrained="synthetic")
     assert classifier_params(own)["module__pretrained"] == "synthetic"
+
+
+def test_mixup_is_an_option_of_the_recipes():
+    from raman_sk.reproduce._settings import Settings, classifier_params
+
+    committee = Settings.make(precision="float32")
+    assert committee.mixup == 0.0 and "mixup" not in classifier_params(committee)
+    on = Settings.make(precision="float32", mixup=0.4)
+    assert classifier_params(on)["mixup"] == 0.4
+    with pytest.raises(ValueError, match="mixup must be >= 0, got -1"):
+        Settings.make(precision="float32", mixup=-1)

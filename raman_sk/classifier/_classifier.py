@@ -20,7 +20,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, LRScheduler, PassthroughScoring, PrintLog
-from skorch.dataset import Dataset
+from skorch.dataset import Dataset, unpack_data
 from skorch.net import NeuralNet
 from skorch.utils import is_dataset, to_tensor
 from torch.optim.lr_scheduler import CosineAnnealingLR
@@ -187,6 +187,13 @@ class RamanCNNClassifier(NeuralNetClassifier):
     balance_classes : bool, default=True
         Draw training batches with replacement, weights ``1 / count`` of each
         class. False: plain shuffling.
+    mixup : float, default=0.0
+        With ``mixup > 0`` every training batch becomes ``lam x + (1 - lam)
+        x[perm]`` and its loss ``lam L(y) + (1 - lam) L(y[perm])`` (``perm`` a
+        shuffle of the batch, ``lam ~ Beta(mixup, mixup)`` per batch; Zhang et
+        al., ICLR 2018): the network also learns from mixtures of spectra of
+        different classes, as a Raman spectrum of a mixture is the weighted sum
+        of its components'. 0 trains on the batches as drawn.
     restore_best : bool, default=True
         With a validation part, keep the best epoch's weights (see
         ``monitor``) in memory and load them back at the end of training.
@@ -274,6 +281,7 @@ class RamanCNNClassifier(NeuralNetClassifier):
     _parameter_constraints: dict = {
         "weight_decay": [Interval(Real, 0, None, closed="left"), None],
         "balance_classes": ["boolean"],
+        "mixup": [Interval(Real, 0, None, closed="left")],
         "restore_best": ["boolean"],
         "monitor": [StrOptions(set(MONITORS))],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
@@ -295,6 +303,7 @@ class RamanCNNClassifier(NeuralNetClassifier):
         train_split=None,
         augmenter=None,
         balance_classes=True,
+        mixup=0.0,
         restore_best=True,
         monitor="valid_loss",
         patience=None,
@@ -320,6 +329,7 @@ class RamanCNNClassifier(NeuralNetClassifier):
         self.weight_decay = weight_decay
         self.augmenter = augmenter
         self.balance_classes = balance_classes
+        self.mixup = mixup
         self.restore_best = restore_best
         self.monitor = monitor
         self.patience = patience
@@ -572,6 +582,27 @@ class RamanCNNClassifier(NeuralNetClassifier):
         if iterator is DataLoader and not kwargs:
             return TensorBatches(dataset, batch_size, sampler)
         return iterator(dataset, batch_size=batch_size, sampler=sampler, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        """One training step; with ``mixup`` on a mixed batch (see the class doc).
+
+        The draws use torch's generator, which ``fit`` forks and seeds from
+        ``random_state``.
+        """
+        if not self.mixup:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        alpha = torch.tensor(float(self.mixup))
+        lam = float(torch.distributions.Beta(alpha, alpha).sample())
+        perm = torch.randperm(len(yi)).to(yi.device)
+        mixed = lam * Xi + (1.0 - lam) * Xi[perm]
+        y_pred = self.infer(mixed, **fit_params)
+        loss = lam * self.get_loss(y_pred, yi, X=mixed, training=True) + (
+            1.0 - lam
+        ) * self.get_loss(y_pred, yi[perm], X=mixed, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
 
     def infer(self, x, **fit_params):
         """Forward pass; under bf16 autocast when ``precision='bfloat16'``.

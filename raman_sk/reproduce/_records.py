@@ -80,6 +80,7 @@ def _schedule(settings) -> dict:
         "n_copies": settings.n_copies,
         "batch_size": settings.batch_size,
         "label_smoothing": settings.label_smoothing,
+        "mixup": settings.mixup,
         "pretrained": settings.pretrained,
         "validation": None if settings.committee else "grouped validation part",
         "weights": "final-epoch weights, no validation part, no checkpoint selection"

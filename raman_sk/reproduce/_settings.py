@@ -27,6 +27,7 @@ RECIPE_DEFAULTS = {
         "n_copies": 11,
         "cv": 5,
         "label_smoothing": 0.1,
+        "mixup": 0.0,
         "pretrained": "none",
     },
     "seed": {
@@ -34,6 +35,7 @@ RECIPE_DEFAULTS = {
         "n_copies": 15,
         "cv": 0,
         "label_smoothing": 0.0,
+        "mixup": 0.0,
         "pretrained": "none",
     },
 }
@@ -81,6 +83,10 @@ class Settings:
         pipeline (0, the default: off).
     label_smoothing : float, default=None
         Label smoothing of the cross-entropy loss (cv-committee: 0.1; seed: 0).
+    mixup : float, default=None
+        Mixup across classes of the training batches, ``Beta(mixup, mixup)``
+        weights (see :class:`~raman_sk.RamanCNNClassifier`); 0: off
+        (cv-committee: 0.0; seed: 0).
     pretrained : str, default=None
         Where the networks' convolutional body starts: ``"none"`` (random),
         a bundled body (``"synthetic"``, see
@@ -117,6 +123,7 @@ class Settings:
     n_copies: int | None = None
     cv: int | None = None
     label_smoothing: float | None = None
+    mixup: float | None = None
     pretrained: str | None = None
     ig_n_per_class: int = 15
     ig_n_steps: int = 50
@@ -149,6 +156,8 @@ class Settings:
             raise ValueError(
                 f"label_smoothing must be in [0, 1), got {self.label_smoothing}."
             )
+        if not self.mixup >= 0.0:
+            raise ValueError(f"mixup must be >= 0, got {self.mixup}.")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1 or None, got {self.threads}.")
         if self.committee and self.cv < 2:
@@ -251,6 +260,8 @@ def classifier_params(settings: Settings, *, callbacks=None) -> dict:
         params["restore_best"] = False
     if settings.label_smoothing:
         params["criterion__label_smoothing"] = settings.label_smoothing
+    if settings.mixup:
+        params["mixup"] = settings.mixup
     if settings.pretrained != "none":
         params["module__pretrained"] = settings.pretrained
     params.update(settings.module_params)
