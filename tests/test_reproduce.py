@@ -387,8 +387,10 @@ def test_mixup_is_an_option_of_the_recipes():
     from raman_sk.reproduce._settings import Settings, classifier_params
 
     committee = Settings.make(precision="float32")
-    assert committee.mixup == 0.0 and "mixup" not in classifier_params(committee)
-    on = Settings.make(precision="float32", mixup=0.4)
-    assert classifier_params(on)["mixup"] == 0.4
+    seed = Settings.make(recipe="seed", precision="float32")
+    assert committee.mixup == 0.4 and classifier_params(committee)["mixup"] == 0.4
+    assert seed.mixup == 0.0 and "mixup" not in classifier_params(seed)
+    off = Settings.make(precision="float32", mixup=0)
+    assert "mixup" not in classifier_params(off)
     with pytest.raises(ValueError, match="mixup must be >= 0, got -1"):
         Settings.make(precision="float32", mixup=-1)
