@@ -246,6 +246,7 @@ def _recipe(pipe, clf, settings) -> dict:
         "max_epochs": settings.epochs,
         "batch_size": clf.batch_size,
         "balance_classes": clf.balance_classes,
+        "mixup": clf.mixup,
         "augmenter": jsonable(clf.augmenter.get_params())
         if clf.augmenter is not None
         else None,
