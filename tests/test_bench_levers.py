@@ -30,14 +30,15 @@ def test_bench_levers_quick_is_paired_and_resumable(tmp_path, capsys):
     bench.main(argv)
     out = json.loads((tmp_path / "generalisation.json").read_text())
     rows = {r["lever"]: r for r in out["levers"]}
-    # the reference is fitted too; two rows are derived without training
+    # the reference is fitted too; the other rows are derived without training
     ref = bench.REFERENCE
     assert set(rows) == {
         ref, "default", "member-seed-1", "default+TTA", "seed-committee-2",
-        "ls+library-search-blend", "ls+logistic-blend",
+        "ls+library-search-blend", "ls+logistic-blend", "ls+class-weights",
     }
-    # a blend with a baseline costs no training beyond its source
-    assert rows["ls+logistic-blend"]["sample_passes"] == rows[ref]["sample_passes"]
+    # a blend or a decision rule costs no training beyond its source
+    for derived in ("ls+logistic-blend", "ls+class-weights"):
+        assert rows[derived]["sample_passes"] == rows[ref]["sample_passes"]
     assert rows[ref]["paired_macro_f1"]["ties"] == out["meta"]["cv"] == 3
     assert len(rows["member-seed-1"]["fold_macro_f1"]) == 3
     assert rows["seed-committee-2"]["sample_passes"] == 2 * rows["default"][
@@ -94,8 +95,10 @@ def test_confirmation_pools_paired_folds_over_seeds(tmp_path):
                       "sample_passes": 10, "seconds": 1.0}
             path.write_text(json.dumps(record))
     rows = {r["lever"]: r for r in bench.confirmations(data, tmp_path, quick=True)}
-    # the lever, and the rows derived from the reference alone (baseline blends)
-    assert set(rows) == {"ls-0.2", "ls+library-search-blend", "ls+logistic-blend"}
+    # the lever, and the rows derived from the reference alone (baseline blends,
+    # the decision rule)
+    assert set(rows) == {"ls-0.2", "ls+library-search-blend", "ls+logistic-blend",
+                         "ls+class-weights"}
     row = rows["ls-0.2"]
     assert row["seeds"] == [0, 1] and row["n_folds"] == 4
     # fold 0 of each seed: accuracy 3/4 -> 1, macro-F1 (2/3 + 4/5) / 2 -> 1
