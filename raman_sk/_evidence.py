@@ -117,11 +117,8 @@ def strongest_band_fwhm(X, *, prominence: float = 0.1) -> np.ndarray:
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_points)
-        Spectra on a common, evenly spaced grid.
-    prominence : float, default=0.1
-        Peaks count when their prominence is at least this fraction of the
-        spectrum's range.
+    X, prominence
+        As in :func:`band_widths`.
 
     Returns
     -------

@@ -58,6 +58,12 @@ from raman_sk._evidence import (
     nearest_similarity,
     strongest_band_fwhm,
 )
+from raman_sk._limits import (
+    _exceedance,
+    _other_group_min,
+    _shared_limits,
+    _unexplained,
+)
 from raman_sk.persistence import load_estimator, save_estimator
 
 __all__ = [
@@ -88,75 +94,10 @@ MODEL_SPACE_MISSING = (
 _MODEL_LIMITS = ("embedding_distance", "energy")
 #: Peaks that count in the band widths: prominence over the range (band_widths').
 _PROMINENCE = 0.1
-#: Library residual above which a too-narrow highest peak counts (see _unexplained).
-_UNEXPLAINED = 0.5
 #: Names of the band-width statistics (``_band_stats`` order) in reasons and centres.
 _WIDTH_NAMES = ("effective width", "peak FWHM", "strongest band FWHM")
 #: Scores whose limits share what the fixed input-space limits leave of the budget.
 _SHARED_LIMITS = ("residual", *_MODEL_LIMITS)
-
-
-def _exceedance(values, limit, centre, *, low_is_bad):
-    """1 at the limit, above 1 past it, 0 at the in-domain median."""
-    values = np.asarray(values, dtype=np.float64)
-    if low_is_bad:
-        return 1.0 + (limit - values) / max(centre - limit, 1e-9)
-    return 1.0 + (values - limit) / max(limit - centre, 1e-9)
-
-
-def _unexplained(residual):
-    """(gate, reason suffix) of the highest-peak width check.
-
-    A highest peak narrower than any training spectrum's counts only when the
-    library leaves more than half of it unexplained (library residual above
-    :data:`_UNEXPLAINED`): a sharper instrument's rendering of a known band is
-    mostly explained by the neighbours that have it, a foreign line is left
-    over whole. Without a residual the width alone counts.
-    """
-    if residual is None or np.isnan(residual).all():
-        return True, ""
-    values = np.nan_to_num(np.asarray(residual, dtype=np.float64), nan=np.inf)
-    return values > _UNEXPLAINED, f" and residual > {_UNEXPLAINED}"
-
-
-def _other_group_min(values, groups, factor):
-    """Each row's limit: the smallest value of the *other* groups over ``factor``."""
-    out = np.full(values.shape[0], np.inf)
-    finite = np.isfinite(values)
-    for g in np.unique(groups):
-        other = (groups != g) & finite
-        if other.any():
-            out[groups == g] = values[other].min() / factor
-    return out
-
-
-def _shared_limits(scores, fixed, target):
-    """(rate, limits): one exceedance rate for every score, the highest in budget.
-
-    ``fixed`` is what the fixed limits already flag. Each limit is the
-    ``j + 1``-th largest value of its score, so that at most ``j`` of the
-    ``n`` spectra are above it (rate ``j / n``); the flags only grow with
-    ``j``, so a bisection finds the largest ``j`` whose combined flag rate is
-    at most ``target``.
-    """
-    n = fixed.shape[0]
-    ranked = {k: np.sort(v)[::-1] for k, v in scores.items()}
-
-    def combined(j):
-        limits = {k: float(v[min(j, n - 1)]) for k, v in ranked.items()}
-        flag = fixed.copy()
-        for k, v in scores.items():
-            flag |= v > limits[k]
-        return flag.mean(), limits
-
-    lo, hi = 0, n - 1  # j = 0 keeps every spectrum within every shared limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if combined(mid)[0] <= target:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo / n, combined(lo)[1]
 
 
 class NearestSpectrumChecker(BaseEstimator):
@@ -316,6 +257,8 @@ class NearestSpectrumChecker(BaseEstimator):
         loo = sim.max(axis=1)
         loo[~np.isfinite(loo)] = 1.0  # a single group: nothing else to compare
         self.reference_ = X.copy()
+        for stale in ("_centres_cache", "_widths_cache"):  # a refit starts afresh
+            self.__dict__.pop(stale, None)
         self.loo_similarity_ = loo
         if self.threshold is not None:
             self.threshold_ = float(self.threshold)
@@ -324,7 +267,7 @@ class NearestSpectrumChecker(BaseEstimator):
         self.min_effective_width_ = self.min_peak_fwhm_ = None
         self.min_strongest_fwhm_ = None
         if self.band_checks:
-            width, fwhm, strongest = _band_stats(X, _PROMINENCE)
+            width, fwhm, strongest = self._reference_widths()
             factor = float(self.width_margin)
             self.min_effective_width_ = float(width.min() / factor)
             if np.isfinite(fwhm).any():
@@ -370,7 +313,7 @@ class NearestSpectrumChecker(BaseEstimator):
         flag = self.loo_similarity_ < self.threshold_
         if self.band_checks:
             factor = float(self.width_margin)
-            width, fwhm, strongest = _band_stats(X, _PROMINENCE)
+            width, fwhm, strongest = self._reference_widths()
             for values in (width, fwhm):
                 flag |= values < _other_group_min(values, groups, factor)
             flag |= (strongest < _other_group_min(strongest, groups, factor)) & \
@@ -401,11 +344,19 @@ class NearestSpectrumChecker(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return nearest_similarity(X, self.reference_)[0]
 
+    def _reference_widths(self):
+        """Band-width statistics of the reference spectra, computed once."""
+        cached = self.__dict__.get("_widths_cache")
+        if cached is None:
+            cached = _band_stats(self.reference_, _PROMINENCE)
+            self.__dict__["_widths_cache"] = cached
+        return cached
+
     def _centres(self) -> dict:
         """In-domain medians of every score (the 0 of ``ood_score``)."""
         cached = self.__dict__.get("_centres_cache")
         if cached is None:
-            widths = _band_stats(self.reference_, _PROMINENCE)
+            widths = self._reference_widths()
             cached = {"similarity": float(np.median(self.loo_similarity_)),
                       "_widths": widths}
             for name, values in zip(_WIDTH_NAMES, widths, strict=True):

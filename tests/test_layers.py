@@ -27,6 +27,7 @@ LAYERS = {
     "bands": 7,
     "calibration": 7,
     "_evidence": 7,
+    "_limits": 7,
     "domain": 7,
     "explain": 7,
     "library": 7,

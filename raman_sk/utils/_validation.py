@@ -41,8 +41,8 @@ def saturation(values) -> int:
     """Longest run of consecutive points at exactly a raw spectrum's maximum.
 
     A detector that saturates clips every pixel above its limit to the same
-    count, so a saturated band shows as a plateau at the maximum; measured
-    intensities otherwise hardly ever repeat their maximum on neighbouring
+    count, so a saturated band shows as a plateau at the maximum; an
+    unclipped spectrum hardly ever repeats its maximum on neighbouring
     points. Use it on the raw intensities, before any resampling or smoothing
     blurs the plateau. :data:`SATURATED_RUN` or more points mean saturation.
 
