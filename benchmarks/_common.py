@@ -125,8 +125,9 @@ class TorchDropoutCNN1D(RamanCNN1D):
 def main_job_key(settings) -> dict:
     """Return the main job's settings as a cache key: all fields but the threads.
 
-    ``pretrained="none"`` (a random body) and ``mixup=0`` are left out; the
-    pipeline's cleaning steps are added, each with its scalar settings.
+    ``pretrained="none"`` (a random body), ``mixup=0`` and ``input_binning=1``
+    are left out; the pipeline's cleaning steps are added, each with its
+    scalar settings.
     """
     import dataclasses
 
@@ -138,6 +139,8 @@ def main_job_key(settings) -> dict:
         config.pop("pretrained")
     if not config.get("mixup"):  # off: the key of the runs before the option
         config.pop("mixup", None)
+    if config.get("input_binning") == 1:  # off: as before the option
+        config.pop("input_binning", None)
     # the cleaning steps the job runs and their settings (a new step or a
     # changed setting makes every cached fit stale)
     config["preprocessing"] = [

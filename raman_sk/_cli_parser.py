@@ -66,6 +66,14 @@ def _training_options(p: argparse.ArgumentParser) -> None:
         "(default: the recipe's)",
     )
     p.add_argument(
+        "--input-binning",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the network averages every N adjacent points of its 1 cm-1 input "
+        "before the first convolution (cheaper; 1: none; default: the recipe's)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=None,

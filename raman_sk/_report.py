@@ -219,6 +219,8 @@ def _models_section(evaluation: dict) -> list[str]:
             f"label smoothing {schedule.get('label_smoothing') or 0}, "
             + (f"mixup across classes (Beta({schedule['mixup']:g}, "
                f"{schedule['mixup']:g}) weights), " if schedule.get("mixup") else "")
+            + (f"input averaged over {schedule['input_binning']} adjacent points, "
+               if (schedule.get("input_binning") or 1) > 1 else "")
             + f"convolutional body {_body(schedule.get('pretrained'))}; "
             f"{schedule['weights']}.",
         ]

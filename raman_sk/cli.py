@@ -113,7 +113,7 @@ def _settings(args, **options):
     """Return the run's :class:`~raman_sk.reproduce.Settings` from the options."""
     from raman_sk.reproduce import Settings
 
-    for name in ("epochs", "batch_size", "threads"):
+    for name in ("epochs", "batch_size", "threads", "input_binning"):
         _check_option(args, name, 1)
     recipe = options.pop("recipe", getattr(args, "recipe", "seed"))
     return Settings.make(
@@ -127,6 +127,7 @@ def _settings(args, **options):
         seed=args.seed,
         pretrained=args.pretrained,
         mixup=args.mixup,
+        input_binning=args.input_binning,
         **options,
     )
 

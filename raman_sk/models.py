@@ -204,6 +204,13 @@ class RamanCNN1D(nn.Module):
         Width of the hidden fully connected layer.
     head_dropout : float, default=0.4
         Dropout before the output layer.
+    input_binning : int, default=1
+        Average every ``input_binning`` adjacent input points before the first
+        convolution (a partial last bin averages the points it has): 2 makes
+        the body see a 1 cm-1 grid as a 2 cm-1 one, which halves the cost of
+        every layer while each kernel spans twice the wavenumber range. 1 (no
+        binning) is the reference architecture. Attributions still come per
+        input point: the binning is part of the network.
     pretrained : str, path-like or None, default=None
         Start the convolutional body (``features``) from pretrained weights
         instead of a random initialisation: a name in
@@ -235,6 +242,7 @@ class RamanCNN1D(nn.Module):
         dropout: float = 0.25,
         hidden: int = 256,
         head_dropout: float = 0.4,
+        input_binning: int = 1,
         pretrained=None,
     ):
         super().__init__()
@@ -252,18 +260,27 @@ class RamanCNN1D(nn.Module):
             raise ValueError(f"kernel_sizes must be >= 1, got {kernel_sizes}.")
         if any(int(c) < 1 for c in convs_per_block):
             raise ValueError(f"convs_per_block must be >= 1, got {convs_per_block}.")
-        min_len = min_input_length(n_blocks, pool)
+        if int(input_binning) < 1:
+            raise ValueError(f"input_binning must be >= 1, got {input_binning}.")
+        binning = int(input_binning)
+        min_len = min_input_length(n_blocks, pool) * binning
         if int(n_features) < min_len:
             raise ValueError(
                 f"n_features={n_features} is too short for {n_blocks} blocks with "
-                f"pool={pool}: the network needs at least {min_len} points per "
-                "spectrum."
+                f"pool={pool} and input_binning={binning}: the network needs at "
+                f"least {min_len} points per spectrum."
             )
         self.n_classes = int(n_classes)
         self.n_features = int(n_features)
+        self.input_binning = binning
+        # outside ``features`` so that the body's layer indices (and a
+        # pretrained body's keys) do not depend on the binning
+        self.binning = (
+            nn.AvgPool1d(binning, ceil_mode=True) if binning > 1 else nn.Identity()
+        )
 
         layers: list[nn.Module] = []
-        in_ch, length = 1, self.n_features
+        in_ch, length = 1, -(-self.n_features // binning)
         for out_ch, k, n_conv in zip(
             channels, kernel_sizes, convs_per_block, strict=True
         ):
@@ -310,7 +327,7 @@ class RamanCNN1D(nn.Module):
         """Return class logits for a batch of spectra."""
         if x.dim() == 2:
             x = x.unsqueeze(1)
-        return self.classifier(self.features(x))
+        return self.classifier(self.features(self.binning(x)))
 
 
 def penultimate(net: RamanCNN1D, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -347,7 +364,7 @@ def penultimate(net: RamanCNN1D, x: torch.Tensor) -> tuple[torch.Tensor, torch.T
     if x.dim() == 2:
         x = x.unsqueeze(1)
     head = net.classifier
-    embedding = head[:3](net.features(x))  # Flatten -> Linear -> ReLU
+    embedding = head[:3](net.features(net.binning(x)))  # Flatten -> Linear -> ReLU
     return embedding, head[3:](embedding)
 
 

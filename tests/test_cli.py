@@ -445,6 +445,7 @@ def test_staging_replaces_only_at_the_end(tmp_path):
         (["--recipe", "seed", "--cv", "1"], "--cv must be 0 \\(off\\) or >= 2, got 1"),
         (["--threads", "0"], "--threads must be >= 1, got 0"),
         (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        (["--input-binning", "0"], "--input-binning must be >= 1, got 0"),
         (["--data", "no/such/dir"], "not an existing directory"),
     ],
 )

@@ -110,6 +110,7 @@ def test_min_input_length_and_too_short_input():
         ({"pool": 0}, "pool must be >= 1"),
         ({"kernel_sizes": 0}, "kernel_sizes must be >= 1"),
         ({"channels": ()}, "at least one block"),
+        ({"input_binning": 0}, "input_binning must be >= 1"),
     ],
 )
 def test_bad_architecture_arguments(kwargs, match):
@@ -130,6 +131,34 @@ def test_parameter_count_follows_configuration():
     # conv1 1*4*5+4, bn 8, conv2 4*8*3+8, bn 16, fc (8*4)*16+16, out 16*3+3
     expected = (20 + 4) + 8 + (96 + 8) + 16 + (32 * 16 + 16) + (16 * 3 + 3)
     assert n_params(net) == expected
+
+
+def test_input_binning_averages_pairs_before_the_body():
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = RamanCNN1D(n_classes=6, input_binning=2).eval()
+        spectra = torch.rand(3, 1351)
+    # 1351 points -> 676 bins (the last holds one point) -> 169 -> 42 -> 10
+    assert net.flat_features == 128 * 10
+    assert n_params(net) == 831_654 - 128 * 11 * 256
+    x = torch.arange(5.0).view(1, 1, 5)
+    assert net.binning(x).flatten().tolist() == [0.5, 2.5, 4.0]
+    # the same weights see a binned spectrum as the unbinned net sees its bins
+    plain = RamanCNN1D(n_classes=6, n_features=676).eval()
+    plain.load_state_dict(net.state_dict())
+    bins = torch.cat([spectra[:, :1350].reshape(3, 675, 2).mean(2), spectra[:, -1:]], 1)
+    assert torch.allclose(net(spectra), plain(bins), atol=1e-5)
+    # every input point gets a gradient: attributions stay per point
+    spectra.requires_grad_(True)
+    net(spectra)[:, 0].sum().backward()
+    assert bool((spectra.grad != 0).all())
+
+
+def test_input_binning_needs_binning_times_the_minimum_length():
+    RamanCNN1D(n_classes=2, n_features=128, input_binning=2)
+    message = "input_binning=2: the network needs at least 128"
+    with pytest.raises(ValueError, match=message):
+        RamanCNN1D(n_classes=2, n_features=127, input_binning=2)
 
 
 # ---------------------------------------------------------------- FastDropout

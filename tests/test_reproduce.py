@@ -394,3 +394,26 @@ def test_mixup_is_an_option_of_the_recipes():
     assert "mixup" not in classifier_params(off)
     with pytest.raises(ValueError, match="mixup must be >= 0, got -1"):
         Settings.make(precision="float32", mixup=-1)
+
+
+def test_input_binning_is_an_option_of_the_recipes():
+    from raman_sk.reproduce._settings import Settings, classifier_params
+
+    committee = Settings.make(precision="float32")
+    seed = Settings.make(recipe="seed", precision="float32")
+    assert committee.input_binning == 2
+    assert classifier_params(committee)["module__input_binning"] == 2
+    assert seed.input_binning == 1
+    assert "module__input_binning" not in classifier_params(seed)
+    own = Settings.make(recipe="seed", precision="float32", input_binning=3)
+    assert classifier_params(own)["module__input_binning"] == 3
+    with pytest.raises(ValueError, match="input_binning must be >= 1, got 0"):
+        Settings.make(precision="float32", input_binning=0)
+
+
+def test_report_names_the_input_binning():
+    ev = _oof_evaluation()
+    ev["schedule"] = {**ev["schedule"], "input_binning": 2}
+    assert "input averaged over 2 adjacent points, " in format_report(ev)
+    ev["schedule"]["input_binning"] = 1
+    assert "adjacent points" not in format_report(ev)

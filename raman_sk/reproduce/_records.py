@@ -81,6 +81,7 @@ def _schedule(settings) -> dict:
         "batch_size": settings.batch_size,
         "label_smoothing": settings.label_smoothing,
         "mixup": settings.mixup,
+        "input_binning": settings.input_binning,
         "pretrained": settings.pretrained,
         "validation": None if settings.committee else "grouped validation part",
         "weights": "final-epoch weights, no validation part, no checkpoint selection"
