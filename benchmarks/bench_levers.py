@@ -270,6 +270,12 @@ LEVERS = {
         {"classifier": {**_LS, "module__input_binning": 2}, "mixup": 0.4,
          "source": "ls+mixup-0.4"},
     ),
+    "ls+mixup-0.4+bin-4": (
+        "the current recipe with the network's input binned to 4 cm-1 (four "
+        "points averaged before the first convolution)",
+        {"classifier": {**_LS, "module__input_binning": 4}, "mixup": 0.4,
+         "source": "ls+mixup-0.4+bin-2"},
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "

@@ -763,6 +763,15 @@ def _pct(d):
             f"{100 * d['high']:.1f}]")
 
 
+def _recipe_extras(settings):
+    """Return the recipe's mixup and input binning as text, where it has them."""
+    parts = []
+    if settings.get("mixup"):
+        parts.append(f", mixup {settings['mixup']:g}")
+    if (settings.get("input_binning") or 1) > 1:
+        parts.append(f", input binned over {settings['input_binning']} points")
+    return "".join(parts)
+
 def markdown(result):
     """Render the trust report: header, verdicts, one table per part."""
     meta, cal, ood, tg = (result["meta"], result["calibration"], result["ood"],
@@ -776,7 +785,8 @@ def markdown(result):
         f"The main job's default recipe (`{meta['recipe']}`: a committee of "
         f"{meta['cv']} networks over grouped {meta['cv']}-fold by molecule, "
         f"{meta['epochs']} epochs, {meta['n_copies']} augmented copies, label "
-        f"smoothing {meta['label_smoothing']}), fitted once per seed ({seeds}) "
+        f"smoothing {meta['label_smoothing']}{_recipe_extras(meta['settings'])}), "
+        f"fitted once per seed ({seeds}) "
         f"on all {meta['n_spectra']} spectra; every number pools the seeds' "
         f"out-of-fold rows ({cal['n_rows']} = {len(meta['seeds'])} x "
         f"{meta['n_spectra']}, {cal['n_molecules']} molecules). Calibrated "

@@ -13,10 +13,10 @@ from tests._helpers import TINY_NET
 TRAIN = {"max_epochs": 25, "lr": 1e-2, "batch_size": 8, "n_threads": 1, **TINY_NET}
 
 
-def train_cnn(synthetic):
+def train_cnn(synthetic, **params):
     """Return a small CNN trained on the synthetic spectra (identity resampler)."""
     w = synthetic.wavenumbers
-    clf = RamanCNNClassifier(random_state=0, **TRAIN)
+    clf = RamanCNNClassifier(random_state=0, **{**TRAIN, **params})
     pipe = make_pipeline(WavenumberResampler(wavenumbers=w, target_wavenumbers=w), clf)
     return pipe.fit(synthetic.data, synthetic.target)
 

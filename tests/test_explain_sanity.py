@@ -64,6 +64,26 @@ def test_model_randomization_separates_trained_from_random(ig_fitted, synthetic)
     ]
 
 
+def test_sanity_checks_pass_with_a_binned_input(synthetic):
+    # the binning averages pairs of points inside the network: attributions
+    # stay per point and must still depend on the trained weights
+    binned = train_cnn(synthetic, module__input_binning=2)
+    assert binned[-1].module_.input_binning == 2
+    explainer = fit_explainer(binned, synthetic)
+    attributions = explainer.explain(synthetic.data[:2])
+    assert attributions.shape[-1] == synthetic.data.shape[1]
+    report = model_randomization_check(
+        explainer, synthetic.data, cascade=False, random_state=0
+    )
+    rho = report.groupby("map")["spearman"].mean()
+    assert abs(rho["signed_ig"]) < 0.2 and abs(rho["contrastive_ig"]) < 0.2
+    control = seed_control_check(
+        explainer, synthetic.data, synthetic.target, random_state=0
+    )
+    ctrl = control.groupby("map")["pearson"].mean()
+    assert ctrl["signed_ig"] > 0.6 and ctrl["contrastive_ig"] > 0.6
+
+
 @pytest.mark.slow
 def test_full_sanity_check_cascade(ig_fitted, synthetic):
     report = ig_fitted.sanity_check(synthetic.data, synthetic.target, random_state=0)
