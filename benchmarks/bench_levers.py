@@ -276,6 +276,18 @@ LEVERS = {
         {"classifier": {**_LS, "module__input_binning": 4}, "mixup": 0.4,
          "source": "ls+mixup-0.4+bin-2"},
     ),
+    "mixup-0.4+bin-2": (
+        "the current recipe without label smoothing (mixup already softens the "
+        "targets)",
+        {"classifier": {"module__input_binning": 2}, "mixup": 0.4,
+         "source": "ls+mixup-0.4+bin-2"},
+    ),
+    "ls+mixup-0.4+bin-2+copies-8-epochs-8": (
+        "the current recipe with 8 copies x 8 epochs (the same sample-passes as "
+        "11 x 6: mixed batches may need more epochs)",
+        {"classifier": {**_LS, "module__input_binning": 2}, "mixup": 0.4,
+         "n_copies": 8, "epochs": 8, "source": "ls+mixup-0.4+bin-2"},
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
