@@ -213,7 +213,8 @@ def main(argv=None):
     meta = {
         "seed": args.seed, "outer": args.outer, "inner": args.inner,
         "recipe": f"{settings.epochs} epochs, {settings.n_copies} copies, "
-                  f"label smoothing {settings.label_smoothing}",
+                  f"label smoothing {settings.label_smoothing}, mixup "
+                  f"{settings.mixup:g}, input binning {settings.input_binning}",
         "precision": settings.precision, "cpu": cpu_info()["summary"],
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "versions": versions(), "quick": args.quick,
