@@ -192,13 +192,25 @@ def test_bench_speed_reproduce_section(tmp_path, ramanbiolib_available):
 def test_bench_shipped_quick(tmp_path, ramanbiolib_available):
     bench = _load("bench_shipped")
     out = bench.main(["--quick", "--out", str(tmp_path)])
-    assert set(out["candidates"]) == {"committee", "refit"}
+    assert set(out["candidates"]) == {"committee", "refit", "committee + refit"}
     for row in out["candidates"].values():
         assert len(row["fold_macro_f1"]) == 3 and 0 <= row["macro_f1"] <= 1
     p = out["committee_minus_refit"]["macro_f1"]
     assert p["wins"] + p["ties"] + p["losses"] == 3
     assert (tmp_path / "shipped.md").is_file()
     assert len(list((tmp_path / "cache" / "shipped").glob("*.json"))) == 3
+
+
+def test_bench_shipped_adds_the_refit_as_one_more_member():
+    bench = _load("bench_shipped")
+    record = {
+        "committee": {"proba": [[0.6, 0.4], [0.2, 0.8]], "seconds": 3.0},
+        "refit": {"proba": [[0.0, 1.0], [1.0, 0.0]], "seconds": 1.0},
+    }
+    got = bench._with_refit(record, inner=4)
+    # (4 * committee + refit) / 5
+    np.testing.assert_allclose(got["proba"], [[0.48, 0.52], [0.36, 0.64]])
+    assert got["seconds"] == 4.0
 
 
 def test_bench_epochs_quick(tmp_path, ramanbiolib_available):
