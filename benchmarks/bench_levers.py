@@ -67,7 +67,10 @@ TTA_COPIES = 10
 #: of the members and the augmenter; the folds stay those of ``--seed``),
 #: ``steps`` (extra cleaning steps), ``cleaning`` (make_raman_pipeline
 #: options), ``pretrained``/``freeze_body``, ``head`` and ``mixup`` (see
-#: _lever_nets) and ``molecule_fraction`` (see MoleculeSubsample).
+#: _lever_nets) and ``molecule_fraction`` (see MoleculeSubsample). Not part of
+#: the cache key: ``source`` (the lever it is paired against besides the
+#: reference) and ``cost`` (a cheaper variant of ``source``, adopted if it keeps
+#: its scores rather than if it wins).
 LEVERS = {
     "default": ("the recipe before label smoothing (6 epochs, 11 copies)", {}),
     "member-seed-1": (
@@ -268,13 +271,13 @@ LEVERS = {
         "input binned to 2 cm-1 (pairs of points averaged before the first "
         "convolution: about half the cost of every layer)",
         {"classifier": {**_LS, "module__input_binning": 2}, "mixup": 0.4,
-         "source": "ls+mixup-0.4"},
+         "source": "ls+mixup-0.4", "cost": True},
     ),
     "ls+mixup-0.4+bin-4": (
         "the current recipe with the network's input binned to 4 cm-1 (four "
         "points averaged before the first convolution)",
         {"classifier": {**_LS, "module__input_binning": 4}, "mixup": 0.4,
-         "source": "ls+mixup-0.4+bin-2"},
+         "source": "ls+mixup-0.4+bin-2", "cost": True},
     ),
     "mixup-0.4+bin-2": (
         "the current recipe without label smoothing (mixup already softens the "
@@ -1095,6 +1098,10 @@ def summary_lines(rows, confirmed=None):
     # a screen winner checked on more seeds stays a winner only if it holds there
     checked = {c["lever"]: c for c in confirmed or []}
     noise_level = seed_noise(rows) or 0.0
+    for name in [n for n in checked if LEVERS.get(n, ("", {}))[1].get("cost")]:
+        if name in won:
+            won.remove(name)  # judged on keeping its source's scores, below
+        lines += [_cost_line(name, checked[name], by, noise_level), ""]
     for name in [w for w in won if w in checked]:
         c = checked[name]
         pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
@@ -1125,6 +1132,28 @@ def summary_lines(rows, confirmed=None):
     elif not won:
         lines.append("No lever won the screen and held: keep the current recipe.")
     return lines
+
+
+def _cost_line(name, c, by, noise_level):
+    """Verdict of a cost lever: cheaper, and its source's scores kept."""
+    pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
+    margin = max(noise_level, 2 * pm["std"] / np.sqrt(c["n_folds"]))
+    keeps = (pm["mean"] >= -margin and pm["wins"] >= pm["losses"]
+             and pa["mean"] >= -noise_level)
+    row, source = by.get(name), by.get(c["against"])
+    time = ""
+    if row is not None and source is not None and source["seconds"]:
+        time = f" in {row['seconds'] / source['seconds']:.2f} of its time (seed 0)"
+    head = (
+        f"`{name}` (a cost lever) against `{c['against']}` on {c['n_folds']} folds "
+        f"of {len(c['seeds'])} seeds: paired macro-F1 {_pm(pm)} ({_wtl(pm)}; a "
+        f"loss beyond {-margin:+.3f} or more lost folds than won would count), "
+        f"accuracy {_pm(pa)} "
+        f"({_wtl(pa)}){time}: "
+    )
+    if keeps:
+        return head + "keeps the scores at a lower cost; adopt it for its cost."
+    return head + "does not keep the scores; keep the more expensive recipe."
 
 
 def adoption_lines(won, noise):

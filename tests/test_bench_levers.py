@@ -110,6 +110,27 @@ def test_confirmation_pools_paired_folds_over_seeds(tmp_path):
     assert bench.confirmations(data, tmp_path, quick=True, seeds=[0]) == []
 
 
+def test_cost_lever_is_judged_on_keeping_its_source_scores():
+    bench = _load("bench_levers")
+
+    def confirmed(mean, wins, losses, acc):
+        pm = {"mean": mean, "std": 0.05, "wins": wins, "ties": 0, "losses": losses}
+        pa = {"mean": acc, "std": 0.02, "wins": 0, "ties": 25, "losses": 0}
+        return {"against": "base", "n_folds": 25, "seeds": [0, 1, 2, 3, 4],
+                "paired_macro_f1": pm, "paired_accuracy": pa}
+
+    by = {"cheap": {"seconds": 60.0}, "base": {"seconds": 100.0}}
+    # margin = max(noise 0.005, 2 * 0.05 / 5) = 0.02
+    keeps = bench._cost_line("cheap", confirmed(-0.01, 12, 11, 0.0), by, 0.005)
+    assert "a loss beyond -0.020" in keeps and "in 0.60 of its time" in keeps
+    assert keeps.endswith("adopt it for its cost.")
+    for lost in (confirmed(-0.03, 12, 11, 0.0), confirmed(0.0, 7, 13, 0.0),
+                 confirmed(0.0, 12, 11, -0.01)):
+        assert bench._cost_line("cheap", lost, by, 0.005).endswith(
+            "keep the more expensive recipe."
+        )
+
+
 def test_class_weights_are_chosen_on_the_other_folds():
     bench = _load("bench_levers")
     classes = np.array(["a", "b"])
