@@ -1,8 +1,8 @@
 """Accuracy vs epochs of the main job's recipe, grouped out of fold, up to 40 epochs.
 
-One committee (the recipe of :mod:`bench_levers`' reference: cleaning,
+One committee (the recipe of :mod:`bench_levers`' reference — cleaning,
 label smoothing, class-balanced sampling, grouped ``StratifiedGroupKFold(5)``
-by molecule, seed 0) is trained for ``--epochs`` epochs with its cosine
+by molecule, seed 0 — or of the lever given by ``--lever``) is trained for ``--epochs`` epochs with its cosine
 schedule; after every epoch each member predicts the fold it never saw, so one
 run gives the out-of-fold accuracy and macro-F1 after each epoch. That is the
 curve *within* a long schedule; the separately trained short schedules of the
@@ -14,6 +14,7 @@ Writes ``results/epochs.json``, ``results/epochs.md`` and
 cached (``results/cache/epochs``), so a rerun only redraws.
 
     python benchmarks/bench_epochs.py                 # 40 epochs, seed 0
+    python benchmarks/bench_epochs.py --lever ls+mixup-0.4+bin-2
     python benchmarks/bench_epochs.py --quick --out /tmp/x
 """
 
@@ -174,6 +175,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lever", default=bench_levers.REFERENCE,
+                   choices=list(bench_levers.LEVERS),
+                   help="whose recipe (default: the lever screen's reference)")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=Path, default=HERE / "results")
     args = p.parse_args(argv)
@@ -181,9 +185,7 @@ def main(argv=None):
 
     precision = auto_precision("cpu")
     data = bench_levers.load(args.quick, args.seed)
-    config = bench_levers.lever_config(
-        bench_levers.REFERENCE, seed=args.seed, quick=args.quick
-    )
+    config = bench_levers.lever_config(args.lever, seed=args.seed, quick=args.quick)
     config = {**config, "epochs": args.epochs, "lever": "epoch-curve"}
     path = bench_levers.cache_path(
         args.out / "cache" / "epochs", config, data["fingerprint"]
@@ -220,6 +222,7 @@ def main(argv=None):
     runs, baselines = found if found else ([], [])
     meta = {
         "epochs": args.epochs, "seed": args.seed, "precision": precision,
+        "lever": args.lever,
         "cpu": cpu_info()["summary"], "seconds": seconds, "quick": args.quick,
         "last_epoch_vs_oof_max_abs_diff": last_diff,
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -230,7 +233,8 @@ def main(argv=None):
     lines = [
         "# Accuracy vs epochs (grouped out of fold, main job's recipe)",
         "",
-        f"One committee trained {args.epochs} epochs (cosine schedule over "
+        f"One committee of `{args.lever}` ({bench_levers.LEVERS[args.lever][0]}) "
+        f"trained {args.epochs} epochs (cosine schedule over "
         f"{args.epochs}), seed {args.seed}, {precision}, {meta['cpu']}, "
         f"{seconds:.0f} s; after each epoch every member predicts the fold it never "
         "saw (the last epoch's probabilities differ from the committee's own "
