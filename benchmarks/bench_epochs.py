@@ -2,9 +2,10 @@
 
 One committee (the recipe of :mod:`bench_levers`' reference — cleaning,
 label smoothing, class-balanced sampling, grouped ``StratifiedGroupKFold(5)``
-by molecule, seed 0 — or of the lever given by ``--lever``) is trained for ``--epochs`` epochs with its cosine
-schedule; after every epoch each member predicts the fold it never saw, so one
-run gives the out-of-fold accuracy and macro-F1 after each epoch. That is the
+by molecule, seed 0 — or of the lever given by ``--lever``) is trained for
+``--epochs`` epochs with its cosine schedule; after every epoch each member
+predicts the fold it never saw, so one run gives the out-of-fold accuracy and
+macro-F1 after each epoch. That is the
 curve *within* a long schedule; the separately trained short schedules of the
 lever screen (3, 6, 12, 20 epochs, each with its own cosine schedule) are drawn
 next to it from ``results/generalisation.json``.
@@ -96,22 +97,32 @@ def scores(y, proba_by_epoch, folds):
     return rows
 
 
-def separate_runs(path):
-    """Short schedules of the lever screen: (label, epochs, accuracy, macro-F1)."""
+#: Legend labels of the separately trained schedules, in drawing order.
+OWN = "own schedule, this recipe"
+SMOOTHING = "own schedule, label smoothing"
+PLAIN = "own schedule, no label smoothing"
+
+
+def separate_runs(path, lever=bench_levers.REFERENCE):
+    """Short schedules of the lever screen: (label, epochs, accuracy, macro-F1).
+
+    For a ``lever`` other than the reference, its own 6-epoch row is drawn as
+    "this recipe" and the reference's schedules are labelled as the earlier
+    recipe they are.
+    """
     if not path.is_file():
         return []
     data = json.loads(path.read_text(encoding="utf-8"))
+    earlier = "" if lever == bench_levers.REFERENCE else " (earlier recipe)"
     out = []
     for r in data["levers"]:
         name = r["lever"]
         smoothing = name in ("label-smoothing-0.1", "ls+epochs-3")
         plain = name == "default" or (name.startswith("epochs-"))
-        if smoothing or plain:
-            label = (
-                "own schedule, label smoothing"
-                if smoothing
-                else "own schedule, no label smoothing"
-            )
+        if name == lever and earlier:
+            out.append((OWN, r["epochs"], r["accuracy"], r["macro_f1"]))
+        elif smoothing or plain:
+            label = (SMOOTHING if smoothing else PLAIN) + earlier
             out.append((label, r["epochs"], r["accuracy"], r["macro_f1"]))
     baselines = [(b["lever"], b["accuracy"], b["macro_f1"]) for b in data["baselines"]]
     return out, baselines
@@ -138,11 +149,9 @@ def plot(rows, runs, baselines, path, meta):
             color="C0",
             label=f"within one {meta['epochs']}-epoch cosine schedule",
         )
-        markers = {
-            "own schedule, label smoothing": ("o", "C1"),
-            "own schedule, no label smoothing": ("s", "C7"),
-        }
-        for label, (m, c) in markers.items():
+        markers = {OWN: ("D", "C3"), SMOOTHING: ("o", "C1"), PLAIN: ("s", "C7")}
+        for label in dict.fromkeys(lab for lab, *_ in runs):
+            m, c = markers[label.removesuffix(" (earlier recipe)")]
             pts = [
                 (e, a if key == "accuracy" else f)
                 for lab, e, a, f in runs
@@ -161,8 +170,8 @@ def plot(rows, runs, baselines, path, meta):
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="lower right")
     fig.suptitle(
-        "Main job's recipe, grouped 5-fold by molecule (seed 0), "
-        f"{meta['precision']}", fontsize=10,
+        f"{meta.get('lever', 'the reference')}: grouped 5-fold by molecule "
+        f"(seed 0), {meta['precision']}", fontsize=10,
     )  # fmt: skip
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,7 +227,7 @@ def main(argv=None):
             last_diff=last_diff,
         )
     rows = scores(data["y"], proba.astype(np.float64), folds)
-    found = separate_runs(args.out / "generalisation.json")
+    found = separate_runs(args.out / "generalisation.json", args.lever)
     runs, baselines = found if found else ([], [])
     meta = {
         "epochs": args.epochs, "seed": args.seed, "precision": precision,
