@@ -157,3 +157,11 @@ def test_pooling_and_report_on_synthetic_records(bench):
     assert plain["families"]["database_oof"]["flagged"]["value"] == pytest.approx(
         1 / 12
     )
+
+
+def test_report_header_names_mixup_and_binning(bench):
+    assert bench._recipe_extras({"mixup": 0.4, "input_binning": 2}) == (
+        ", mixup 0.4, input binned over 2 points"
+    )
+    assert bench._recipe_extras({"mixup": 0.0, "input_binning": 1}) == ""
+    assert bench._recipe_extras({}) == ""
