@@ -529,8 +529,10 @@ def plot_reliability(y_true, proba, classes, *, calibrated=None, n_bins=10, ax=N
                             textcoords="offset points", ha="center", fontsize=7,
                             color=color)
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.08)
+    # headroom above the bars: the legend row never covers a bar or its count
+    ax.set_ylim(0, 1.2)
+    ax.set_yticks(np.linspace(0.0, 1.0, 6))
     ax.set_xlabel("confidence (highest probability), binned")
     ax.set_ylabel("accuracy in the bin (numbers: spectra per bin)")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper center", ncol=3, fontsize=8)
     return ax
