@@ -125,9 +125,9 @@ class TorchDropoutCNN1D(RamanCNN1D):
 def main_job_key(settings) -> dict:
     """Return the main job's settings as a cache key: all fields but the threads.
 
-    ``pretrained="none"`` (a random body), ``mixup=0`` and ``input_binning=1``
-    are left out; the pipeline's cleaning steps are added, each with its
-    scalar settings.
+    ``pretrained="none"`` (a random body), ``mixup=0``, ``input_binning=1``
+    and the network's own dropout are left out; the pipeline's cleaning steps
+    are added, each with its scalar settings.
     """
     import dataclasses
 
@@ -141,6 +141,9 @@ def main_job_key(settings) -> dict:
         config.pop("mixup", None)
     if config.get("input_binning") == 1:  # off: as before the option
         config.pop("input_binning", None)
+    if (config.get("dropout"), config.get("head_dropout")) == (0.25, 0.4):
+        config.pop("dropout", None)  # the network's own: as before the option
+        config.pop("head_dropout", None)
     # the cleaning steps the job runs and their settings (a new step or a
     # changed setting makes every cached fit stale)
     config["preprocessing"] = [

@@ -221,6 +221,8 @@ def _models_section(evaluation: dict) -> list[str]:
                f"{schedule['mixup']:g}) weights), " if schedule.get("mixup") else "")
             + (f"input averaged over {schedule['input_binning']} adjacent points, "
                if (schedule.get("input_binning") or 1) > 1 else "")
+            + (f"dropout {schedule['dropout']:g} / {schedule['head_dropout']:g} "
+               "(body / head), " if schedule.get("dropout") is not None else "")
             + f"convolutional body {_body(schedule.get('pretrained'))}; "
             f"{schedule['weights']}.",
         ]

@@ -411,9 +411,24 @@ def test_input_binning_is_an_option_of_the_recipes():
         Settings.make(precision="float32", input_binning=0)
 
 
+def test_dropout_is_an_option_of_the_recipes():
+    from raman_sk.reproduce._settings import Settings, classifier_params
+
+    committee = classifier_params(Settings.make(precision="float32"))
+    seed = classifier_params(Settings.make(recipe="seed", precision="float32"))
+    assert (committee["module__dropout"], committee["module__head_dropout"]) == (
+        0.1, 0.2
+    )
+    assert (seed["module__dropout"], seed["module__head_dropout"]) == (0.25, 0.4)
+    with pytest.raises(ValueError, match="head_dropout must be in \\[0, 1\\), got 1"):
+        Settings.make(precision="float32", head_dropout=1.0)
+
+
 def test_report_names_the_input_binning():
     ev = _oof_evaluation()
-    ev["schedule"] = {**ev["schedule"], "input_binning": 2}
+    ev["schedule"] = {**ev["schedule"], "input_binning": 2, "dropout": 0.1,
+                      "head_dropout": 0.2}
     assert "input averaged over 2 adjacent points, " in format_report(ev)
+    assert "dropout 0.1 / 0.2 (body / head), " in format_report(ev)
     ev["schedule"]["input_binning"] = 1
     assert "adjacent points" not in format_report(ev)

@@ -83,6 +83,8 @@ def _schedule(settings) -> dict:
         "label_smoothing": settings.label_smoothing,
         "mixup": settings.mixup,
         "input_binning": settings.input_binning,
+        "dropout": settings.dropout,
+        "head_dropout": settings.head_dropout,
         "pretrained": settings.pretrained,
         "validation": None if settings.committee else "grouped validation part",
         "weights": "final-epoch weights, no validation part, no checkpoint selection"
