@@ -1149,6 +1149,17 @@ def summary_lines(rows, confirmed=None):
         )
         lines.append("")
     held = [by[w] for w in won if w in checked]
+    for r in [r for r in held if _source(r["lever"])]:
+        c = checked[r["lever"]]
+        pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
+        lines += [
+            f"**Adopt `{r['lever']}`** on top of `{c['against']}` "
+            f"({r['description']}): it holds on {c['n_folds']} folds of "
+            f"{len(c['seeds'])} seeds, paired macro-F1 {_pm(pm)} ({_wtl(pm)}), "
+            f"accuracy {_pm(pa)} ({_wtl(pa)}).",
+            "",
+        ]
+    held = [r for r in held if not _source(r["lever"])]
     if held:
         lines += adoption_lines(held, seed_noise(rows))
     elif not won:
@@ -1184,9 +1195,7 @@ def adoption_lines(won, noise):
     A combination replaces it only if it beats that lever by more than the
     seed noise, in more folds than it loses.
     """
-    # a lever that names its own source (a step from the current recipe) is
-    # a candidate on its own, not a combination to check against a single
-    singles = [r for r in won if "source" not in r or _source(r["lever"])]
+    singles = [r for r in won if "source" not in r]
     if not singles:
         return []
     best = max(singles, key=lambda r: r["paired_macro_f1"]["mean"])
