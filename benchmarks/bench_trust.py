@@ -764,12 +764,15 @@ def _pct(d):
 
 
 def _recipe_extras(settings):
-    """Return the recipe's mixup and input binning as text, where it has them."""
+    """Return the recipe's mixup, input binning and dropout as text, where set."""
     parts = []
     if settings.get("mixup"):
         parts.append(f", mixup {settings['mixup']:g}")
     if (settings.get("input_binning") or 1) > 1:
         parts.append(f", input binned over {settings['input_binning']} points")
+    if settings.get("dropout") is not None:
+        parts.append(f", dropout {settings['dropout']:g} / "
+                     f"{settings['head_dropout']:g} (body / head)")
     return "".join(parts)
 
 def markdown(result):

@@ -163,5 +163,8 @@ def test_report_header_names_mixup_and_binning(bench):
     assert bench._recipe_extras({"mixup": 0.4, "input_binning": 2}) == (
         ", mixup 0.4, input binned over 2 points"
     )
+    assert bench._recipe_extras({"dropout": 0.1, "head_dropout": 0.2}) == (
+        ", dropout 0.1 / 0.2 (body / head)"
+    )
     assert bench._recipe_extras({"mixup": 0.0, "input_binning": 1}) == ""
     assert bench._recipe_extras({}) == ""
