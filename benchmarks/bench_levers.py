@@ -1121,6 +1121,11 @@ def summary_lines(rows, confirmed=None):
         if name in won:
             won.remove(name)  # judged on keeping its source's scores, below
         lines += [_cost_line(name, checked[name], by, noise_level), ""]
+    # a step from a named lever is decided by its confirmation, whatever its
+    # seed-0 screen said
+    screen_won = set(won)
+    won += [n for n in checked if _source(n) and n not in won
+            and not LEVERS[n][1].get("cost")]
     for name in [w for w in won if w in checked]:
         c = checked[name]
         pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
@@ -1130,7 +1135,9 @@ def summary_lines(rows, confirmed=None):
         if not holds:
             won.remove(name)
             lines.append(
-                f"`{name}` won the screen but does not hold on {c['n_folds']} folds "
+                f"`{name}`"
+                + (" won the screen but" if name in screen_won else "")
+                + f" does not hold on {c['n_folds']} folds "
                 f"of {len(c['seeds'])} seeds"
                 + ("" if c.get("against", REFERENCE) == REFERENCE
                    else f" against `{c['against']}`")
