@@ -61,6 +61,17 @@ MAIN_JOB_FACTOR = 5 / 4
 #: Copies of each held-out spectrum averaged by test-time augmentation.
 TTA_COPIES = 10
 
+
+def _on_binned(classifier=None, **changes):
+    """Return the changes of a lever one step from ``ls+mixup-0.4+bin-2``."""
+    return {
+        "classifier": {**_LS, "module__input_binning": 2, **(classifier or {})},
+        "mixup": 0.4,
+        **changes,
+        "source": "ls+mixup-0.4+bin-2",
+    }
+
+
 #: name -> (description, changes to the default recipe). Keys: ``epochs``,
 #: ``n_copies``, ``augmenter`` (extra SpectralAugmenter parameters),
 #: ``classifier`` (extra RamanCNNClassifier parameters), ``member_seed`` (seed
@@ -289,26 +300,21 @@ LEVERS = {
     "ls+mixup-0.4+bin-2+copies-8-epochs-8": (
         "the current recipe with 8 copies x 8 epochs (the same sample-passes as "
         "11 x 6: mixed batches may need more epochs)",
-        {"classifier": {**_LS, "module__input_binning": 2}, "mixup": 0.4,
-         "n_copies": 8, "epochs": 8, "source": "ls+mixup-0.4+bin-2"},
+        _on_binned(n_copies=8, epochs=8),
     ),
     "ls+mixup-0.4+bin-2+batch-16": (
         "the current recipe with batches of 16 (the same sample-passes, twice "
         "the optimiser steps)",
-        {"classifier": {**_LS, "module__input_binning": 2}, "mixup": 0.4,
-         "batch_size": 16, "source": "ls+mixup-0.4+bin-2"},
+        _on_binned(batch_size=16),
     ),
     "ls+mixup-0.4+bin-2+dropout-low": (
         "the current recipe with less dropout (0.1 in the body, 0.2 in the head: "
         "mixup already regularises)",
-        {"classifier": {**_LS, "module__input_binning": 2, "module__dropout": 0.1,
-                        "module__head_dropout": 0.2},
-         "mixup": 0.4, "source": "ls+mixup-0.4+bin-2"},
+        _on_binned({"module__dropout": 0.1, "module__head_dropout": 0.2}),
     ),
     "ls+mixup-0.4+bin-2+hidden-512": (
         "the current recipe with a head of 512 hidden units instead of 256",
-        {"classifier": {**_LS, "module__input_binning": 2, "module__hidden": 512},
-         "mixup": 0.4, "source": "ls+mixup-0.4+bin-2"},
+        _on_binned({"module__hidden": 512}),
     ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
@@ -890,9 +896,14 @@ def lever_rows(records, data, baseline_rows):
     return rows
 
 
+def _changes(name):
+    """Return a lever's changes ({} for a derived row)."""
+    return LEVERS.get(name, ("", {}))[1]
+
+
 def _source(name):
     """``{"source": lever}`` for a lever measured against another lever."""
-    source = LEVERS.get(name, ("", {}))[1].get("source")
+    source = _changes(name).get("source")
     return {"source": source} if source else {}
 
 
@@ -1117,7 +1128,7 @@ def summary_lines(rows, confirmed=None):
     # a screen winner checked on more seeds stays a winner only if it holds there
     checked = {c["lever"]: c for c in confirmed or []}
     noise_level = seed_noise(rows) or 0.0
-    for name in [n for n in checked if LEVERS.get(n, ("", {}))[1].get("cost")]:
+    for name in [n for n in checked if _changes(n).get("cost")]:
         if name in won:
             won.remove(name)  # judged on keeping its source's scores, below
         lines += [_cost_line(name, checked[name], by, noise_level), ""]
@@ -1125,7 +1136,7 @@ def summary_lines(rows, confirmed=None):
     # seed-0 screen said
     screen_won = set(won)
     won += [n for n in checked if _source(n) and n not in won
-            and not LEVERS[n][1].get("cost")]
+            and not _changes(n).get("cost")]
     for name in [w for w in won if w in checked]:
         c = checked[name]
         pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
