@@ -201,6 +201,27 @@ def _train(X, y, w, seed, epochs, device, precision):
     ).fit(X, y)
 
 
+def _main_job_settings(seed, device, precision, quick):
+    from raman_sk.reproduce._settings import Settings
+
+    return Settings.make(seed=seed, device=device, precision=precision, quick=quick)
+
+
+def _train_main_job(bunch, y, seed, device, precision, quick):
+    """Fit the main job's committee pipeline (cleaning included) of ``seed``."""
+    from sklearn.utils import Bunch
+
+    from raman_sk.reproduce._committee import fit_committee
+
+    data = Bunch(
+        X=np.asarray(bunch.data),
+        y=y,
+        groups=np.asarray(bunch.groups).astype(str),
+        wavenumbers=np.asarray(bunch.wavenumbers),
+    )
+    return fit_committee(data, _main_job_settings(seed, device, precision, quick))
+
+
 def sanity_study(
     path=None,
     out="results/ig_study",
@@ -213,6 +234,7 @@ def sanity_study(
     n_steps: int = 50,
     quick: bool = False,
     seed: int = 0,
+    recipe: str = "reference",
 ):
     """Randomisation checks of every map and baseline on the real database.
 
@@ -224,6 +246,12 @@ def sanity_study(
     (Spearman and Pearson averaged over classes), ``regions_<baseline>.csv``,
     ``maps_<baseline>.npz``, ``completeness.csv``, ``model.pt`` (the first
     network's weights and classes) and ``info.json`` into ``out``.
+
+    ``recipe="main-job"`` trains what ``raman-sk reproduce`` ships instead (its
+    cleaning and committee with the default ``Settings``; ``epochs`` unused)
+    and explains it as the main job does (its IG steps, spectra per class and
+    members; IG in float32); the completeness table and ``model.pt`` are
+    left out (one network's weights do not describe a committee).
 
     Returns
     -------
@@ -251,35 +279,61 @@ def sanity_study(
     if quick:
         keep = np.concatenate([np.flatnonzero(y == c)[:6] for c in np.unique(y)])
         X, y = X[keep], y[keep]
+    main_job = recipe == "main-job"
+    if recipe not in ("reference", "main-job"):
+        raise ValueError(f"recipe must be 'reference' or 'main-job', got {recipe!r}.")
+    ig_params = {"n_per_class": n_per_class, "n_steps": n_steps}
+    if main_job:
+        if quick:
+            raise ValueError("recipe='main-job' runs on the whole database.")
+        settings = _main_job_settings(seed, device, precision, quick)
+        precision = settings.precision
+        ig_params = {
+            "n_per_class": settings.ig_n_per_class,
+            "n_steps": settings.ig_n_steps,
+            "max_members": settings.ig_max_members,
+            "precision": "float32",
+        }
+
+        def train(labels, s):
+            return _train_main_job(bunch, labels, s, device, precision, quick)
+    else:
+
+        def train(labels, s):
+            return _train(X, labels, w, s, epochs, device, precision)
+
     info = {
         "n": int(len(y)),
-        "epochs": epochs,
+        "recipe": recipe,
+        "epochs": None if main_job else epochs,
         "device": device,
         "precision": precision,
+        "ig": ig_params,
         "torch": torch.__version__,
     }
     t0 = time.perf_counter()
-    p0 = _train(X, y, w, seed, epochs, device, precision)
+    p0 = train(y, seed)
     info["train_s"] = time.perf_counter() - t0
-    torch.save(
-        {
-            "state_dict": {k: v.cpu() for k, v in p0[-1].module_.state_dict().items()},
-            "classes": [str(c) for c in p0[-1].classes_],
-        },
-        out / "model.pt",
-    )
-    p1 = _train(X, y, w, seed + 1, epochs, device, precision)
+    if not main_job:
+        torch.save(
+            {
+                "state_dict": {
+                    k: v.cpu() for k, v in p0[-1].module_.state_dict().items()
+                },
+                "classes": [str(c) for c in p0[-1].classes_],
+            },
+            out / "model.pt",
+        )
+    p1 = train(y, seed + 1)
     ys = y[np.random.default_rng(seed).permutation(len(y))]
-    ps = _train(X, ys, w, seed, epochs, device, precision)
+    ps = train(ys, seed)
     info["train_acc"] = [
         float(np.mean(p.predict(X) == t)) for p, t in ((p0, y), (p1, y), (ps, ys))
     ]
     reports, summaries = [], []
     for b in baselines:
         t0 = time.perf_counter()
-        ig = IGExplainer(
-            p0, baseline=b, n_per_class=n_per_class, n_steps=n_steps, random_state=seed
-        ).fit(X, y)
+        ig = IGExplainer(p0, baseline=b, random_state=seed, **ig_params).fit(X, y)
         info[f"ig_fit_s_{b}"] = time.perf_counter() - t0
         info[f"rel_delta_max_{b}"] = float(ig.relative_delta_.max())
         info[f"rel_delta_median_{b}"] = float(np.median(ig.relative_delta_))
@@ -310,6 +364,9 @@ def sanity_study(
     _common.write_text(out / "sanity.csv", pd.concat(reports).to_csv(index=False))
     summary = pd.concat(summaries, ignore_index=True)
     _common.write_text(out / "summary.csv", summary.to_csv(index=False))
+    if main_job:
+        _common.write_json(out / "info.json", info)
+        return summary
     # completeness of the integration rules and outputs at n_steps
     comp = []
     for method in ("gausslegendre", "riemann_trapezoid"):
@@ -368,6 +425,16 @@ def main(argv=None):
     st.add_argument("--precision", default="float32")
     st.add_argument("--epochs", type=int, default=80)
     st.add_argument("--quick", action="store_true")
+    st.add_argument(
+        "--recipe",
+        choices=("reference", "main-job"),
+        default="reference",
+        help="reference: one network, --epochs; main-job: the committee that "
+        "`raman-sk reproduce` ships, explained as it is there",
+    )
+    st.add_argument(
+        "--baselines", default="zeros,mean,smooth", help="comma-separated"
+    )
     args = parser.parse_args(argv)
     pd.set_option("display.width", 200)
     if args.cmd == "speed":
@@ -406,6 +473,8 @@ def main(argv=None):
             device=args.device,
             precision=args.precision,
             quick=args.quick,
+            recipe=args.recipe,
+            baselines=tuple(args.baselines.split(",")),
         )
         print(summary.round(3).to_string(index=False))
 

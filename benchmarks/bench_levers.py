@@ -62,14 +62,30 @@ MAIN_JOB_FACTOR = 5 / 4
 TTA_COPIES = 10
 
 
-def _on_binned(classifier=None, **changes):
-    """Return the changes of a lever one step from ``ls+mixup-0.4+bin-2``."""
+#: The classifier changes of ``ls+mixup-0.4+bin-2`` and of the main job's
+#: recipe (``ls+mixup-0.4+bin-2+dropout-low``).
+_BINNED = {**_LS, "module__input_binning": 2}
+_CURRENT = {**_BINNED, "module__dropout": 0.1, "module__head_dropout": 0.2}
+
+
+def _step(source, base, classifier=None, **changes):
+    """Return the changes of a lever one step from the mixup lever ``source``."""
     return {
-        "classifier": {**_LS, "module__input_binning": 2, **(classifier or {})},
+        "classifier": {**base, **(classifier or {})},
         "mixup": 0.4,
         **changes,
-        "source": "ls+mixup-0.4+bin-2",
+        "source": source,
     }
+
+
+def _on_binned(classifier=None, **changes):
+    """Return the changes of a lever one step from ``ls+mixup-0.4+bin-2``."""
+    return _step("ls+mixup-0.4+bin-2", _BINNED, classifier, **changes)
+
+
+def _on_current(classifier=None, **changes):
+    """Return the changes of a lever one step from the main job's recipe."""
+    return _step("ls+mixup-0.4+bin-2+dropout-low", _CURRENT, classifier, **changes)
 
 
 #: name -> (description, changes to the default recipe). Keys: ``epochs``,
@@ -79,7 +95,8 @@ def _on_binned(classifier=None, **changes):
 #: ``steps`` (extra cleaning steps), ``cleaning`` (make_raman_pipeline
 #: options), ``pretrained``/``freeze_body``, ``head`` and ``mixup`` (see
 #: _lever_nets), ``molecule_fraction`` (see MoleculeSubsample) and
-#: ``batch_size`` (default 32). Not part of
+#: ``batch_size`` (default 32), ``weight_average`` (decay of
+#: _lever_nets.WeightAverage). Not part of
 #: the cache key: ``source`` (the lever it is paired against besides the
 #: reference) and ``cost`` (a cheaper variant of ``source``, adopted if it keeps
 #: its scores rather than if it wins).
@@ -316,6 +333,22 @@ LEVERS = {
         "the current recipe with a head of 512 hidden units instead of 256",
         _on_binned({"module__hidden": 512}),
     ),
+    "current+no-body-dropout": (
+        "the main job's recipe without dropout in the body (head 0.2): less "
+        "dropout won once, mixup regularises every batch",
+        _on_current({"module__dropout": 0.0}),
+    ),
+    "current+mixup-0.2": (
+        "the main job's recipe with milder mixing, Beta(0.2, 0.2) instead of "
+        "Beta(0.4, 0.4)",
+        {**_on_current(), "mixup": 0.2},
+    ),
+    "current+ema-0.99": (
+        "the main job's recipe, its members ending on an exponential moving "
+        "average of their weights (decay 0.99 per step: about the last two "
+        "epochs) instead of the last step's weights",
+        _on_current(weight_average=0.99),
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -440,6 +473,8 @@ def lever_config(name, *, seed, quick):
         **({"molecule_fraction": changes["molecule_fraction"]}
            if "molecule_fraction" in changes else {}),
         **({"mixup": changes["mixup"]} if "mixup" in changes else {}),
+        **({"weight_average": changes["weight_average"]}
+           if "weight_average" in changes else {}),
         "batch_size": changes.get("batch_size", 32),
     }
 
@@ -552,6 +587,10 @@ def make_pipeline(config, wavenumbers, precision):
         from _lever_nets import HEADS
 
         params["module"] = HEADS[config["head"]]
+    if "weight_average" in config:
+        from _lever_nets import WeightAverage
+
+        params["callbacks"] = [("ema", WeightAverage(config["weight_average"]))]
     if "criterion__weight" in params:  # stored as a list so that it hashes
         import torch
 
