@@ -349,6 +349,16 @@ LEVERS = {
         "epochs) instead of the last step's weights",
         _on_current(weight_average=0.99),
     ),
+    "current+epochs-12": (
+        "the main job's recipe trained 12 epochs instead of 6 (twice the "
+        "compute: a point of the accuracy-vs-compute frontier)",
+        _on_current(epochs=12),
+    ),
+    "current+member-seed-11": (
+        "the main job's recipe with member/augmenter seed 11 on the same folds "
+        "(the second member of current+seed-committee-2)",
+        _on_current(member_seed=11),
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -398,6 +408,12 @@ DERIVED = {
         "mean probabilities of default and member-seed-1 (2 members per fold, "
         "twice the cost)",
         ("mean", "default", "member-seed-1"),
+    ),
+    "current+seed-committee-2": (
+        "mean probabilities of the main job's recipe and current+member-seed-11 "
+        "(2 members per fold, twice the compute: a point of the "
+        "accuracy-vs-compute frontier)",
+        ("mean", "ls+mixup-0.4+bin-2+dropout-low", "current+member-seed-11"),
     ),
     "ls+embedding-1nn": (
         "the current recipe's members (seed 1) as a metric head: the class of "
@@ -941,9 +957,15 @@ def _changes(name):
 
 
 def _source(name):
-    """``{"source": lever}`` for a lever measured against another lever."""
-    source = _changes(name).get("source")
-    return {"source": source} if source else {}
+    """``{"source": lever}`` for a row measured against another lever.
+
+    A derived row is measured against the first lever it is derived from.
+    """
+    if name in DERIVED:
+        source = DERIVED[name][1][1]
+    else:
+        source = _changes(name).get("source")
+    return {"source": source} if source and source != REFERENCE else {}
 
 
 def seed_noise(rows):
