@@ -11,11 +11,15 @@ float32 network).
 seeds and once on shuffled labels), fits an :class:`IGExplainer` per baseline
 and runs the randomisation checks; it writes CSV/NPZ files that tell which
 saliency map passes (this decided ``IGExplainer``'s default ``region_map``).
+With ``--recipe main-job`` it checks the committee that ``raman-sk reproduce``
+ships instead.
 
 Usage::
 
     python benchmarks/bench_ig.py speed --threads 2 [--model model.pt]
     python benchmarks/bench_ig.py study --out results/ig_study --device cuda
+    python benchmarks/bench_ig.py study --recipe main-job --baselines zeros \
+        --precision auto --out results/ig_sanity_main_job
 """
 
 from __future__ import annotations
