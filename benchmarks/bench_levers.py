@@ -359,6 +359,20 @@ LEVERS = {
         "(the second member of current+seed-committee-2)",
         _on_current(member_seed=11),
     ),
+    "current+member-seed-12": (
+        "the main job's recipe with member/augmenter seed 12 on the same folds "
+        "(how far one recipe's score moves with its training seeds alone)",
+        _on_current(member_seed=12),
+    ),
+    "current+member-seed-13": (
+        "the main job's recipe with member/augmenter seed 13 on the same folds",
+        _on_current(member_seed=13),
+    ),
+    "ls+mixup-0.4+bin-2+member-seed-11": (
+        "ls+mixup-0.4+bin-2 with member/augmenter seed 11 (with "
+        "current+member-seed-11: the dropout change replicated on fresh seeds)",
+        _on_binned(member_seed=11),
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -443,6 +457,16 @@ DERIVED = {
         ("embedding", "ls+member-seed-1", 5, 0.5),
     ),
 }
+#: Further pairs confirmed on the seeds both have: (lever, against). The same
+#: change measured again with other member/augmenter seeds on the same folds.
+REPLICATIONS = (
+    ("current+member-seed-11", "ls+mixup-0.4+bin-2+member-seed-11"),
+)
+#: The main job's recipe and its reruns with other member/augmenter seeds.
+RECIPE = "ls+mixup-0.4+bin-2+dropout-low"
+RECIPE_RERUNS = (
+    "current+member-seed-11", "current+member-seed-12", "current+member-seed-13",
+)
 #: The quick run's network and schedule.
 QUICK = {
     "epochs": 2,
@@ -1060,10 +1084,10 @@ def confirmations(data, cache_dir, quick, seeds=range(10)):
         got = derived_proba(how, recs, data)
         return None if got is None else (got[0], got[3][0]["folds"])
 
-    for name in [*LEVERS, *DERIVED]:
-        if name == REFERENCE:
-            continue
-        against = _source(name).get("source", REFERENCE)
+    pairs = [(name, _source(name).get("source", REFERENCE), False)
+             for name in [*LEVERS, *DERIVED] if name != REFERENCE]
+    pairs += [(name, against, True) for name, against in REPLICATIONS]
+    for name, against, replication in pairs:
         scores = {"lever": [], "reference": []}
         used = []
         for seed in seeds:
@@ -1083,6 +1107,7 @@ def confirmations(data, cache_dir, quick, seeds=range(10)):
         rows.append({
             "lever": name,
             "against": against,
+            "replication": replication,
             "seeds": used,
             "n_folds": len(pooled("lever", "macro_f1")),
             **{
@@ -1127,6 +1152,46 @@ def confirmation_lines(rows):
             f"{_pm(pm)} | {_wtl(pm)} | {r['mean_accuracy']:.3f} "
             f"({r['reference_mean_accuracy']:.3f}) | {_pm(pa)} | {_wtl(pa)} |"
         )
+    return lines + recipe_rerun_lines(rows)
+
+
+def recipe_rerun_lines(rows):
+    """Return the table of the recipe against its reruns with other seeds."""
+    reruns = [r for r in rows if r["lever"] in RECIPE_RERUNS
+              and r["against"] == RECIPE and not r.get("replication")]
+    if not reruns:
+        return []
+    seeds = sorted({s for r in reruns for s in r["seeds"]})
+    reruns = [r for r in reruns if r["seeds"] == seeds]
+    means = [reruns[0]["reference_mean_macro_f1"]]
+    means += [r["mean_macro_f1"] for r in reruns]
+    lines = [
+        "",
+        "## The main job's recipe with other training seeds",
+        "",
+        f"`{RECIPE}` (its members and augmenter seeded with the folds' seed) "
+        "against reruns with other member/augmenter seeds on the same folds "
+        f"(seeds {' '.join(map(str, seeds))}): the spread of one recipe's mean "
+        "over these folds from its training seeds alone.",
+        "",
+        "| run | macro-F1 | paired Δ macro-F1 | W/T/L | accuracy "
+        "| paired Δ accuracy | W/T/L |",
+        "|---|---|---|---|---|---|---|",
+        f"| {RECIPE} | {reruns[0]['reference_mean_macro_f1']:.3f} | – | – | "
+        f"{reruns[0]['reference_mean_accuracy']:.3f} | – | – |",
+    ]
+    for r in reruns:
+        pm, pa = r["paired_macro_f1"], r["paired_accuracy"]
+        lines.append(
+            f"| {r['lever']} | {r['mean_macro_f1']:.3f} | {_pm(pm)} | {_wtl(pm)} | "
+            f"{r['mean_accuracy']:.3f} | {_pm(pa)} | {_wtl(pa)} |"
+        )
+    lines += [
+        "",
+        f"Mean macro-F1 of the {len(means)} runs {np.mean(means):.3f}, standard "
+        f"deviation between runs {np.std(means, ddof=1):.3f}, range "
+        f"{min(means):.3f}-{max(means):.3f}.",
+    ]
     return lines
 
 
@@ -1187,7 +1252,7 @@ def summary_lines(rows, confirmed=None):
         and r.get("paired_macro_f1_vs_source", {"mean": 1})["mean"] > 0
     ]
     # a screen winner checked on more seeds stays a winner only if it holds there
-    checked = {c["lever"]: c for c in confirmed or []}
+    checked = {c["lever"]: c for c in confirmed or [] if not c.get("replication")}
     noise_level = seed_noise(rows) or 0.0
     for name in [n for n in checked if _changes(n).get("cost")]:
         if name in won:

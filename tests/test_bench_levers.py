@@ -110,6 +110,30 @@ def test_confirmation_pools_paired_folds_over_seeds(tmp_path):
     assert bench.confirmations(data, tmp_path, quick=True, seeds=[0]) == []
 
 
+def test_recipe_reruns_give_the_spread_of_its_mean_over_seeds():
+    bench = _load("bench_levers")
+
+    def row(name, mean, seeds=(0, 1, 2), against=bench.RECIPE, replication=False):
+        p = {"mean": mean - 0.8, "std": 0.05, "wins": 1, "ties": 2, "losses": 3}
+        return {"lever": name, "against": against, "replication": replication,
+                "seeds": list(seeds), "mean_macro_f1": mean,
+                "reference_mean_macro_f1": 0.8, "mean_accuracy": 0.9,
+                "reference_mean_accuracy": 0.91, "paired_macro_f1": p,
+                "paired_accuracy": p}
+
+    r11, r12, r13 = bench.RECIPE_RERUNS
+    rows = [row(r11, 0.74), row(r12, 0.77),
+            row(r13, 0.5, seeds=(0,)),  # not on the same seeds: left out
+            row(r11, 0.1, against="other", replication=True)]
+    text = "\n".join(bench.recipe_rerun_lines(rows))
+    # runs 0.80 (the recipe), 0.74 and 0.77: mean 0.77, sample sd 0.03
+    assert "Mean macro-F1 of the 3 runs 0.770, standard deviation between runs " \
+        "0.030, range 0.740-0.800." in text
+    assert f"| {r11} | 0.740 | -0.060 ± 0.050 | 1/2/3 |" in text
+    assert r13 not in text and "0.100" not in text
+    assert bench.recipe_rerun_lines([row("ls-0.2", 0.7)]) == []
+
+
 def test_cost_lever_is_judged_on_keeping_its_source_scores():
     bench = _load("bench_levers")
 
