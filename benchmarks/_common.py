@@ -154,6 +154,22 @@ def main_job_key(settings) -> dict:
     return config
 
 
+def recipe_extras(settings) -> str:
+    """Return the recipe's mixup, input binning and dropout as text, where set.
+
+    ``settings``: the main job's ``Settings`` as a dict (``dataclasses.asdict``).
+    """
+    parts = []
+    if settings.get("mixup"):
+        parts.append(f", mixup {settings['mixup']:g}")
+    if (settings.get("input_binning") or 1) > 1:
+        parts.append(f", input binned over {settings['input_binning']} points")
+    if settings.get("dropout") is not None:
+        parts.append(f", dropout {settings['dropout']:g} / "
+                     f"{settings['head_dropout']:g} (body / head)")
+    return "".join(parts)
+
+
 def data_fingerprint(X, y):
     """Short hash of the data, so a cache entry is tied to the spectra it used."""
     h = hashlib.sha256()

@@ -24,6 +24,7 @@ seconds, sample-passes, CPU); an interrupted run resumes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -233,8 +234,8 @@ def main(argv=None):
     meta = {
         "seed": args.seed, "outer": args.outer, "inner": args.inner,
         "recipe": f"{settings.epochs} epochs, {settings.n_copies} copies, "
-                  f"label smoothing {settings.label_smoothing}, mixup "
-                  f"{settings.mixup:g}, input binning {settings.input_binning}",
+                  f"label smoothing {settings.label_smoothing}"
+                  + _common.recipe_extras(dataclasses.asdict(settings)),
         "precision": settings.precision, "cpu": cpu_info()["summary"],
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "versions": versions(), "quick": args.quick,

@@ -763,20 +763,10 @@ def _pct(d):
             f"{100 * d['high']:.1f}]")
 
 
-def _recipe_extras(settings):
-    """Return the recipe's mixup, input binning and dropout as text, where set."""
-    parts = []
-    if settings.get("mixup"):
-        parts.append(f", mixup {settings['mixup']:g}")
-    if (settings.get("input_binning") or 1) > 1:
-        parts.append(f", input binned over {settings['input_binning']} points")
-    if settings.get("dropout") is not None:
-        parts.append(f", dropout {settings['dropout']:g} / "
-                     f"{settings['head_dropout']:g} (body / head)")
-    return "".join(parts)
-
 def markdown(result):
     """Render the trust report: header, verdicts, one table per part."""
+    from _common import recipe_extras
+
     meta, cal, ood, tg = (result["meta"], result["calibration"], result["ood"],
                           result["targets"])
     c = cal["calibration"]
@@ -789,7 +779,7 @@ def markdown(result):
         f"{meta['cv']} networks over grouped {meta['cv']}-fold by molecule, "
         f"{meta['epochs']} epochs, {meta['n_copies']} augmented copies, label "
         f"smoothing {meta['label_smoothing']}"
-        f"{_recipe_extras(meta.get('settings', {}))}), "
+        f"{recipe_extras(meta.get('settings', {}))}), "
         f"fitted once per seed ({seeds}) "
         f"on all {meta['n_spectra']} spectra; every number pools the seeds' "
         f"out-of-fold rows ({cal['n_rows']} = {len(meta['seeds'])} x "

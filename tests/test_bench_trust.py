@@ -159,12 +159,13 @@ def test_pooling_and_report_on_synthetic_records(bench):
     )
 
 
-def test_report_header_names_mixup_and_binning(bench):
-    assert bench._recipe_extras({"mixup": 0.4, "input_binning": 2}) == (
+def test_report_header_names_mixup_binning_and_dropout():
+    extras = load_benchmark("_common").recipe_extras
+    assert extras({"mixup": 0.4, "input_binning": 2}) == (
         ", mixup 0.4, input binned over 2 points"
     )
-    assert bench._recipe_extras({"dropout": 0.1, "head_dropout": 0.2}) == (
+    assert extras({"dropout": 0.1, "head_dropout": 0.2}) == (
         ", dropout 0.1 / 0.2 (body / head)"
     )
-    assert bench._recipe_extras({"mixup": 0.0, "input_binning": 1}) == ""
-    assert bench._recipe_extras({}) == ""
+    assert extras({"mixup": 0.0, "input_binning": 1}) == ""
+    assert extras({}) == ""
