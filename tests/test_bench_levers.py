@@ -134,6 +134,22 @@ def test_recipe_reruns_give_the_spread_of_its_mean_over_seeds():
     assert bench.recipe_rerun_lines([row("ls-0.2", 0.7)]) == []
 
 
+def test_a_lever_holds_only_if_its_replication_agrees():
+    bench = _load("bench_levers")
+
+    def rep(mean, wins, losses):
+        return {"paired_macro_f1": {"mean": mean, "wins": wins, "losses": losses}}
+
+    assert bench._replicates(rep(0.01, 5, 5))
+    assert not bench._replicates(rep(-0.023, 5, 8))  # the dropout change's
+    assert not bench._replicates(rep(0.01, 4, 5))
+    assert not bench._replicates(rep(0.0, 6, 2))
+    # every replication pairs two reruns that the lever table defines
+    for lever, (rerun, against) in bench.REPLICATIONS.items():
+        assert {lever, rerun, against} <= set(bench.LEVERS)
+        assert bench._source(rerun) == {"source": lever}
+
+
 def test_cost_lever_is_judged_on_keeping_its_source_scores():
     bench = _load("bench_levers")
 
