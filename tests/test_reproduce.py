@@ -417,9 +417,11 @@ def test_dropout_is_an_option_of_the_recipes():
     committee = classifier_params(Settings.make(precision="float32"))
     seed = classifier_params(Settings.make(recipe="seed", precision="float32"))
     assert (committee["module__dropout"], committee["module__head_dropout"]) == (
-        0.1, 0.2
+        0.25, 0.4
     )
     assert (seed["module__dropout"], seed["module__head_dropout"]) == (0.25, 0.4)
+    lower = classifier_params(Settings.make(precision="float32", dropout=0.1))
+    assert (lower["module__dropout"], lower["module__head_dropout"]) == (0.1, 0.4)
     with pytest.raises(ValueError, match="head_dropout must be in \\[0, 1\\), got 1"):
         Settings.make(precision="float32", head_dropout=1.0)
 
