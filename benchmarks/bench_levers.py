@@ -62,8 +62,9 @@ MAIN_JOB_FACTOR = 5 / 4
 TTA_COPIES = 10
 
 
-#: The classifier changes of ``ls+mixup-0.4+bin-2`` and of the main job's
-#: recipe (``ls+mixup-0.4+bin-2+dropout-low``).
+#: The classifier changes of ``ls+mixup-0.4+bin-2`` and of the dropout-low
+#: recipe (``ls+mixup-0.4+bin-2+dropout-low``, the main job's for one stop; the
+#: ``current+`` levers were measured on it).
 _BINNED = {**_LS, "module__input_binning": 2}
 _CURRENT = {**_BINNED, "module__dropout": 0.1, "module__head_dropout": 0.2}
 
@@ -84,7 +85,7 @@ def _on_binned(classifier=None, **changes):
 
 
 def _on_current(classifier=None, **changes):
-    """Return the changes of a lever one step from the main job's recipe."""
+    """Return the changes of a lever one step from the dropout-low recipe."""
     return _step("ls+mixup-0.4+bin-2+dropout-low", _CURRENT, classifier, **changes)
 
 
@@ -334,38 +335,38 @@ LEVERS = {
         _on_binned({"module__hidden": 512}),
     ),
     "current+no-body-dropout": (
-        "the main job's recipe without dropout in the body (head 0.2): less "
+        "the dropout-low recipe without dropout in the body (head 0.2): less "
         "dropout won once, mixup regularises every batch",
         _on_current({"module__dropout": 0.0}),
     ),
     "current+mixup-0.2": (
-        "the main job's recipe with milder mixing, Beta(0.2, 0.2) instead of "
+        "the dropout-low recipe with milder mixing, Beta(0.2, 0.2) instead of "
         "Beta(0.4, 0.4)",
         {**_on_current(), "mixup": 0.2},
     ),
     "current+ema-0.99": (
-        "the main job's recipe, its members ending on an exponential moving "
+        "the dropout-low recipe, its members ending on an exponential moving "
         "average of their weights (decay 0.99 per step: about the last two "
         "epochs) instead of the last step's weights",
         _on_current(weight_average=0.99),
     ),
     "current+epochs-12": (
-        "the main job's recipe trained 12 epochs instead of 6 (twice the "
+        "the dropout-low recipe trained 12 epochs instead of 6 (twice the "
         "compute: a point of the accuracy-vs-compute frontier)",
         _on_current(epochs=12),
     ),
     "current+member-seed-11": (
-        "the main job's recipe with member/augmenter seed 11 on the same folds "
+        "the dropout-low recipe with member/augmenter seed 11 on the same folds "
         "(the second member of current+seed-committee-2)",
         _on_current(member_seed=11),
     ),
     "current+member-seed-12": (
-        "the main job's recipe with member/augmenter seed 12 on the same folds "
+        "the dropout-low recipe with member/augmenter seed 12 on the same folds "
         "(how far one recipe's score moves with its training seeds alone)",
         _on_current(member_seed=12),
     ),
     "current+member-seed-13": (
-        "the main job's recipe with member/augmenter seed 13 on the same folds",
+        "the dropout-low recipe with member/augmenter seed 13 on the same folds",
         _on_current(member_seed=13),
     ),
     "ls+mixup-0.4+bin-2+member-seed-11": (
@@ -424,7 +425,7 @@ DERIVED = {
         ("mean", "default", "member-seed-1"),
     ),
     "current+seed-committee-2": (
-        "mean probabilities of the main job's recipe and current+member-seed-11 "
+        "mean probabilities of the dropout-low recipe and current+member-seed-11 "
         "(2 members per fold, twice the compute: a point of the "
         "accuracy-vs-compute frontier)",
         ("mean", "ls+mixup-0.4+bin-2+dropout-low", "current+member-seed-11"),
@@ -467,7 +468,8 @@ REPLICATIONS = {
         "current+member-seed-11", "ls+mixup-0.4+bin-2+member-seed-11"
     ),
 }
-#: The main job's recipe and its reruns with other member/augmenter seeds.
+#: A recipe (the main job's when they ran) and its reruns with other
+#: member/augmenter seeds.
 RECIPE = "ls+mixup-0.4+bin-2+dropout-low"
 RECIPE_RERUNS = (
     "current+member-seed-11", "current+member-seed-12", "current+member-seed-13",
@@ -1178,7 +1180,7 @@ def recipe_rerun_lines(rows):
     means += [r["mean_macro_f1"] for r in reruns]
     lines = [
         "",
-        "## The main job's recipe with other training seeds",
+        "## One recipe with other training seeds",
         "",
         f"`{RECIPE}` (its members and augmenter seeded with the folds' seed) "
         "against reruns with other member/augmenter seeds on the same folds "
