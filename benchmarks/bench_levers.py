@@ -374,6 +374,16 @@ LEVERS = {
         "current+member-seed-11: the dropout change replicated on fresh seeds)",
         _on_binned(member_seed=11),
     ),
+    "ls+mixup-0.4+bin-2+copies-5": (
+        "ls+mixup-0.4+bin-2 with 5 augmented copies instead of 11 (half the "
+        "sample-passes: one of two members per fold)",
+        _on_binned(n_copies=5),
+    ),
+    "ls+mixup-0.4+bin-2+copies-5+member-seed-11": (
+        "as ls+mixup-0.4+bin-2+copies-5 with member/augmenter seed 11 (the other "
+        "member of two-seeds-half-copies)",
+        _on_binned(n_copies=5, member_seed=11),
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -430,6 +440,13 @@ DERIVED = {
         "accuracy-vs-compute frontier)",
         ("mean", "ls+mixup-0.4+bin-2+dropout-low", "current+member-seed-11"),
     ),
+    "two-seeds-half-copies": (
+        "mean probabilities of two members per fold, each with 5 copies and its "
+        "own seed (the folds' and 11): the same sample-passes as one member with "
+        "11 copies, averaging out part of the training-seed noise",
+        ("mean", "ls+mixup-0.4+bin-2+copies-5",
+         "ls+mixup-0.4+bin-2+copies-5+member-seed-11"),
+    ),
     "ls+embedding-1nn": (
         "the current recipe's members (seed 1) as a metric head: the class of "
         "the nearest training spectrum in the member's normalised penultimate "
@@ -458,6 +475,8 @@ DERIVED = {
         ("embedding", "ls+member-seed-1", 5, 0.5),
     ),
 }
+#: Derived rows paired against a lever other than the first they derive from.
+DERIVED_AGAINST = {"two-seeds-half-copies": "ls+mixup-0.4+bin-2"}
 #: lever -> (rerun of the lever, rerun of what it is paired against): the same
 #: change measured again with other member/augmenter seeds on the same folds.
 #: Confirmed on the seeds both have; a lever holds only if its replication
@@ -957,7 +976,7 @@ def lever_rows(records, data, baseline_rows):
             sample_passes=cost,
             seconds=seconds,
             precision=srcs[0]["precision"],
-            source=how[1],
+            source=DERIVED_AGAINST.get(name, how[1]),
         )
     ref = next((r for r in rows if r["lever"] == REFERENCE), None)
     for row in rows:
@@ -993,7 +1012,7 @@ def _source(name):
     A derived row is measured against the first lever it is derived from.
     """
     if name in DERIVED:
-        source = DERIVED[name][1][1]
+        source = DERIVED_AGAINST.get(name, DERIVED[name][1][1])
     else:
         source = _changes(name).get("source")
     return {"source": source} if source and source != REFERENCE else {}
