@@ -1111,7 +1111,11 @@ def main(argv=None):
     log("pooling and bootstrapping")
     cal = pooled_calibration(records, n_boot=args.n_boot, boot_seed=BOOT_SEED)
     ood = pooled_ood(records, n_boot=args.n_boot, boot_seed=BOOT_SEED)
-    settings = records[0]["meta"]["settings"]
+    # fields added to Settings after a model was cached take this run's values:
+    # the cache key matched, so they describe the same fit
+    current = dataclasses.asdict(
+        make_settings(records[0]["seed"], quick=args.quick, threads=args.threads))
+    settings = {**current, **records[0]["meta"]["settings"]}
     meta = {
         "seeds": [r["seed"] for r in records],
         "recipe": settings["recipe"],
