@@ -976,7 +976,7 @@ def lever_rows(records, data, baseline_rows):
             sample_passes=cost,
             seconds=seconds,
             precision=srcs[0]["precision"],
-            source=DERIVED_AGAINST.get(name, how[1]),
+            source=_source(name).get("source", REFERENCE),
         )
     ref = next((r for r in rows if r["lever"] == REFERENCE), None)
     for row in rows:
@@ -1187,14 +1187,20 @@ def _replicates(rep):
     return pm["mean"] > 0 and pm["wins"] >= pm["losses"]
 
 
-def recipe_rerun_lines(rows):
-    """Return the table of the recipe against its reruns with other seeds."""
+def _recipe_reruns(rows):
+    """Return the confirmation rows of ``RECIPE``'s reruns on their shared seeds."""
     reruns = [r for r in rows if r["lever"] in RECIPE_RERUNS
               and r["against"] == RECIPE and not r.get("replication")]
+    seeds = sorted({s for r in reruns for s in r["seeds"]})
+    return [r for r in reruns if r["seeds"] == seeds]
+
+
+def recipe_rerun_lines(rows):
+    """Return the table of the recipe against its reruns with other seeds."""
+    reruns = _recipe_reruns(rows)
     if not reruns:
         return []
-    seeds = sorted({s for r in reruns for s in r["seeds"]})
-    reruns = [r for r in reruns if r["seeds"] == seeds]
+    seeds = reruns[0]["seeds"]
     means = [reruns[0]["reference_mean_macro_f1"]]
     means += [r["mean_macro_f1"] for r in reruns]
     lines = [
@@ -1275,8 +1281,8 @@ def summary_lines(rows, confirmed=None):
             f"{_pm(noise['paired_accuracy'])}; a lever whose paired difference is "
             "not clearly beyond that is not distinguishable from noise on 1 x 5."
         )
-        shifts = [abs(c["paired_macro_f1"]["mean"]) for c in confirmed or []
-                  if c["lever"] in RECIPE_RERUNS and c["against"] == RECIPE]
+        shifts = [abs(c["paired_macro_f1"]["mean"])
+                  for c in _recipe_reruns(confirmed or [])]
         if shifts:
             lines.append(
                 f"With mixup each batch draws its own mixing: `{RECIPE}` rerun with "
@@ -1312,7 +1318,7 @@ def summary_lines(rows, confirmed=None):
         c = checked[name]
         pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
         # beyond the seed noise and twice its own standard error over the folds
-        margin = max(noise_level, 2 * pm["std"] / np.sqrt(c["n_folds"]))
+        margin = _margin(pm, c["n_folds"], noise_level)
         holds = pm["mean"] > margin and pm["wins"] > pm["losses"] and pa["mean"] >= 0
         rep = replications.get(name)
         if holds and rep is not None and not _replicates(rep):
@@ -1370,10 +1376,15 @@ def summary_lines(rows, confirmed=None):
     return lines
 
 
+def _margin(paired_macro_f1, n_folds, noise_level):
+    """Return the bar: the seed noise or twice the paired mean's standard error."""
+    return max(noise_level, 2 * paired_macro_f1["std"] / np.sqrt(n_folds))
+
+
 def _cost_line(name, c, by, noise_level):
     """Verdict of a cost lever: cheaper, and its source's scores kept."""
     pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
-    margin = max(noise_level, 2 * pm["std"] / np.sqrt(c["n_folds"]))
+    margin = _margin(pm, c["n_folds"], noise_level)
     keeps = (pm["mean"] >= -margin and pm["wins"] >= pm["losses"]
              and pa["mean"] >= -noise_level)
     row, source = by.get(name), by.get(c["against"])

@@ -122,16 +122,11 @@ def summarise(records, data, folds, inner=4):
             **scores(y, pooled, data.classes),
             "seconds": float(sum(r[name]["seconds"] for r in records)),
         }
-    comparison = {
-        m: paired(rows["committee"][f"fold_{m}"], rows["refit"][f"fold_{m}"])
-        for m in ("macro_f1", "accuracy")
-    }
-    with_refit = {
-        m: paired(rows["committee + refit"][f"fold_{m}"],
-                  rows["committee"][f"fold_{m}"])
-        for m in ("macro_f1", "accuracy")
-    }
-    return rows, comparison, with_refit
+    def pair(a, b):
+        return {m: paired(rows[a][f"fold_{m}"], rows[b][f"fold_{m}"])
+                for m in ("macro_f1", "accuracy")}
+
+    return rows, pair("committee", "refit"), pair("committee + refit", "committee")
 
 
 def markdown(rows, comparison, with_refit, meta):
@@ -244,8 +239,9 @@ def main(argv=None):
     out = {"meta": meta, "candidates": rows, "committee_minus_refit": comparison,
            "committee_with_refit_minus_committee": with_refit}
     atomic_write(args.out / "shipped.json", json_bytes(out))
-    write_text(args.out / "shipped.md", markdown(rows, comparison, with_refit, meta))
-    print(markdown(rows, comparison, with_refit, meta))
+    page = markdown(rows, comparison, with_refit, meta)
+    write_text(args.out / "shipped.md", page)
+    print(page)
     return out
 
 
