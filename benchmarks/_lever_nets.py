@@ -72,35 +72,74 @@ def _last_channels(net: RamanCNN1D) -> int:
 HEADS = {"cosine": cosine_head_cnn1d, "pooled": pooled_head_cnn1d}
 
 
-def mixup_classifier(alpha: float):
+def mixup_classifier(alpha: float, mode: str = "batch"):
     """Return a RamanCNNClassifier subclass that trains on mixtures of its batch.
 
-    Each training batch is replaced by ``lam x + (1 - lam) x[perm]`` (``lam``
-    drawn from Beta(alpha, alpha) per batch, ``perm`` a shuffle of the batch)
-    and the loss by ``lam L(y) + (1 - lam) L(y[perm])``: mixup across classes
-    with soft targets. A Raman spectrum of a mixture is the weighted sum of its
-    components' spectra, so the mixed spectra are physically plausible. The
-    draws come from a generator seeded with the classifier's
-    ``random_state``; ``alpha`` is a class attribute, so ``clone`` keeps it.
+    Each training batch is replaced by ``lam x + (1 - lam) x[perm]`` and the
+    loss by ``lam L(y) + (1 - lam) L(y[perm])``, ``lam ~ Beta(alpha, alpha)``.
+    A Raman spectrum of a mixture is the weighted sum of its components'
+    spectra, so the mixed spectra are physically plausible. ``mode``:
+
+    * ``"batch"``: one ``lam`` per batch, ``perm`` a shuffle of the batch
+      (mixup across classes with soft targets);
+    * ``"sample"``: one ``lam`` per spectrum (soft targets per spectrum): the
+      batch's loss averages many mixing weights instead of resting on one;
+    * ``"class"``: one ``lam`` per batch, ``perm`` shuffles each class's
+      spectra among themselves (within-class mixtures, hard targets).
+
+    The draws come from a generator seeded with the classifier's
+    ``random_state``; ``alpha`` and ``mode`` are class attributes, so ``clone``
+    keeps them.
     """
     from skorch.dataset import unpack_data
 
     from raman_sk.classifier import RamanCNNClassifier
 
+    if mode not in ("batch", "sample", "class"):
+        raise ValueError(f"mode must be 'batch', 'sample' or 'class', got {mode!r}")
+
     class MixupRamanCNNClassifier(RamanCNNClassifier):
         mixup_alpha = float(alpha)
+        mixup_mode = mode
 
         def train_step_single(self, batch, **fit_params):
             self._set_training(True)
             Xi, yi = unpack_data(batch)
             rng = self.__dict__.setdefault(
                 "_mixup_rng", np.random.default_rng(self.random_state))
+            if self.mixup_mode == "sample":
+                return self._sample_step(Xi, yi, rng, **fit_params)
             lam = float(rng.beta(self.mixup_alpha, self.mixup_alpha))
-            perm = torch.as_tensor(rng.permutation(len(yi)), device=yi.device)
+            if self.mixup_mode == "class":
+                order = np.arange(len(yi))
+                labels = yi.cpu().numpy()
+                for label in np.unique(labels):
+                    where = np.flatnonzero(labels == label)
+                    order[where] = rng.permutation(where)
+                perm = torch.as_tensor(order, device=yi.device)
+            else:
+                perm = torch.as_tensor(rng.permutation(len(yi)), device=yi.device)
             mixed = lam * Xi + (1.0 - lam) * Xi[perm]
             y_pred = self.infer(mixed, **fit_params)
             loss = lam * self.get_loss(y_pred, yi, X=mixed, training=True) + (
                 1.0 - lam) * self.get_loss(y_pred, yi[perm], X=mixed, training=True)
+            loss.backward()
+            return {"loss": loss, "y_pred": y_pred}
+
+        def _sample_step(self, Xi, yi, rng, **fit_params):
+            n = len(yi)
+            lam = torch.as_tensor(
+                rng.beta(self.mixup_alpha, self.mixup_alpha, size=n),
+                dtype=Xi.dtype, device=Xi.device)
+            perm = torch.as_tensor(rng.permutation(n), device=yi.device)
+            shape = (n,) + (1,) * (Xi.ndim - 1)
+            mixed = lam.view(shape) * Xi + (1.0 - lam.view(shape)) * Xi[perm]
+            y_pred = self.infer(mixed, **fit_params)
+            n_classes = y_pred.shape[1]
+            onehot = torch.nn.functional.one_hot(yi.long(), n_classes).to(y_pred)
+            lam = lam.to(y_pred).view(n, 1)
+            target = lam * onehot + (1.0 - lam) * onehot[perm]
+            loss = self.get_loss(y_pred, target, X=mixed, training=True)
             loss.backward()
             return {"loss": loss, "y_pred": y_pred}
 

@@ -94,8 +94,8 @@ def _on_current(classifier=None, **changes):
 #: ``classifier`` (extra RamanCNNClassifier parameters), ``member_seed`` (seed
 #: of the members and the augmenter; the folds stay those of ``--seed``),
 #: ``steps`` (extra cleaning steps), ``cleaning`` (make_raman_pipeline
-#: options), ``pretrained``/``freeze_body``, ``head`` and ``mixup`` (see
-#: _lever_nets), ``molecule_fraction`` (see MoleculeSubsample) and
+#: options), ``pretrained``/``freeze_body``, ``head``, ``mixup`` and
+#: ``mixup_mode`` (see _lever_nets), ``molecule_fraction`` (see MoleculeSubsample) and
 #: ``batch_size`` (default 32), ``weight_average`` (decay of
 #: _lever_nets.WeightAverage). Not part of
 #: the cache key: ``source`` (the lever it is paired against besides the
@@ -384,6 +384,23 @@ LEVERS = {
         "member of two-seeds-half-copies)",
         _on_binned(n_copies=5, member_seed=11),
     ),
+    "ls+mixup-0.4+bin-2+mixup-per-sample": (
+        "the shipped recipe with one mixing weight per spectrum instead of one "
+        "per batch (each batch's loss averages many weights: less depends on "
+        "one draw)",
+        _on_binned(mixup_mode="sample"),
+    ),
+    "ls+mixup-0.4+bin-2+mixup-within-class": (
+        "the shipped recipe mixing each spectrum with one of its own class "
+        "(within-class mixtures of molecules, hard targets) instead of any",
+        _on_binned(mixup_mode="class"),
+    ),
+    "ls+mixup-0.4+bin-2+mixup-per-sample+member-seed-11": (
+        "as ls+mixup-0.4+bin-2+mixup-per-sample with member/augmenter seed 11 "
+        "(with ls+mixup-0.4+bin-2+member-seed-11: whether one weight per "
+        "spectrum makes a fold's score depend less on the training seeds)",
+        _on_binned(mixup_mode="sample", member_seed=11),
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -539,6 +556,7 @@ def lever_config(name, *, seed, quick):
         **({"molecule_fraction": changes["molecule_fraction"]}
            if "molecule_fraction" in changes else {}),
         **({"mixup": changes["mixup"]} if "mixup" in changes else {}),
+        **({"mixup_mode": changes["mixup_mode"]} if "mixup_mode" in changes else {}),
         **({"weight_average": changes["weight_average"]}
            if "weight_average" in changes else {}),
         "batch_size": changes.get("batch_size", 32),
@@ -665,7 +683,8 @@ def make_pipeline(config, wavenumbers, precision):
     if "mixup" in config:
         from _lever_nets import mixup_classifier
 
-        member_class = mixup_classifier(config["mixup"])
+        member_class = mixup_classifier(
+            config["mixup"], config.get("mixup_mode", "batch"))
     member = member_class(
         max_epochs=config["epochs"],
         batch_size=config["batch_size"],
@@ -1152,6 +1171,89 @@ def confirmations(data, cache_dir, quick, seeds=range(10)):
     return rows
 
 
+def mixup_runs(data, cache_dir, quick, seeds=range(10)):
+    """Out-of-fold predicted labels of every cached run of a mixup lever.
+
+    Returns ``(names, predictions)``: one ``"lever seed N"`` and one label array
+    per run. The mixup levers are the recipe's family: the main job's recipe
+    and every lever one step from it.
+    """
+    classes = np.asarray(data["classes"])
+    names, preds = [], []
+    for name in LEVERS:
+        if "mixup" not in _changes(name):
+            continue
+        for seed in seeds:
+            rec = _cached_record(name, seed, data, cache_dir, quick)
+            if rec is not None:
+                names.append(f"{name} seed {seed}")
+                preds.append(classes[np.argmax(np.asarray(rec["proba"]), axis=1)])
+    return names, preds
+
+
+def hard_spectra(preds, data, *, share=0.9):
+    """Spectra that at least ``share`` of the runs classify wrongly.
+
+    Per spectrum: its molecule and class, the share of runs that got it wrong,
+    the class they answered most and the nearest library spectrum of another
+    molecule (cosine on the network's input grid ``data["X_grid"]``), as a
+    library search that never saw the molecule would answer. Sorted by share,
+    then molecule.
+    """
+    y, groups = data["y"], data["groups"]
+    preds = np.asarray(preds)
+    wrong = (preds != y[None, :]).mean(axis=0)
+    X = np.asarray(data["X_grid"], dtype=np.float64)
+    X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    rows = []
+    for i in np.flatnonzero(wrong >= share - 1e-12):
+        answers, counts = np.unique(preds[:, i][preds[:, i] != y[i]],
+                                    return_counts=True)
+        sim = X @ X[i]
+        sim[groups == groups[i]] = -np.inf
+        j = int(np.argmax(sim))
+        rows.append({
+            "molecule": str(groups[i]),
+            "class": str(y[i]),
+            "share_wrong": float(wrong[i]),
+            "answered": str(answers[np.argmax(counts)]),
+            "nearest_molecule": str(groups[j]),
+            "nearest_class": str(y[j]),
+            "nearest_similarity": float(sim[j]),
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["share_wrong"], r["molecule"]))
+
+
+def hard_spectra_lines(rows, n_runs, n_spectra, accuracy_goal=0.91):
+    """Markdown for :func:`hard_spectra`: the errors no recipe has fixed."""
+    if not rows:
+        return []
+    allowed = int(np.floor((1.0 - accuracy_goal) * n_spectra + 1e-9))
+    same = sum(r["nearest_class"] == r["answered"] for r in rows)
+    lines = [
+        "",
+        "## Spectra every recipe gets wrong",
+        "",
+        f"{len(rows)} of {n_spectra} spectra are wrong in at least 90 % of the "
+        f"{n_runs} cached runs of the mixup recipes (every seed and lever "
+        f"above). Accuracy {accuracy_goal:.2f} allows {allowed} wrong "
+        f"spectra. For {same} of them the nearest library spectrum of another "
+        "molecule (cosine on the network's input) is of the class the network "
+        "answers: the spectrum looks like that class, whatever its label.",
+        "",
+        "| molecule | class | runs wrong | answered most | nearest other "
+        "molecule (class, cosine) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['molecule']} | {r['class']} | {100 * r['share_wrong']:.0f} % | "
+            f"{r['answered']} | {r['nearest_molecule']} ({r['nearest_class']}, "
+            f"{r['nearest_similarity']:.2f}) |"
+        )
+    return lines
+
+
 def confirmation_lines(rows):
     if not rows:
         return []
@@ -1442,7 +1544,7 @@ def adoption_lines(won, noise):
     return lines
 
 
-def markdown(rows, baseline_rows, meta, confirmed=None):
+def markdown(rows, baseline_rows, meta, confirmed=None, hard=None):
     b_names = [b["lever"] for b in baseline_rows]
     short = {b_names[0]: "1-NN", b_names[1]: "LogReg"} if len(b_names) == 2 else {}
     lines = [
@@ -1496,6 +1598,9 @@ def markdown(rows, baseline_rows, meta, confirmed=None):
         lines.append(f"- **{r['lever']}** ({r['description']}): {r['verdict']}")
     lines += summary_lines(rows, confirmed)
     lines += confirmation_lines(confirmed or [])
+    if hard:
+        lines += hard_spectra_lines(hard["spectra"], hard["n_runs"],
+                                    meta["n_spectra"])
     lines += ["", "## Per-class recall (whole database)", ""]
     classes = list(rows[0]["per_class_recall"]) if rows else []
     lines.append("| lever | " + " | ".join(classes) + " |")
@@ -1637,17 +1742,21 @@ def write_results(records, data, args, precision):
     }
     cache_dir = args.cache or args.out / "cache" / "levers"
     confirmed = confirmations(data, cache_dir, args.quick, seeds=range(10))
+    runs, preds = mixup_runs(data, cache_dir, args.quick)
+    hard = {"n_runs": len(runs),
+            "spectra": hard_spectra(preds, data) if runs else []}
     out = {
         "meta": meta,
         "levers": rows,
         "baselines": baseline_rows,
         "confirmations": confirmed,
+        "hard_spectra": hard,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write(args.out / "generalisation.json", json_bytes(out))
     write_text(
         args.out / "generalisation.md",
-        markdown(rows, baseline_rows, meta, confirmed),
+        markdown(rows, baseline_rows, meta, confirmed, hard),
     )
     return out
 

@@ -215,12 +215,10 @@ def test_molecule_subsample_keeps_test_parts_and_whole_molecules():
         assert not set(groups[train]) & set(groups[test])
 
 
-def test_mixup_classifier_trains_on_mixed_batches_and_clones():
+def _fit_recording(cls, X, y, *, batch_size):
+    """Fit a tiny ``cls`` for one epoch; return it and its training inputs."""
     import torch
-    from sklearn.base import clone
 
-    nets = _load("_lever_nets")
-    cls = nets.mixup_classifier(0.4)
     seen = []
 
     class Recording(cls):
@@ -229,13 +227,21 @@ def test_mixup_classifier_trains_on_mixed_batches_and_clones():
                 seen.append(torch.as_tensor(x).detach().clone())
             return super().infer(x, **kw)
 
+    clf = Recording(max_epochs=1, batch_size=batch_size, random_state=0,
+                    module__channels=(4,), module__kernel_sizes=(5,),
+                    module__convs_per_block=1, module__hidden=8)
+    return clf.fit(X, y), seen
+
+
+def test_mixup_classifier_trains_on_mixed_batches_and_clones():
+    import torch
+    from sklearn.base import clone
+
+    nets = _load("_lever_nets")
     rng = np.random.default_rng(0)
     X = rng.random((16, 64)).astype(np.float32)
     y = np.array(["a", "b"] * 8)
-    clf = Recording(max_epochs=1, batch_size=8, random_state=0,
-                    module__channels=(4,), module__kernel_sizes=(5,),
-                    module__convs_per_block=1, module__hidden=8)
-    clf.fit(X, y)
+    clf, seen = _fit_recording(nets.mixup_classifier(0.4), X, y, batch_size=8)
     assert len(seen) == 2  # 16 rows in batches of 8, one epoch
     rows = torch.as_tensor(X)
     for batch in seen:
@@ -243,4 +249,64 @@ def test_mixup_classifier_trains_on_mixed_batches_and_clones():
         dist = torch.cdist(batch, rows).min(dim=1).values
         assert (dist > 1e-4).float().mean() >= 0.5
     same = clone(clf)
-    assert type(same) is Recording and same.mixup_alpha == 0.4
+    assert type(same) is type(clf) and same.mixup_alpha == 0.4
+
+
+@pytest.mark.parametrize("mode", ["batch", "sample", "class"])
+def test_mixup_modes_mix_as_documented(mode):
+
+    nets = _load("_lever_nets")
+    rng = np.random.default_rng(0)
+    y = np.array(["a", "b"] * 16)
+    X = rng.random((32, 64)).astype(np.float32)
+    # feature 0 says "class a" and is mixed as the weights are: a mixture of
+    # a and b carries lam or 1 - lam there, one of a class 1 or 0
+    X[:, 0] = y == "a"
+    clf, seen = _fit_recording(nets.mixup_classifier(0.4, mode), X, y,
+                               batch_size=16)
+    assert len(seen) == 2
+    for batch in seen:
+        values = np.unique(np.round(batch[:, 0].numpy(), 5))
+        if mode == "class":
+            assert set(values) <= {0.0, 1.0}
+        elif mode == "batch":
+            assert len(values) <= 4  # 0, 1, lam, 1 - lam
+        else:
+            assert len(values) > 4
+    assert clf.mixup_mode == mode
+
+
+def test_mixup_mode_is_checked():
+    nets = _load("_lever_nets")
+    with pytest.raises(ValueError, match="mode must be 'batch', 'sample' or 'class'"):
+        nets.mixup_classifier(0.4, "molecule")
+
+
+def test_hard_spectra_lists_the_spectra_most_runs_get_wrong():
+    bench = _load("bench_levers")
+    data = {
+        "y": np.array(["a", "a", "b", "b"]),
+        "groups": np.array(["m1", "m2", "m3", "m3"]),
+        "X_grid": np.array([[1.0, 0.0], [0.2, 1.0], [1.0, 1.0], [1.0, 0.2]]),
+    }
+    right = ["a", "a", "b", "b"]
+    preds = [["b", "a", "a", "b"]] * 9 + [right]  # spectrum 0 wrong in 9 of 10
+    preds = [list(p) for p in preds]
+    for p in preds:
+        p[2] = "a"  # spectrum 2 wrong in all 10
+    preds[0][1] = "b"  # spectrum 1 wrong once: not listed
+    rows = bench.hard_spectra(preds, data)
+    assert [r["molecule"] for r in rows] == ["m3", "m1"]
+    m3, m1 = rows
+    assert m3["share_wrong"] == 1.0 and m3["answered"] == "a"
+    # m3's own other spectrum is left out: nearest is m2, cos = 1.2 / sqrt(2 * 1.04)
+    assert m3["nearest_molecule"] == "m2" and m3["nearest_class"] == "a"
+    assert m3["nearest_similarity"] == pytest.approx(1.2 / np.sqrt(2 * 1.04))
+    assert m1["share_wrong"] == pytest.approx(0.9) and m1["answered"] == "b"
+    assert m1["nearest_molecule"] == "m3"  # [1, 0.2]: cos 1 / sqrt(1.04)
+    assert m1["nearest_similarity"] == pytest.approx(1 / np.sqrt(1.04))
+    lines = bench.hard_spectra_lines(rows, 10, 4)
+    assert "2 of 4 spectra are wrong in at least 90 % of the 10" in lines[3]
+    assert "allows 0 wrong" in lines[3] and "For 2 of them" in lines[3]
+    assert lines[-1] == "| m1 | a | 90 % | b | m3 (b, 0.98) |"
+    assert bench.hard_spectra_lines([], 10, 4) == []
