@@ -396,10 +396,12 @@ LEVERS = {
         _on_binned(mixup_mode="class"),
     ),
     "ls+mixup-0.4+bin-2+mixup-per-sample+member-seed-11": (
-        "as ls+mixup-0.4+bin-2+mixup-per-sample with member/augmenter seed 11 "
-        "(with ls+mixup-0.4+bin-2+member-seed-11: whether one weight per "
-        "spectrum makes a fold's score depend less on the training seeds)",
-        _on_binned(mixup_mode="sample", member_seed=11),
+        "as ls+mixup-0.4+bin-2+mixup-per-sample with member/augmenter seed 11, "
+        "paired with ls+mixup-0.4+bin-2+member-seed-11 (the same seeds): the "
+        "lever replicated, and whether one weight per spectrum makes a fold's "
+        "score depend less on the training seeds",
+        {**_on_binned(mixup_mode="sample", member_seed=11),
+         "source": "ls+mixup-0.4+bin-2+member-seed-11"},
     ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
@@ -463,6 +465,27 @@ DERIVED = {
         "11 copies, averaging out part of the training-seed noise",
         ("mean", "ls+mixup-0.4+bin-2+copies-5",
          "ls+mixup-0.4+bin-2+copies-5+member-seed-11"),
+    ),
+    "ls+mixup-0.4+bin-2+TTA": (
+        f"the shipped recipe's members, each held-out spectrum averaged over "
+        f"itself and {TTA_COPIES} augmented copies (noise + scale)",
+        ("tta", "ls+mixup-0.4+bin-2"),
+    ),
+    "ls+mixup-0.4+bin-2+library-search-blend": (
+        "the shipped recipe's probabilities, weight 0.75, averaged with the "
+        "1-NN cosine library search's (one-hot) on the same folds",
+        ("blend", "ls+mixup-0.4+bin-2", "1-NN cosine (library search)", 0.25),
+    ),
+    "ls+mixup-0.4+bin-2+class-weights": (
+        "the shipped recipe's probabilities times one weight per class, chosen "
+        "to maximise macro-F1 on the other folds' rows, cross-fitted (as "
+        "ls+class-weights)",
+        ("weights", "ls+mixup-0.4+bin-2"),
+    ),
+    "ls+mixup-0.4+bin-2+embedding-5nn-blend": (
+        "the shipped recipe's probabilities averaged with the class shares of "
+        "the 5 nearest training spectra in the member's embedding",
+        ("embedding", "ls+mixup-0.4+bin-2", 5, 0.5),
     ),
     "ls+embedding-1nn": (
         "the current recipe's members (seed 1) as a metric head: the class of "
@@ -972,7 +995,8 @@ def lever_rows(records, data, baseline_rows):
     for name, rec in records.items():
         add(
             name,
-            rec["description"],
+            # the code's description: a cached one may predate an edit of it
+            LEVERS[name][0] if name in LEVERS else rec["description"],
             np.asarray(rec["proba"]),
             np.asarray(rec["folds"]),
             sample_passes=rec["sample_passes"],
