@@ -72,7 +72,30 @@ def _last_channels(net: RamanCNN1D) -> int:
 HEADS = {"cosine": cosine_head_cnn1d, "pooled": pooled_head_cnn1d}
 
 
-def mixup_classifier(alpha: float, mode: str = "batch"):
+def mask_windows(X, rng, n_windows, max_width):
+    """Bridge ``n_windows`` random windows of each spectrum with a straight line.
+
+    Each window (1 to ``max_width`` points wide, anywhere in the spectrum)
+    loses its bands: its values become the line between its two edge values,
+    as if the molecule had no band there. A new molecule of a class shares
+    some of its class's bands but rarely all of them; training on spectra with
+    bands missing asks the network to decide from any subset of them.
+    """
+    X = X.clone()
+    n, length = X.shape[0], X.shape[-1]
+    for i in range(n):
+        for _ in range(n_windows):
+            width = int(rng.integers(1, max_width + 1))
+            lo = int(rng.integers(0, length - width - 1))
+            hi = lo + width + 1  # the two edges keep their values
+            ramp = torch.linspace(0.0, 1.0, hi - lo + 1, dtype=X.dtype)
+            X[i, ..., lo:hi + 1] = (
+                X[i, ..., lo:lo + 1] * (1 - ramp) + X[i, ..., hi:hi + 1] * ramp
+            )
+    return X
+
+
+def mixup_classifier(alpha: float, mode: str = "batch", masking=None):
     """Return a RamanCNNClassifier subclass that trains on mixtures of its batch.
 
     Each training batch is replaced by ``lam x + (1 - lam) x[perm]`` and the
@@ -87,9 +110,12 @@ def mixup_classifier(alpha: float, mode: str = "batch"):
     * ``"class"``: one ``lam`` per batch, ``perm`` shuffles each class's
       spectra among themselves (within-class mixtures, hard targets).
 
+    With ``masking = (n_windows, max_width)`` each training spectrum first
+    has windows bridged by :func:`mask_windows` (before mixing).
+
     The draws come from a generator seeded with the classifier's
-    ``random_state``; ``alpha`` and ``mode`` are class attributes, so ``clone``
-    keeps them.
+    ``random_state``; ``alpha``, ``mode`` and ``masking`` are class
+    attributes, so ``clone`` keeps them.
     """
     from skorch.dataset import unpack_data
 
@@ -101,12 +127,15 @@ def mixup_classifier(alpha: float, mode: str = "batch"):
     class MixupRamanCNNClassifier(RamanCNNClassifier):
         mixup_alpha = float(alpha)
         mixup_mode = mode
+        mixup_masking = None if masking is None else tuple(masking)
 
         def train_step_single(self, batch, **fit_params):
             self._set_training(True)
             Xi, yi = unpack_data(batch)
             rng = self.__dict__.setdefault(
                 "_mixup_rng", np.random.default_rng(self.random_state))
+            if self.mixup_masking:
+                Xi = mask_windows(Xi, rng, *self.mixup_masking)
             if self.mixup_mode == "sample":
                 return self._sample_step(Xi, yi, rng, **fit_params)
             lam = float(rng.beta(self.mixup_alpha, self.mixup_alpha))

@@ -94,8 +94,9 @@ def _on_current(classifier=None, **changes):
 #: ``classifier`` (extra RamanCNNClassifier parameters), ``member_seed`` (seed
 #: of the members and the augmenter; the folds stay those of ``--seed``),
 #: ``steps`` (extra cleaning steps), ``cleaning`` (make_raman_pipeline
-#: options), ``pretrained``/``freeze_body``, ``head``, ``mixup`` and
-#: ``mixup_mode`` (see _lever_nets), ``molecule_fraction`` (see MoleculeSubsample) and
+#: options), ``pretrained``/``freeze_body``, ``head``, ``mixup``,
+#: ``mixup_mode`` and ``masking`` (see _lever_nets), ``molecule_fraction``
+#: (see MoleculeSubsample) and
 #: ``batch_size`` (default 32), ``weight_average`` (decay of
 #: _lever_nets.WeightAverage). Not part of
 #: the cache key: ``source`` (the lever it is paired against besides the
@@ -403,6 +404,12 @@ LEVERS = {
         {**_on_binned(mixup_mode="sample", member_seed=11),
          "source": "ls+mixup-0.4+bin-2+member-seed-11"},
     ),
+    "ls+mixup-0.4+bin-2+mask-2x100": (
+        "the shipped recipe with 2 windows of up to 100 cm-1 per training "
+        "spectrum bridged by a straight line before mixing (bands missing: "
+        "a new molecule shares only some of its class's bands)",
+        _on_binned(masking=(2, 100)),
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -580,6 +587,7 @@ def lever_config(name, *, seed, quick):
            if "molecule_fraction" in changes else {}),
         **({"mixup": changes["mixup"]} if "mixup" in changes else {}),
         **({"mixup_mode": changes["mixup_mode"]} if "mixup_mode" in changes else {}),
+        **({"masking": list(changes["masking"])} if "masking" in changes else {}),
         **({"weight_average": changes["weight_average"]}
            if "weight_average" in changes else {}),
         "batch_size": changes.get("batch_size", 32),
@@ -707,7 +715,8 @@ def make_pipeline(config, wavenumbers, precision):
         from _lever_nets import mixup_classifier
 
         member_class = mixup_classifier(
-            config["mixup"], config.get("mixup_mode", "batch"))
+            config["mixup"], config.get("mixup_mode", "batch"),
+            config.get("masking"))
     member = member_class(
         max_epochs=config["epochs"],
         batch_size=config["batch_size"],

@@ -310,3 +310,20 @@ def test_hard_spectra_lists_the_spectra_most_runs_get_wrong():
     assert "allows 0 wrong" in lines[3] and "For 2 of them" in lines[3]
     assert lines[-1] == "| m1 | a | 90 % | b | m3 (b, 0.98) |"
     assert bench.hard_spectra_lines([], 10, 4) == []
+
+
+def test_mask_windows_bridges_windows_with_a_line():
+    import torch
+
+    nets = _load("_lever_nets")
+    X = torch.as_tensor(np.random.default_rng(0).random((6, 1, 50)))
+    out = nets.mask_windows(X, np.random.default_rng(1), 1, 8)
+    assert not torch.equal(out, X) and out.shape == X.shape
+    for row, orig in zip(out[:, 0].numpy(), X[:, 0].numpy(), strict=True):
+        changed = np.flatnonzero(row != orig)
+        # one window: at most 8 neighbouring points inside two kept edges
+        assert 1 <= changed.size <= 8
+        lo, hi = changed[0] - 1, changed[-1] + 1
+        assert changed[-1] - changed[0] == changed.size - 1
+        line = np.linspace(orig[lo], orig[hi], hi - lo + 1)
+        np.testing.assert_allclose(row[lo:hi + 1], line, atol=1e-12)
