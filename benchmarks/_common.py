@@ -125,8 +125,8 @@ class TorchDropoutCNN1D(RamanCNN1D):
 def main_job_key(settings) -> dict:
     """Return the main job's settings as a cache key: all fields but the threads.
 
-    ``pretrained="none"`` (a random body), ``mixup=0``, ``input_binning=1``
-    and the network's own dropout are left out; the pipeline's cleaning steps
+    ``pretrained="none"`` (a random body), ``mixup=0``, ``input_binning=1``,
+    ``mask_windows=0`` and the network's own dropout are left out; the pipeline's cleaning steps
     are added, each with its scalar settings.
     """
     import dataclasses
@@ -141,6 +141,9 @@ def main_job_key(settings) -> dict:
         config.pop("mixup", None)
     if config.get("input_binning") == 1:  # off: as before the option
         config.pop("input_binning", None)
+    if not config.get("mask_windows"):  # off: as before the option
+        config.pop("mask_windows", None)
+        config.pop("mask_width", None)
     if (config.get("dropout"), config.get("head_dropout")) == (0.25, 0.4):
         config.pop("dropout", None)  # the network's own: as before the option
         config.pop("head_dropout", None)
@@ -155,7 +158,7 @@ def main_job_key(settings) -> dict:
 
 
 def recipe_extras(settings) -> str:
-    """Return the recipe's mixup, input binning and dropout as text, where set.
+    """Return the recipe's mixup, input binning, masking and dropout as text.
 
     ``settings``: the main job's ``Settings`` as a dict (``dataclasses.asdict``).
     """
@@ -164,6 +167,9 @@ def recipe_extras(settings) -> str:
         parts.append(f", mixup {settings['mixup']:g}")
     if (settings.get("input_binning") or 1) > 1:
         parts.append(f", input binned over {settings['input_binning']} points")
+    if settings.get("mask_windows"):
+        parts.append(f", {settings['mask_windows']} windows of up to "
+                     f"{settings['mask_width']} points masked per training spectrum")
     if settings.get("dropout") is not None:
         parts.append(f", dropout {settings['dropout']:g} / "
                      f"{settings['head_dropout']:g} (body / head)")

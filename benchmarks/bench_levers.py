@@ -410,6 +410,18 @@ LEVERS = {
         "a new molecule shares only some of its class's bands)",
         _on_binned(masking=(2, 100)),
     ),
+    "ls+mixup-0.4+bin-2+mask-2x100+member-seed-11": (
+        "as ls+mixup-0.4+bin-2+mask-2x100 with member/augmenter seed 11 (with "
+        "ls+mixup-0.4+bin-2+member-seed-11: the masking replicated on fresh "
+        "seeds)",
+        {**_on_binned(masking=(2, 100), member_seed=11),
+         "source": "ls+mixup-0.4+bin-2+mask-2x100"},
+    ),
+    "ls+mixup-0.4+bin-2+mask-4x100": (
+        "the shipped recipe with 4 windows of up to 100 cm-1 per training "
+        "spectrum bridged (twice the masking of mask-2x100)",
+        _on_binned(masking=(4, 100)),
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "
@@ -532,6 +544,10 @@ DERIVED_AGAINST = {"two-seeds-half-copies": "ls+mixup-0.4+bin-2"}
 REPLICATIONS = {
     "ls+mixup-0.4+bin-2+dropout-low": (
         "current+member-seed-11", "ls+mixup-0.4+bin-2+member-seed-11"
+    ),
+    "ls+mixup-0.4+bin-2+mask-2x100": (
+        "ls+mixup-0.4+bin-2+mask-2x100+member-seed-11",
+        "ls+mixup-0.4+bin-2+member-seed-11",
     ),
 }
 #: A recipe (the main job's when they ran) and its reruns with other
@@ -1496,11 +1512,18 @@ def summary_lines(rows, confirmed=None):
     for r in [r for r in held if _source(r["lever"])]:
         c = checked[r["lever"]]
         pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
+        rep = replications.get(r["lever"])
         lines += [
             f"**Adopt `{r['lever']}`** on top of `{c['against']}` "
             f"({r['description']}): it holds on {c['n_folds']} folds of "
             f"{len(c['seeds'])} seeds, paired macro-F1 {_pm(pm)} ({_wtl(pm)}), "
-            f"accuracy {_pm(pa)} ({_wtl(pa)}).",
+            f"accuracy {_pm(pa)} ({_wtl(pa)})"
+            + ("." if rep is None else
+               f", and replicates with other member seeds: `{rep['lever']}` "
+               f"against `{rep['against']}` on {rep['n_folds']} folds, paired "
+               f"macro-F1 {_pm(rep['paired_macro_f1'])} "
+               f"({_wtl(rep['paired_macro_f1'])}), accuracy "
+               f"{_pm(rep['paired_accuracy'])} ({_wtl(rep['paired_accuracy'])})."),
             "",
         ]
     held = [r for r in held if not _source(r["lever"])]

@@ -74,6 +74,22 @@ def _training_options(p: argparse.ArgumentParser) -> None:
         "before the first convolution (cheaper; 1: none; default: the recipe's)",
     )
     p.add_argument(
+        "--mask-windows",
+        type=int,
+        default=None,
+        metavar="N",
+        help="while training, N windows of each spectrum (up to --mask-width "
+        "input points each) are bridged by a straight line, as if the molecule "
+        "had no band there; 0: off (default: the recipe's)",
+    )
+    p.add_argument(
+        "--mask-width",
+        type=int,
+        default=None,
+        metavar="POINTS",
+        help="widest masked window in input points (default: the recipe's)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=None,

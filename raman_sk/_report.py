@@ -221,6 +221,9 @@ def _models_section(evaluation: dict) -> list[str]:
                f"{schedule['mixup']:g}) weights), " if schedule.get("mixup") else "")
             + (f"input averaged over {schedule['input_binning']} adjacent points, "
                if (schedule.get("input_binning") or 1) > 1 else "")
+            + (f"{schedule['mask_windows']} windows of up to "
+               f"{schedule['mask_width']} input points masked per training "
+               "spectrum, " if schedule.get("mask_windows") else "")
             + (f"dropout {schedule['dropout']:g} / {schedule['head_dropout']:g} "
                "(body / head), " if schedule.get("dropout") is not None else "")
             + f"convolutional body {_body(schedule.get('pretrained'))}; "

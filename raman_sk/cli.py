@@ -113,8 +113,9 @@ def _settings(args, **options):
     """Return the run's :class:`~raman_sk.reproduce.Settings` from the options."""
     from raman_sk.reproduce import Settings
 
-    for name in ("epochs", "batch_size", "threads", "input_binning"):
+    for name in ("epochs", "batch_size", "threads", "input_binning", "mask_width"):
         _check_option(args, name, 1)
+    _check_option(args, "mask_windows", 0)
     recipe = options.pop("recipe", getattr(args, "recipe", "seed"))
     return Settings.make(
         recipe=recipe,  # train, evaluate: one network unless told
@@ -128,6 +129,8 @@ def _settings(args, **options):
         pretrained=args.pretrained,
         mixup=args.mixup,
         input_binning=args.input_binning,
+        mask_windows=args.mask_windows,
+        mask_width=args.mask_width,
         **options,
     )
 

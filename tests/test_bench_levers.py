@@ -327,3 +327,29 @@ def test_mask_windows_bridges_windows_with_a_line():
         assert changed[-1] - changed[0] == changed.size - 1
         line = np.linspace(orig[lo], orig[hi], hi - lo + 1)
         np.testing.assert_allclose(row[lo:hi + 1], line, atol=1e-12)
+
+
+def test_an_adopted_step_names_its_replication():
+    bench = _load("bench_levers")
+    lever = "ls+mixup-0.4+bin-2+mask-2x100"
+    rerun, against = bench.REPLICATIONS[lever]
+
+    def conf(name, vs, mean, w, losses, replication=None):
+        pm = {"mean": mean, "std": 0.04, "wins": w, "ties": 25 - w - losses,
+              "losses": losses}
+        pa = {"mean": 0.004, "std": 0.016, "wins": 5, "ties": 18, "losses": 2}
+        return {"lever": name, "against": vs, "replication": replication,
+                "seeds": [0, 1, 2, 3, 4], "n_folds": 25, "paired_macro_f1": pm,
+                "paired_accuracy": pa}
+
+    rows = [{"lever": lever, "description": "masking", "verdict": "wins: +0.07"}]
+    held = conf(lever, "ls+mixup-0.4+bin-2", 0.017, 10, 2)
+    # margin = max(0, 2 * 0.04 / 5) = 0.016 < 0.017
+    agrees = conf(rerun, against, 0.028, 6, 2, replication=lever)
+    text = "\n".join(bench.summary_lines(rows, [held, agrees]))
+    assert f"**Adopt `{lever}`** on top of `ls+mixup-0.4+bin-2` (masking)" in text
+    assert f"and replicates with other member seeds: `{rerun}` against " \
+        f"`{against}` on 25 folds, paired macro-F1 +0.028 ± 0.040 (6/17/2)" in text
+    disagrees = conf(rerun, against, -0.01, 2, 6, replication=lever)
+    text = "\n".join(bench.summary_lines(rows, [held, disagrees]))
+    assert "Adopt" not in text and "but does not replicate" in text

@@ -167,5 +167,22 @@ def test_report_header_names_mixup_binning_and_dropout():
     assert extras({"dropout": 0.1, "head_dropout": 0.2}) == (
         ", dropout 0.1 / 0.2 (body / head)"
     )
-    assert extras({"mixup": 0.0, "input_binning": 1}) == ""
+    assert extras({"mask_windows": 2, "mask_width": 100}) == (
+        ", 2 windows of up to 100 points masked per training spectrum"
+    )
+    assert extras({"mixup": 0.0, "input_binning": 1, "mask_windows": 0}) == ""
     assert extras({}) == ""
+
+
+def test_main_job_key_leaves_out_options_that_are_off():
+    import dataclasses
+
+    from raman_sk.reproduce import Settings
+
+    key = load_benchmark("_common").main_job_key
+    seed = Settings.make(recipe="seed", precision="float32")
+    assert not {"mixup", "input_binning", "mask_windows", "mask_width",
+                "dropout", "pretrained"} & set(key(seed))
+    shipped = key(Settings.make(precision="float32"))
+    assert (shipped["mask_windows"], shipped["mask_width"]) == (2, 100)
+    assert key(dataclasses.replace(seed, mask_windows=1))["mask_windows"] == 1

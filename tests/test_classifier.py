@@ -286,8 +286,8 @@ def test_augmenter_seeded_from_random_state_and_global_rng_untouched(synthetic):
     assert not weights_equal(a.module_.state_dict(), c.module_.state_dict())
 
 
-def test_mixup_trains_on_mixtures_seeded_and_global_rng_untouched(synthetic):
-    X, y = synthetic.data.astype(np.float32), synthetic.target
+def _fit_recording(X, y, **params):
+    """Fit a FAST classifier with ``params``; return it and its training inputs."""
     seen = []
 
     class Recording(RamanCNNClassifier):
@@ -296,8 +296,13 @@ def test_mixup_trains_on_mixtures_seeded_and_global_rng_untouched(synthetic):
                 seen.append(torch.as_tensor(x).detach().clone())
             return super().infer(x, **kw)
 
+    return Recording(**{**FAST, **params}).fit(X, y), seen
+
+
+def test_mixup_trains_on_mixtures_seeded_and_global_rng_untouched(synthetic):
+    X, y = synthetic.data.astype(np.float32), synthetic.target
     torch_state = torch.get_rng_state()
-    a = Recording(**{**FAST, "max_epochs": 2, "mixup": 0.4}).fit(X, y)
+    a, seen = _fit_recording(X, y, max_epochs=2, mixup=0.4)
     assert torch.equal(torch.get_rng_state(), torch_state)
     # every batch is a mixture: a row survives only where the shuffle maps it
     # to itself (about one row in a batch)
@@ -312,6 +317,47 @@ def test_mixup_trains_on_mixtures_seeded_and_global_rng_untouched(synthetic):
     assert weights_equal(a.module_.state_dict(), b.module_.state_dict())
     assert not weights_equal(a.module_.state_dict(), c.module_.state_dict())
     assert clone(b).mixup == 0.4
+
+
+def test_bridge_windows_replaces_windows_with_lines():
+    from raman_sk.classifier._data import bridge_windows
+
+    X = torch.as_tensor(np.random.default_rng(0).random((8, 1, 60)))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        out = bridge_windows(X, 1, 9)
+    assert out.shape == X.shape and not torch.equal(out, X)
+    for row, orig in zip(out[:, 0].numpy(), X[:, 0].numpy(), strict=True):
+        changed = np.flatnonzero(row != orig)
+        # one window: 1-9 neighbouring points between two kept edges
+        assert 1 <= changed.size <= 9
+        assert changed[-1] - changed[0] == changed.size - 1
+        lo, hi = changed[0] - 1, changed[-1] + 1
+        line = np.linspace(orig[lo], orig[hi], hi - lo + 1)
+        np.testing.assert_allclose(row[lo:hi + 1], line, atol=1e-12)
+    assert bridge_windows(X, 0, 9) is X
+    # a window never reaches past the last point, even as wide as allowed
+    short = torch.as_tensor([[0.0, 5.0, 1.0]])
+    assert torch.equal(bridge_windows(short, 3, 100), torch.tensor([[0.0, 0.5, 1.0]]))
+
+
+def test_mask_windows_masks_training_batches_only(synthetic):
+    X, y = synthetic.data.astype(np.float32), synthetic.target
+    torch_state = torch.get_rng_state()
+    a, seen = _fit_recording(X, y, max_epochs=1, mask_windows=2, mask_width=5)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    rows = torch.as_tensor(X)
+    for batch in seen:
+        # each masked row is its training spectrum but at most 2 x 5 points
+        nearest = torch.cdist(batch, rows).argmin(dim=1)
+        changed = (batch != rows[nearest]).sum(dim=1)
+        assert int(changed.max()) <= 10 and int(changed.min()) >= 1
+    b = small_clf(max_epochs=1, mask_windows=2, mask_width=5).fit(X, y)
+    c = small_clf(max_epochs=1).fit(X, y)
+    assert weights_equal(a.module_.state_dict(), b.module_.state_dict())
+    assert not weights_equal(a.module_.state_dict(), c.module_.state_dict())
+    assert clone(b).get_params()["mask_windows"] == 2
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
 def test_same_random_state_same_weights_and_predictions(fitted, synthetic):
@@ -729,6 +775,8 @@ def test_predict_with_other_number_of_features(fitted, synthetic):
         ({"n_threads": 0}, ValueError, r"'n_threads' parameter.*\[1, inf\).*Got 0"),
         ({"balance_classes": "yes"}, TypeError, r"'balance_classes' parameter.*'yes'"),
         ({"mixup": -0.5}, ValueError, r"'mixup' parameter.*\[0.0, inf\).*Got -0.5"),
+        ({"mask_windows": -1}, ValueError, r"'mask_windows' parameter.*Got -1"),
+        ({"mask_width": 0}, ValueError, r"'mask_width' parameter.*Got 0"),
         ({"augmenter": object()}, TypeError, r"augmenter must have a fit_resample"),
         ({"augmenter__n_copies": 2}, ValueError, r"augmenter=None"),
     ],

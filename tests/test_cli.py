@@ -446,6 +446,8 @@ def test_staging_replaces_only_at_the_end(tmp_path):
         (["--threads", "0"], "--threads must be >= 1, got 0"),
         (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
         (["--input-binning", "0"], "--input-binning must be >= 1, got 0"),
+        (["--mask-windows", "-1"], "--mask-windows must be >= 0, got -1"),
+        (["--mask-width", "0"], "--mask-width must be >= 1, got 0"),
         (["--data", "no/such/dir"], "not an existing directory"),
     ],
 )

@@ -411,6 +411,23 @@ def test_input_binning_is_an_option_of_the_recipes():
         Settings.make(precision="float32", input_binning=0)
 
 
+def test_masking_is_an_option_of_the_recipes():
+    from raman_sk.reproduce._settings import Settings, classifier_params
+
+    committee = classifier_params(Settings.make(precision="float32"))
+    assert (committee["mask_windows"], committee["mask_width"]) == (2, 100)
+    seed = Settings.make(recipe="seed", precision="float32")
+    assert seed.mask_windows == 0 and "mask_windows" not in classifier_params(seed)
+    own = Settings.make(recipe="seed", precision="float32", mask_windows=3,
+                        mask_width=40)
+    assert (classifier_params(own)["mask_windows"],
+            classifier_params(own)["mask_width"]) == (3, 40)
+    with pytest.raises(ValueError, match="mask_windows must be >= 0, got -1"):
+        Settings.make(precision="float32", mask_windows=-1)
+    with pytest.raises(ValueError, match="mask_width must be >= 1, got 0"):
+        Settings.make(precision="float32", mask_width=0)
+
+
 def test_dropout_is_an_option_of_the_recipes():
     from raman_sk.reproduce._settings import Settings, classifier_params
 
@@ -432,5 +449,8 @@ def test_report_names_the_input_binning():
                       "head_dropout": 0.2}
     assert "input averaged over 2 adjacent points, " in format_report(ev)
     assert "dropout 0.1 / 0.2 (body / head), " in format_report(ev)
+    ev["schedule"] |= {"mask_windows": 2, "mask_width": 100}
+    assert "2 windows of up to 100 input points masked per training spectrum, " \
+        in format_report(ev)
     ev["schedule"]["input_binning"] = 1
     assert "adjacent points" not in format_report(ev)

@@ -41,6 +41,7 @@ from ._data import (
     TensorDataset,
     as_tensor_dataset,
     augment_dataset,
+    bridge_windows,
     seeded_split,
     training_sampler,
     validate_fit_data,
@@ -194,6 +195,13 @@ class RamanCNNClassifier(NeuralNetClassifier):
         al., ICLR 2018): the network also learns from mixtures of spectra of
         different classes, as a Raman spectrum of a mixture is the weighted sum
         of its components'. 0 trains on the batches as drawn.
+    mask_windows : int, default=0
+        In every training batch, bridge this many windows of each spectrum
+        (1 to ``mask_width`` input points each) with the straight line between
+        their edges, before mixup: a new molecule shares only some of its
+        class's bands, so the network learns to decide from any of them.
+    mask_width : int, default=100
+        Widest masked window, in input points.
     restore_best : bool, default=True
         With a validation part, keep the best epoch's weights (see
         ``monitor``) in memory and load them back at the end of training.
@@ -282,6 +290,8 @@ class RamanCNNClassifier(NeuralNetClassifier):
         "weight_decay": [Interval(Real, 0, None, closed="left"), None],
         "balance_classes": ["boolean"],
         "mixup": [Interval(Real, 0, None, closed="left")],
+        "mask_windows": [Interval(Integral, 0, None, closed="left")],
+        "mask_width": [Interval(Integral, 1, None, closed="left")],
         "restore_best": ["boolean"],
         "monitor": [StrOptions(set(MONITORS))],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
@@ -304,6 +314,8 @@ class RamanCNNClassifier(NeuralNetClassifier):
         augmenter=None,
         balance_classes=True,
         mixup=0.0,
+        mask_windows=0,
+        mask_width=100,
         restore_best=True,
         monitor="valid_loss",
         patience=None,
@@ -330,6 +342,8 @@ class RamanCNNClassifier(NeuralNetClassifier):
         self.augmenter = augmenter
         self.balance_classes = balance_classes
         self.mixup = mixup
+        self.mask_windows = mask_windows
+        self.mask_width = mask_width
         self.restore_best = restore_best
         self.monitor = monitor
         self.patience = patience
@@ -584,15 +598,22 @@ class RamanCNNClassifier(NeuralNetClassifier):
         return iterator(dataset, batch_size=batch_size, sampler=sampler, **kwargs)
 
     def train_step_single(self, batch, **fit_params):
-        """One training step; with ``mixup`` on a mixed batch (see the class doc).
+        """One training step; masked and mixed as set (see the class doc).
 
         The draws use torch's generator, which ``fit`` forks and seeds from
         ``random_state``.
         """
-        if not self.mixup:
+        if not (self.mixup or self.mask_windows):
             return super().train_step_single(batch, **fit_params)
         self._set_training(True)
         Xi, yi = unpack_data(batch)
+        if self.mask_windows:
+            Xi = bridge_windows(Xi, self.mask_windows, self.mask_width)
+        if not self.mixup:
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            loss.backward()
+            return {"loss": loss, "y_pred": y_pred}
         alpha = torch.tensor(float(self.mixup))
         lam = float(torch.distributions.Beta(alpha, alpha).sample())
         perm = torch.randperm(len(yi)).to(yi.device)

@@ -83,6 +83,8 @@ def _schedule(settings) -> dict:
         "label_smoothing": settings.label_smoothing,
         "mixup": settings.mixup,
         "input_binning": settings.input_binning,
+        "mask_windows": settings.mask_windows,
+        "mask_width": settings.mask_width,
         "dropout": settings.dropout,
         "head_dropout": settings.head_dropout,
         "pretrained": settings.pretrained,
@@ -251,6 +253,8 @@ def _recipe(pipe, clf, settings) -> dict:
         "batch_size": clf.batch_size,
         "balance_classes": clf.balance_classes,
         "mixup": clf.mixup,
+        "mask_windows": clf.mask_windows,
+        "mask_width": clf.mask_width,
         "augmenter": jsonable(clf.augmenter.get_params())
         if clf.augmenter is not None
         else None,
