@@ -126,8 +126,8 @@ def main_job_key(settings) -> dict:
     """Return the main job's settings as a cache key: all fields but the threads.
 
     ``pretrained="none"`` (a random body), ``mixup=0``, ``input_binning=1``,
-    ``mask_windows=0`` and the network's own dropout are left out; the pipeline's cleaning steps
-    are added, each with its scalar settings.
+    ``mask_windows=0`` and the network's own dropout are left out; the
+    pipeline's cleaning steps are added, each with its scalar settings.
     """
     import dataclasses
 

@@ -357,7 +357,10 @@ def test_mask_windows_masks_training_batches_only(synthetic):
     assert weights_equal(a.module_.state_dict(), b.module_.state_dict())
     assert not weights_equal(a.module_.state_dict(), c.module_.state_dict())
     assert clone(b).get_params()["mask_windows"] == 2
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    proba = b.predict_proba(X)
+    np.testing.assert_array_equal(a.predict_proba(X), proba)
+    # predictions never mask: the same weights without masking answer alike
+    np.testing.assert_array_equal(b.set_params(mask_windows=0).predict_proba(X), proba)
 
 
 def test_same_random_state_same_weights_and_predictions(fitted, synthetic):

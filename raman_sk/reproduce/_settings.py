@@ -20,12 +20,12 @@ RECIPES = ("cv-committee", "seed")
 RECIPE_DEFAULTS = {
     # 5 folds x 194 spectra x (1 + 11 copies) x 6 epochs = 69,840 sample-passes,
     # within the budget of 75,000: copies near the reference's, epochs with the rest
-    # label smoothing 0.1 and mixup 0.4 won the grouped out-of-fold lever
-    # screens, and binning the input to 2 cm-1 kept their scores at a lower cost
-    # (see benchmarks/results/generalisation.md), as did masking 2 windows per
-    # training spectrum, on other training seeds too; the reference recipe has
-    # none of them. Both recipes keep the reference dropout: a lower one did not
-    # replicate on other training seeds
+    # label smoothing 0.1, mixup 0.4 and masking 2 windows per training spectrum
+    # won the grouped out-of-fold lever screens (the masking also on other
+    # training seeds), and binning the input to 2 cm-1 kept their scores at a
+    # lower cost (see benchmarks/results/generalisation.md); the reference
+    # recipe has none of them. Both recipes keep the reference dropout: a lower
+    # one did not replicate on other training seeds
     "cv-committee": {
         "epochs": 6,
         "n_copies": 11,
