@@ -1224,8 +1224,8 @@ def mixup_runs(data, cache_dir, quick, seeds=range(10)):
     """Out-of-fold predicted labels of every cached run of a mixup lever.
 
     Returns ``(names, predictions)``: one ``"lever seed N"`` and one label array
-    per run. The mixup levers are the recipe's family: the main job's recipe
-    and every lever one step from it.
+    per run, for every lever that trains with mixup (the shipped recipe and
+    its variants).
     """
     classes = np.asarray(data["classes"])
     names, preds = [], []

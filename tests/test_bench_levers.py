@@ -254,7 +254,6 @@ def test_mixup_classifier_trains_on_mixed_batches_and_clones():
 
 @pytest.mark.parametrize("mode", ["batch", "sample", "class"])
 def test_mixup_modes_mix_as_documented(mode):
-
     nets = _load("_lever_nets")
     rng = np.random.default_rng(0)
     y = np.array(["a", "b"] * 16)
