@@ -417,6 +417,18 @@ LEVERS = {
         {**_on_binned(masking=(2, 100), member_seed=11),
          "source": "ls+mixup-0.4+bin-2+mask-2x100"},
     ),
+    "ls+mixup-0.4+bin-2+member-seed-12": (
+        "ls+mixup-0.4+bin-2 with member/augmenter seed 12 (the masking's second "
+        "replication pairs with it)",
+        _on_binned(member_seed=12),
+    ),
+    "ls+mixup-0.4+bin-2+mask-2x100+member-seed-12": (
+        "as ls+mixup-0.4+bin-2+mask-2x100 with member/augmenter seed 12 (with "
+        "ls+mixup-0.4+bin-2+member-seed-12: the masking replicated a second "
+        "time)",
+        {**_on_binned(masking=(2, 100), member_seed=12),
+         "source": "ls+mixup-0.4+bin-2+mask-2x100"},
+    ),
     "ls+mixup-0.4+bin-2+mask-4x100": (
         "the shipped recipe with 4 windows of up to 100 cm-1 per training "
         "spectrum bridged (twice the masking of mask-2x100)",
@@ -536,18 +548,20 @@ DERIVED = {
 }
 #: Derived rows paired against a lever other than the first they derive from.
 DERIVED_AGAINST = {"two-seeds-half-copies": "ls+mixup-0.4+bin-2"}
-#: lever -> (rerun of the lever, rerun of what it is paired against): the same
-#: change measured again with other member/augmenter seeds on the same folds.
-#: Confirmed on the seeds both have; a lever holds only if its replication
-#: does not contradict it (mean paired macro-F1 above 0, no more folds lost
-#: than won).
+#: lever -> its replications, each (rerun of the lever, rerun of what it is
+#: paired against): the same change measured again with other member/augmenter
+#: seeds on the same folds. Confirmed on the seeds both have; a lever holds
+#: only if none of its replications contradicts it (mean paired macro-F1 above
+#: 0, no more folds lost than won).
 REPLICATIONS = {
     "ls+mixup-0.4+bin-2+dropout-low": (
-        "current+member-seed-11", "ls+mixup-0.4+bin-2+member-seed-11"
+        ("current+member-seed-11", "ls+mixup-0.4+bin-2+member-seed-11"),
     ),
     "ls+mixup-0.4+bin-2+mask-2x100": (
-        "ls+mixup-0.4+bin-2+mask-2x100+member-seed-11",
-        "ls+mixup-0.4+bin-2+member-seed-11",
+        ("ls+mixup-0.4+bin-2+mask-2x100+member-seed-11",
+         "ls+mixup-0.4+bin-2+member-seed-11"),
+        ("ls+mixup-0.4+bin-2+mask-2x100+member-seed-12",
+         "ls+mixup-0.4+bin-2+member-seed-12"),
     ),
 }
 #: A recipe (the main job's when they ran) and its reruns with other
@@ -1180,7 +1194,8 @@ def confirmations(data, cache_dir, quick, seeds=range(10)):
 
     pairs = [(name, _source(name).get("source", REFERENCE), False)
              for name in [*LEVERS, *DERIVED] if name != REFERENCE]
-    pairs += [(*rerun, lever) for lever, rerun in REPLICATIONS.items()]
+    pairs += [(*pair, lever) for lever, reps in REPLICATIONS.items()
+              for pair in reps]
     for name, against, replication in pairs:
         scores = {"lever": [], "reference": []}
         used = []
@@ -1452,8 +1467,10 @@ def summary_lines(rows, confirmed=None):
     ]
     # a screen winner checked on more seeds stays a winner only if it holds there
     checked = {c["lever"]: c for c in confirmed or [] if not c.get("replication")}
-    replications = {c["replication"]: c for c in confirmed or []
-                    if c.get("replication")}
+    replications = {}  # lever -> its confirmed replications
+    for c in confirmed or []:
+        if c.get("replication"):
+            replications.setdefault(c["replication"], []).append(c)
     noise_level = seed_noise(rows) or 0.0
     for name in [n for n in checked if _changes(n).get("cost")]:
         if name in won:
@@ -1462,7 +1479,8 @@ def summary_lines(rows, confirmed=None):
     # a step from a named lever is decided by its confirmation, whatever its
     # seed-0 screen said
     screen_won = set(won)
-    reruns = set(RECIPE_RERUNS).union(*REPLICATIONS.values())  # seeds, not levers
+    # seeds, not levers
+    reruns = set(RECIPE_RERUNS).union(*(p for v in REPLICATIONS.values() for p in v))
     won += [n for n in checked if _source(n) and n not in won
             and not _changes(n).get("cost") and n not in reruns]
     for name in [w for w in won if w in checked]:
@@ -1471,9 +1489,10 @@ def summary_lines(rows, confirmed=None):
         # beyond the seed noise and twice its own standard error over the folds
         margin = _margin(pm, c["n_folds"], noise_level)
         holds = pm["mean"] > margin and pm["wins"] > pm["losses"] and pa["mean"] >= 0
-        rep = replications.get(name)
-        if holds and rep is not None and not _replicates(rep):
+        against = [r for r in replications.get(name, []) if not _replicates(r)]
+        if holds and against:
             won.remove(name)
+            rep = against[0]
             rp = rep["paired_macro_f1"]
             lines += [
                 f"`{name}` holds on {c['n_folds']} folds of {len(c['seeds'])} seeds "
@@ -1512,18 +1531,21 @@ def summary_lines(rows, confirmed=None):
     for r in [r for r in held if _source(r["lever"])]:
         c = checked[r["lever"]]
         pm, pa = c["paired_macro_f1"], c["paired_accuracy"]
-        rep = replications.get(r["lever"])
+        reps = replications.get(r["lever"], [])
         lines += [
             f"**Adopt `{r['lever']}`** on top of `{c['against']}` "
             f"({r['description']}): it holds on {c['n_folds']} folds of "
             f"{len(c['seeds'])} seeds, paired macro-F1 {_pm(pm)} ({_wtl(pm)}), "
             f"accuracy {_pm(pa)} ({_wtl(pa)})"
-            + ("." if rep is None else
-               f", and replicates with other member seeds: `{rep['lever']}` "
-               f"against `{rep['against']}` on {rep['n_folds']} folds, paired "
-               f"macro-F1 {_pm(rep['paired_macro_f1'])} "
-               f"({_wtl(rep['paired_macro_f1'])}), accuracy "
-               f"{_pm(rep['paired_accuracy'])} ({_wtl(rep['paired_accuracy'])})."),
+            + ("." if not reps else
+               ", and replicates with other member seeds: "
+               + "; ".join(
+                   f"`{rep['lever']}` against `{rep['against']}` on "
+                   f"{rep['n_folds']} folds, paired macro-F1 "
+                   f"{_pm(rep['paired_macro_f1'])} "
+                   f"({_wtl(rep['paired_macro_f1'])}), accuracy "
+                   f"{_pm(rep['paired_accuracy'])} ({_wtl(rep['paired_accuracy'])})"
+                   for rep in reps) + "."),
             "",
         ]
     held = [r for r in held if not _source(r["lever"])]

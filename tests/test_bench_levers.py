@@ -145,9 +145,10 @@ def test_a_lever_holds_only_if_its_replication_agrees():
     assert not bench._replicates(rep(0.01, 4, 5))
     assert not bench._replicates(rep(0.0, 6, 2))
     # every replication pairs two reruns that the lever table defines
-    for lever, (rerun, against) in bench.REPLICATIONS.items():
-        assert {lever, rerun, against} <= set(bench.LEVERS)
-        assert bench._source(rerun) == {"source": lever}
+    for lever, reps in bench.REPLICATIONS.items():
+        for rerun, against in reps:
+            assert {lever, rerun, against} <= set(bench.LEVERS)
+            assert bench._source(rerun) == {"source": lever}
 
 
 def test_cost_lever_is_judged_on_keeping_its_source_scores():
@@ -331,7 +332,7 @@ def test_mask_windows_bridges_windows_with_a_line():
 def test_an_adopted_step_names_its_replication():
     bench = _load("bench_levers")
     lever = "ls+mixup-0.4+bin-2+mask-2x100"
-    rerun, against = bench.REPLICATIONS[lever]
+    (rerun, against), (rerun2, against2) = bench.REPLICATIONS[lever]
 
     def conf(name, vs, mean, w, losses, replication=None):
         pm = {"mean": mean, "std": 0.04, "wins": w, "ties": 25 - w - losses,
@@ -349,6 +350,12 @@ def test_an_adopted_step_names_its_replication():
     assert f"**Adopt `{lever}`** on top of `ls+mixup-0.4+bin-2` (masking)" in text
     assert f"and replicates with other member seeds: `{rerun}` against " \
         f"`{against}` on 25 folds, paired macro-F1 +0.028 ± 0.040 (6/17/2)" in text
-    disagrees = conf(rerun, against, -0.01, 2, 6, replication=lever)
-    text = "\n".join(bench.summary_lines(rows, [held, disagrees]))
+    agrees2 = conf(rerun2, against2, 0.01, 5, 4, replication=lever)
+    text = "\n".join(bench.summary_lines(rows, [held, agrees, agrees2]))
+    assert f"(6/17/2), accuracy +0.004 ± 0.016 (5/18/2); `{rerun2}` against " \
+        f"`{against2}` on 25 folds, paired macro-F1 +0.010 ± 0.040 (5/16/4)" in text
+    disagrees = conf(rerun2, against2, -0.01, 2, 6, replication=lever)
+    text = "\n".join(bench.summary_lines(rows, [held, agrees, disagrees]))
     assert "Adopt" not in text and "but does not replicate" in text
+    assert f"`{rerun2}` against `{against2}` on 25 folds, paired macro-F1 " \
+        "-0.010 ± 0.040 (2/17/6)" in text
