@@ -551,8 +551,8 @@ DERIVED_AGAINST = {"two-seeds-half-copies": "ls+mixup-0.4+bin-2"}
 #: lever -> its replications, each (rerun of the lever, rerun of what it is
 #: paired against): the same change measured again with other member/augmenter
 #: seeds on the same folds. Confirmed on the seeds both have; a lever holds
-#: only if none of its replications contradicts it (mean paired macro-F1 above
-#: 0, no more folds lost than won).
+#: only if its replications, pooled over their folds, do not contradict it
+#: (mean paired macro-F1 above 0, no more folds lost than won).
 REPLICATIONS = {
     "ls+mixup-0.4+bin-2+dropout-low": (
         ("current+member-seed-11", "ls+mixup-0.4+bin-2+member-seed-11"),
@@ -1347,10 +1347,18 @@ def confirmation_lines(rows):
     return lines + recipe_rerun_lines(rows)
 
 
-def _replicates(rep):
-    """Whether a replication agrees: paired macro-F1 up, no more losses than wins."""
-    pm = rep["paired_macro_f1"]
-    return pm["mean"] > 0 and pm["wins"] >= pm["losses"]
+def _replicates(reps):
+    """Whether replications agree, pooled over their folds.
+
+    Paired macro-F1 up on average over every replication fold and no more folds
+    lost than won. Pooled, not one by one: requiring each to agree alone would
+    make a lever less likely to hold the more replications it gets.
+    """
+    n = [r.get("n_folds", 1) for r in reps]
+    mean = sum(k * r["paired_macro_f1"]["mean"] for k, r in zip(n, reps, strict=True))
+    wins = sum(r["paired_macro_f1"]["wins"] for r in reps)
+    losses = sum(r["paired_macro_f1"]["losses"] for r in reps)
+    return mean / sum(n) > 0 and wins >= losses
 
 
 def _recipe_reruns(rows):
@@ -1458,10 +1466,12 @@ def summary_lines(rows, confirmed=None):
                 "it replicates on another."
             )
         lines.append("")
+    # seeds, not levers
+    reruns = set(RECIPE_RERUNS).union(*(p for v in REPLICATIONS.values() for p in v))
     won = [
         r["lever"]
         for r in rows
-        if r["lever"] not in (REFERENCE, NOISE)
+        if r["lever"] not in (REFERENCE, NOISE) and r["lever"] not in reruns
         and r["verdict"].startswith("wins:")
         and r.get("paired_macro_f1_vs_source", {"mean": 1})["mean"] > 0
     ]
@@ -1479,8 +1489,6 @@ def summary_lines(rows, confirmed=None):
     # a step from a named lever is decided by its confirmation, whatever its
     # seed-0 screen said
     screen_won = set(won)
-    # seeds, not levers
-    reruns = set(RECIPE_RERUNS).union(*(p for v in REPLICATIONS.values() for p in v))
     won += [n for n in checked if _source(n) and n not in won
             and not _changes(n).get("cost") and n not in reruns]
     for name in [w for w in won if w in checked]:
@@ -1489,19 +1497,20 @@ def summary_lines(rows, confirmed=None):
         # beyond the seed noise and twice its own standard error over the folds
         margin = _margin(pm, c["n_folds"], noise_level)
         holds = pm["mean"] > margin and pm["wins"] > pm["losses"] and pa["mean"] >= 0
-        against = [r for r in replications.get(name, []) if not _replicates(r)]
-        if holds and against:
+        reps = replications.get(name, [])
+        if holds and reps and not _replicates(reps):
             won.remove(name)
-            rep = against[0]
-            rp = rep["paired_macro_f1"]
             lines += [
                 f"`{name}` holds on {c['n_folds']} folds of {len(c['seeds'])} seeds "
                 f"(paired macro-F1 {_pm(pm)}, {_wtl(pm)}) but does not replicate "
-                f"with other member seeds: `{rep['lever']}` against "
-                f"`{rep['against']}` on {rep['n_folds']} folds, paired macro-F1 "
-                f"{_pm(rp)} ({_wtl(rp)}), accuracy {_pm(rep['paired_accuracy'])}; "
-                "its gain was a draw of the training seeds, the recipe before it "
-                "stays.",
+                "with other member seeds: " + "; ".join(
+                    f"`{rep['lever']}` against `{rep['against']}` on "
+                    f"{rep['n_folds']} folds, paired macro-F1 "
+                    f"{_pm(rep['paired_macro_f1'])} "
+                    f"({_wtl(rep['paired_macro_f1'])}), accuracy "
+                    f"{_pm(rep['paired_accuracy'])}" for rep in reps)
+                + "; its gain was a draw of the training seeds, the recipe before "
+                "it stays.",
                 "",
             ]
         elif not holds:

@@ -137,13 +137,18 @@ def test_recipe_reruns_give_the_spread_of_its_mean_over_seeds():
 def test_a_lever_holds_only_if_its_replication_agrees():
     bench = _load("bench_levers")
 
-    def rep(mean, wins, losses):
-        return {"paired_macro_f1": {"mean": mean, "wins": wins, "losses": losses}}
+    def rep(mean, wins, losses, n_folds=15):
+        return {"n_folds": n_folds,
+                "paired_macro_f1": {"mean": mean, "wins": wins, "losses": losses}}
 
-    assert bench._replicates(rep(0.01, 5, 5))
-    assert not bench._replicates(rep(-0.023, 5, 8))  # the dropout change's
-    assert not bench._replicates(rep(0.01, 4, 5))
-    assert not bench._replicates(rep(0.0, 6, 2))
+    assert bench._replicates([rep(0.01, 5, 5)])
+    assert not bench._replicates([rep(-0.023, 5, 8)])  # the dropout change's
+    assert not bench._replicates([rep(0.01, 4, 5)])
+    assert not bench._replicates([rep(0.0, 6, 2)])
+    # pooled over the folds: (15 x 0.028 - 15 x 0.006) / 30 > 0, 11 wins, 7 losses
+    assert bench._replicates([rep(0.028, 6, 2), rep(-0.006, 5, 5)])
+    # a larger replication weighs more: (5 x 0.03 - 25 x 0.01) / 30 < 0
+    assert not bench._replicates([rep(0.03, 3, 1, 5), rep(-0.01, 8, 8, 25)])
     # every replication pairs two reruns that the lever table defines
     for lever, reps in bench.REPLICATIONS.items():
         for rerun, against in reps:
@@ -354,8 +359,9 @@ def test_an_adopted_step_names_its_replication():
     text = "\n".join(bench.summary_lines(rows, [held, agrees, agrees2]))
     assert f"(6/17/2), accuracy +0.004 ± 0.016 (5/18/2); `{rerun2}` against " \
         f"`{against2}` on 25 folds, paired macro-F1 +0.010 ± 0.040 (5/16/4)" in text
-    disagrees = conf(rerun2, against2, -0.01, 2, 6, replication=lever)
+    # a second replication far down outweighs the first: (0.028 - 0.04) / 2 < 0
+    disagrees = conf(rerun2, against2, -0.04, 2, 9, replication=lever)
     text = "\n".join(bench.summary_lines(rows, [held, agrees, disagrees]))
     assert "Adopt" not in text and "but does not replicate" in text
     assert f"`{rerun2}` against `{against2}` on 25 folds, paired macro-F1 " \
-        "-0.010 ± 0.040 (2/17/6)" in text
+        "-0.040 ± 0.040 (2/14/9)" in text
