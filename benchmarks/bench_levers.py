@@ -1347,6 +1347,18 @@ def confirmation_lines(rows):
     return lines + recipe_rerun_lines(rows)
 
 
+def _pooled(reps):
+    """Paired macro-F1 of replications pooled over their folds.
+
+    Returns (mean over every fold, wins, losses, folds).
+    """
+    n = [r.get("n_folds", 1) for r in reps]
+    mean = sum(k * r["paired_macro_f1"]["mean"] for k, r in zip(n, reps, strict=True))
+    wins = sum(r["paired_macro_f1"]["wins"] for r in reps)
+    losses = sum(r["paired_macro_f1"]["losses"] for r in reps)
+    return mean / sum(n), wins, losses, sum(n)
+
+
 def _replicates(reps):
     """Whether replications agree, pooled over their folds.
 
@@ -1354,11 +1366,23 @@ def _replicates(reps):
     lost than won. Pooled, not one by one: requiring each to agree alone would
     make a lever less likely to hold the more replications it gets.
     """
-    n = [r.get("n_folds", 1) for r in reps]
-    mean = sum(k * r["paired_macro_f1"]["mean"] for k, r in zip(n, reps, strict=True))
-    wins = sum(r["paired_macro_f1"]["wins"] for r in reps)
-    losses = sum(r["paired_macro_f1"]["losses"] for r in reps)
-    return mean / sum(n) > 0 and wins >= losses
+    mean, wins, losses, _ = _pooled(reps)
+    return mean > 0 and wins >= losses
+
+
+def _replications_text(reps):
+    """Each replication's paired scores, then their pooled macro-F1."""
+    text = "; ".join(
+        f"`{r['lever']}` against `{r['against']}` on {r['n_folds']} folds, paired "
+        f"macro-F1 {_pm(r['paired_macro_f1'])} ({_wtl(r['paired_macro_f1'])}), "
+        f"accuracy {_pm(r['paired_accuracy'])} ({_wtl(r['paired_accuracy'])})"
+        for r in reps
+    )
+    if len(reps) > 1:
+        mean, wins, losses, n = _pooled(reps)
+        text += (f" (pooled over the {n} folds: {mean:+.3f}, {wins} won, "
+                 f"{losses} lost)")
+    return text
 
 
 def _recipe_reruns(rows):
@@ -1503,14 +1527,8 @@ def summary_lines(rows, confirmed=None):
             lines += [
                 f"`{name}` holds on {c['n_folds']} folds of {len(c['seeds'])} seeds "
                 f"(paired macro-F1 {_pm(pm)}, {_wtl(pm)}) but does not replicate "
-                "with other member seeds: " + "; ".join(
-                    f"`{rep['lever']}` against `{rep['against']}` on "
-                    f"{rep['n_folds']} folds, paired macro-F1 "
-                    f"{_pm(rep['paired_macro_f1'])} "
-                    f"({_wtl(rep['paired_macro_f1'])}), accuracy "
-                    f"{_pm(rep['paired_accuracy'])}" for rep in reps)
-                + "; its gain was a draw of the training seeds, the recipe before "
-                "it stays.",
+                f"with other member seeds: {_replications_text(reps)}; its gain was "
+                "a draw of the training seeds, the recipe before it stays.",
                 "",
             ]
         elif not holds:
@@ -1547,14 +1565,8 @@ def summary_lines(rows, confirmed=None):
             f"{len(c['seeds'])} seeds, paired macro-F1 {_pm(pm)} ({_wtl(pm)}), "
             f"accuracy {_pm(pa)} ({_wtl(pa)})"
             + ("." if not reps else
-               ", and replicates with other member seeds: "
-               + "; ".join(
-                   f"`{rep['lever']}` against `{rep['against']}` on "
-                   f"{rep['n_folds']} folds, paired macro-F1 "
-                   f"{_pm(rep['paired_macro_f1'])} "
-                   f"({_wtl(rep['paired_macro_f1'])}), accuracy "
-                   f"{_pm(rep['paired_accuracy'])} ({_wtl(rep['paired_accuracy'])})"
-                   for rep in reps) + "."),
+               f", and replicates with other member seeds: "
+               f"{_replications_text(reps)}."),
             "",
         ]
     held = [r for r in held if not _source(r["lever"])]

@@ -359,6 +359,8 @@ def test_an_adopted_step_names_its_replication():
     text = "\n".join(bench.summary_lines(rows, [held, agrees, agrees2]))
     assert f"(6/17/2), accuracy +0.004 ± 0.016 (5/18/2); `{rerun2}` against " \
         f"`{against2}` on 25 folds, paired macro-F1 +0.010 ± 0.040 (5/16/4)" in text
+    # pooled: (25 x 0.028 + 25 x 0.010) / 50, 6 + 5 won, 2 + 4 lost
+    assert "(pooled over the 50 folds: +0.019, 11 won, 6 lost)." in text
     # a second replication far down outweighs the first: (0.028 - 0.04) / 2 < 0
     disagrees = conf(rerun2, against2, -0.04, 2, 9, replication=lever)
     text = "\n".join(bench.summary_lines(rows, [held, agrees, disagrees]))
