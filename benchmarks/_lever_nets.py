@@ -75,23 +75,21 @@ HEADS = {"cosine": cosine_head_cnn1d, "pooled": pooled_head_cnn1d}
 def mask_windows(X, rng, n_windows, max_width):
     """Bridge ``n_windows`` random windows of each spectrum with a straight line.
 
-    Each window (1 to ``max_width`` points wide, anywhere in the spectrum)
-    loses its bands: its values become the line between its two edge values,
-    as if the molecule had no band there. A new molecule of a class shares
-    some of its class's bands but rarely all of them; training on spectra with
-    bands missing asks the network to decide from any subset of them.
+    :func:`raman_sk.classifier._data.bridge_windows` with the draws from the
+    lever's numpy generator (row by row, window by window) instead of torch's.
     """
-    X = X.clone()
+    from raman_sk.classifier._data import bridge
+
     n, length = X.shape[0], X.shape[-1]
+    width = np.zeros((n, n_windows), dtype=np.int64)
+    lo = np.zeros((n, n_windows), dtype=np.int64)
     for i in range(n):
-        for _ in range(n_windows):
-            width = int(rng.integers(1, max_width + 1))
-            lo = int(rng.integers(0, length - width - 1))
-            hi = lo + width + 1  # the two edges keep their values
-            ramp = torch.linspace(0.0, 1.0, hi - lo + 1, dtype=X.dtype)
-            X[i, ..., lo:hi + 1] = (
-                X[i, ..., lo:lo + 1] * (1 - ramp) + X[i, ..., hi:hi + 1] * ramp
-            )
+        for k in range(n_windows):
+            width[i, k] = rng.integers(1, max_width + 1)
+            lo[i, k] = rng.integers(0, length - width[i, k] - 1)
+    for k in range(n_windows):
+        X = bridge(X, torch.as_tensor(lo[:, k]),
+                   torch.as_tensor(lo[:, k] + width[:, k] + 1))
     return X
 
 

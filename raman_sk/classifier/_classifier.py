@@ -603,17 +603,12 @@ class RamanCNNClassifier(NeuralNetClassifier):
         The draws use torch's generator, which ``fit`` forks and seeds from
         ``random_state``.
         """
-        if not (self.mixup or self.mask_windows):
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
         Xi, yi = unpack_data(batch)
         if self.mask_windows:
             Xi = bridge_windows(Xi, self.mask_windows, self.mask_width)
         if not self.mixup:
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-            loss.backward()
-            return {"loss": loss, "y_pred": y_pred}
+            return super().train_step_single((Xi, yi), **fit_params)
+        self._set_training(True)
         alpha = torch.tensor(float(self.mixup))
         lam = float(torch.distributions.Beta(alpha, alpha).sample())
         perm = torch.randperm(len(yi)).to(yi.device)

@@ -89,30 +89,40 @@ class TensorBatches:
             yield X[idx], None if y is None else y[idx]
 
 
+def bridge(X: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """Return ``X`` with each row's points between ``lo`` and ``hi`` on a line.
+
+    One window per row (spectral axis last): the points strictly inside take
+    the straight line between the row's values at ``lo`` and ``hi``.
+    """
+    n, length = X.shape[0], X.shape[-1]
+    out = X.reshape(n, -1, length)
+    idx = torch.arange(length, device=X.device).view(1, 1, -1)
+    lo, hi = lo.to(X.device).view(n, 1, 1), hi.to(X.device).view(n, 1, 1)
+    ends = [out.gather(-1, k.expand(-1, out.shape[1], 1)) for k in (lo, hi)]
+    t = (idx - lo) / (hi - lo)
+    inside = (idx > lo) & (idx < hi)
+    out = torch.where(inside, ends[0] + (ends[1] - ends[0]) * t, out)
+    return out.reshape(X.shape)
+
+
 def bridge_windows(X: torch.Tensor, n_windows: int, max_width: int) -> torch.Tensor:
     """Return ``X`` with ``n_windows`` windows per spectrum bridged by a line.
 
     Each window (1 to ``max_width`` points wide, placed uniformly, spectral
-    axis last) takes the straight line between its two edge values: the
-    spectrum as if it had no band there. Draws come from torch's default
-    generator (``fit`` forks and seeds it).
+    axis last) takes the straight line between its two edge values
+    (:func:`bridge`): the spectrum as if it had no band there. Draws come from
+    torch's default generator (``fit`` forks and seeds it).
     """
     n, length = X.shape[0], X.shape[-1]
     max_width = min(int(max_width), length - 2)
     if n_windows < 1 or max_width < 1 or n == 0:
         return X
-    out = X.reshape(n, -1, length).clone()
-    idx = torch.arange(length, device=X.device).view(1, 1, -1)
     for _ in range(int(n_windows)):
         width = torch.randint(1, max_width + 1, (n,))
         lo = (torch.rand(n) * (length - width - 1)).long().clamp(max=length - 2)
-        lo, hi = lo.to(X.device), (lo + width + 1).clamp(max=length - 1).to(X.device)
-        ends = [out.gather(-1, k.view(n, 1, 1).expand(-1, out.shape[1], 1))
-                for k in (lo, hi)]
-        t = (idx - lo.view(n, 1, 1)) / (hi - lo).view(n, 1, 1)
-        inside = (idx > lo.view(n, 1, 1)) & (idx < hi.view(n, 1, 1))
-        out = torch.where(inside, ends[0] + (ends[1] - ends[0]) * t, out)
-    return out.reshape(X.shape)
+        X = bridge(X, lo, (lo + width + 1).clamp(max=length - 1))
+    return X
 
 
 def encode_labels(classes: np.ndarray, y, *, what: str) -> np.ndarray:
