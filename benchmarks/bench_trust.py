@@ -93,6 +93,12 @@ RAW_VARIANTS = {
     "spike_1": ({"spike": 1.0}, "one cosmic-ray point as tall as the band range"),
     "spike_3": ({"spike": 3.0}, "one cosmic-ray point 3x the band range"),
     "spike_10": ({"spike": 10.0}, "one cosmic-ray point 10x the band range"),
+    "noise_0.05": ({"noise": 0.05},
+                   "white noise of 5 % of the band range added (signal-to-noise 20)"),
+    "noise_0.1": ({"noise": 0.1},
+                  "white noise of 10 % of the band range added (signal-to-noise 10)"),
+    "fluorescence_20": ({"fluorescence": 20.0},
+                        "a broad fluorescence hump 20x the band range added"),
 }
 #: Row labels of the out-of-domain sets whose key is not self-explaining.
 LABELS = {"database_oof": "database, out of fold",

@@ -68,7 +68,9 @@ def nearest_similarity(
     return sims, idx
 
 
-def band_widths(X, *, prominence: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def band_widths(
+    X, *, prominence: float = 0.1, n_bands: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Two band-shape statistics of each spectrum, in grid points.
 
     Parameters
@@ -78,6 +80,11 @@ def band_widths(X, *, prominence: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     prominence : float, default=0.1
         Peaks count when their prominence is at least this fraction of the
         spectrum's range (max - min).
+    n_bands : int or None, default=None
+        Only the ``n_bands`` most prominent of those peaks count in
+        ``peak_fwhm`` (None: all). Noise adds many weak, narrow maxima but
+        never the strongest bands, so a bound keeps a noisy spectrum's band
+        shape that of its bands.
 
     Returns
     -------
@@ -88,8 +95,8 @@ def band_widths(X, *, prominence: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
         0 for a constant spectrum.
     peak_fwhm : ndarray of shape (n_samples,)
         Median full width at half maximum (``scipy.signal.peak_widths``,
-        half of each peak's prominence) of the prominent peaks; NaN when
-        there is none.
+        half of each peak's prominence) of the prominent peaks (the
+        ``n_bands`` most prominent); NaN when there is none.
 
     See Also
     --------
@@ -102,8 +109,11 @@ def band_widths(X, *, prominence: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     >>> width, fwhm = band_widths(x[None])
     >>> float(width[0]), float(fwhm[0])
     (20.0, 20.0)
+    >>> x[5:7] = 0.5  # a 2-point line, less prominent than the box
+    >>> float(band_widths(x[None])[1][0]), float(band_widths(x[None], n_bands=1)[1][0])
+    (11.0, 20.0)
     """
-    width, fwhm, _ = _band_stats(X, prominence)
+    width, fwhm, _ = _band_stats(X, prominence, n_bands)
     return width, fwhm
 
 
@@ -137,8 +147,11 @@ def strongest_band_fwhm(X, *, prominence: float = 0.1) -> np.ndarray:
     return _band_stats(X, prominence)[2]
 
 
-def _band_stats(X, prominence):
-    """(effective width, median peak FWHM, highest peak's FWHM) of each row."""
+def _band_stats(X, prominence, n_bands=None):
+    """(effective width, median peak FWHM, highest peak's FWHM) of each row.
+
+    The median runs over the ``n_bands`` most prominent peaks (None: all).
+    """
     X = np.asarray(X, dtype=np.float64)
     low = X.min(axis=1, keepdims=True)
     span = X.max(axis=1, keepdims=True) - low
@@ -148,10 +161,14 @@ def _band_stats(X, prominence):
     strongest = np.full(X.shape[0], np.nan)
     width[ok] = (X[ok] - low[ok]).sum(axis=1) / span[ok, 0]
     for i in np.flatnonzero(ok):
-        peaks, _ = find_peaks(X[i], prominence=prominence * span[i, 0])
+        peaks, props = find_peaks(X[i], prominence=prominence * span[i, 0])
         if peaks.size:
             widths = peak_widths(X[i], peaks, rel_height=0.5)[0]
-            fwhm[i] = float(np.median(widths))
+            counted = widths
+            if n_bands is not None:  # stable: equal prominences keep axis order
+                order = np.argsort(-props["prominences"], kind="stable")
+                counted = widths[order[:n_bands]]
+            fwhm[i] = float(np.median(counted))
             strongest[i] = float(widths[np.argmax(X[i, peaks])])
     return width, fwhm, strongest
 

@@ -8,8 +8,8 @@ spectra (on the network's input grid) and flags a new spectrum when
   learnt from the training set itself (leave-one-molecule-out), or
 * its bands are narrower than any training spectrum's (band-shape checks): the
   *effective width* (area over height, in grid points), the median full width at
-  half maximum of its prominent peaks or the full width at half maximum of its
-  highest peak is below the smallest training value divided by
+  half maximum of its ``n_bands`` most prominent peaks or the full width at half
+  maximum of its highest peak is below the smallest training value divided by
   ``width_margin`` (the last only when the library residual below leaves more
   than half of that peak unexplained), or
 * (with ``residual_check``) the library cannot explain it: a non-negative mix of
@@ -42,6 +42,7 @@ three, the highest at which the combined flag fires on at most
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -121,12 +122,18 @@ class NearestSpectrumChecker(BaseEstimator):
         Fixed threshold; overrides ``quantile``/``margin`` when given.
     band_checks : bool, default=True
         Also flag spectra whose effective width, median peak FWHM (see
-        :func:`band_widths`) or highest peak's FWHM (see
+        :func:`band_widths`, over the ``n_bands`` most prominent peaks) or
+        highest peak's FWHM (see
         :func:`strongest_band_fwhm`; with ``residual_check`` only when the
         library residual is above 0.5) is below the smallest training value
         divided by ``width_margin``.
     width_margin : float, default=1.1
         Factor (>= 1) of tolerance on the band widths.
+    n_bands : int or None, default=5
+        Peaks whose median FWHM is compared: the spectrum's ``n_bands`` most
+        prominent (None: every prominent peak). Noise adds weak, narrow
+        maxima; counting them all would call a noisy biomolecule spectrum's
+        bands narrow.
     target_rate : float, default=0.05
         With ``model``: the combined flag fires on at most this fraction of
         the out-of-fold training spectra. What the fixed input-space limits
@@ -203,6 +210,7 @@ class NearestSpectrumChecker(BaseEstimator):
         threshold=None,
         band_checks=True,
         width_margin=1.1,
+        n_bands=5,
         target_rate=0.05,
         n_neighbors=5,
         residual_check=True,
@@ -214,6 +222,7 @@ class NearestSpectrumChecker(BaseEstimator):
         self.threshold = threshold
         self.band_checks = band_checks
         self.width_margin = width_margin
+        self.n_bands = n_bands
         self.target_rate = target_rate
         self.n_neighbors = n_neighbors
         self.residual_check = residual_check
@@ -246,6 +255,13 @@ class NearestSpectrumChecker(BaseEstimator):
             raise ValueError(f"quantile must be in [0, 1], got {self.quantile!r}.")
         if not float(self.width_margin) >= 1:
             raise ValueError(f"width_margin must be >= 1, got {self.width_margin!r}.")
+        if self.n_bands is not None and not (
+            isinstance(self.n_bands, numbers.Integral)
+            and not isinstance(self.n_bands, bool) and self.n_bands >= 1
+        ):
+            raise ValueError(
+                f"n_bands must be an integer >= 1 or None, got {self.n_bands!r}."
+            )
         groups = np.arange(X.shape[0]) if groups is None else np.asarray(groups)
         if groups.shape[0] != X.shape[0]:
             raise ValueError(
@@ -348,7 +364,7 @@ class NearestSpectrumChecker(BaseEstimator):
         """Band-width statistics of the reference spectra, computed once."""
         cached = self.__dict__.get("_widths_cache")
         if cached is None:
-            cached = _band_stats(self.reference_, _PROMINENCE)
+            cached = _band_stats(self.reference_, _PROMINENCE, self.n_bands)
             self.__dict__["_widths_cache"] = cached
         return cached
 
@@ -455,7 +471,7 @@ class NearestSpectrumChecker(BaseEstimator):
         limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}", True)]
         if min_width is not None:
             (cols["effective_width"], cols["peak_fwhm"],
-             cols["strongest_fwhm"]) = _band_stats(X, _PROMINENCE)
+             cols["strongest_fwhm"]) = _band_stats(X, _PROMINENCE, self.n_bands)
             limits.append(("effective width", cols["effective_width"], min_width,
                            "{:.0f} < {:.0f} points", True))
             if min_fwhm is not None:
@@ -600,6 +616,8 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             checker = _load_v0(config, npz)
         else:
             checker = load_estimator(directory, _NAME, config=config)
+            if "n_bands" not in config.get("params", {}):
+                checker.n_bands = None  # its limits were set on every peak
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(
             f"cannot read the out-of-domain checker in {str(directory)!r}: {exc}"
@@ -655,6 +673,7 @@ def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:
         loo = np.asarray(data["loo_similarity"], dtype=np.float64)
     params = dict(config["params"])
     params.setdefault("band_checks", False)  # the format had no band checks at first
+    params["n_bands"] = None  # its widths counted every peak
     checker = NearestSpectrumChecker(**params)
     checker.reference_ = reference
     checker.loo_similarity_ = loo

@@ -317,6 +317,8 @@ def raw_in_domain(
     broaden: float = 0.0,
     response: float = 0.0,
     spike: float = 0.0,
+    noise: float = 0.0,
+    fluorescence: float = 0.0,
 ) -> list:
     """Database spectra made raw: another axis, fluorescence, noise, raw scale.
 
@@ -340,6 +342,12 @@ def raw_in_domain(
     spike : float, default=0.0
         Height of a one-point cosmic-ray spike at a random position, relative
         to the spectrum's band range.
+    noise : float, default=0.0
+        Standard deviation of extra white noise, relative to the band range
+        (0.05 is a signal-to-noise ratio of 20).
+    fluorescence : float, default=0.0
+        Height of an extra broad fluorescence background (a Gaussian hump as
+        wide as the raw one), relative to the band range.
 
     Returns
     -------
@@ -361,6 +369,12 @@ def raw_in_domain(
             s = s * (1.0 + curve * response / 3)  # |P_k| <= 1 on [-1, 1]
         if spike > 0:
             s[rng.integers(0, axis.size)] += spike
+        if fluorescence > 0:
+            t = (axis - axis[0]) / np.ptp(axis)
+            centre, width = rng.uniform(-0.3, 1.3), rng.uniform(0.4, 1.5)
+            s = s + fluorescence * np.exp(-0.5 * ((t - centre) / width) ** 2)
+        if noise > 0:
+            s = s + rng.normal(0.0, noise, size=axis.shape)
         out.append((axis, _raw(rng, axis, s)))
     return out
 

@@ -122,12 +122,55 @@ def test_a_narrow_line_on_top_of_a_genuine_spectrum_is_flagged_by_its_width():
     assert not checker.predict(X).any()
 
 
+def test_band_widths_count_only_the_most_prominent_peaks_when_bounded():
+    from raman_sk.domain import band_widths
+
+    x = np.zeros(201)
+    x[20:40] = x[60:80] = 1.0  # two 20-point boxes
+    x[100:102] = 0.5  # a 2-point line, prominence 0.5
+    x[150:153] = 0.3  # a 3-point line, prominence 0.3
+    # every peak: median of 20, 20, 2, 3
+    assert band_widths(x[None])[1][0] == pytest.approx(11.5)
+    # the 3 most prominent: 20, 20, 2; the 2 most prominent: the boxes
+    assert band_widths(x[None], n_bands=3)[1][0] == pytest.approx(20.0)
+    assert band_widths(x[None], n_bands=2)[1][0] == pytest.approx(20.0)
+    assert band_widths(x[None], n_bands=1)[1][0] == pytest.approx(20.0)
+    x[150:153] = 0.0
+    x[100:102] = 0.9  # now the 3 most prominent are 20, 20 and 2 points
+    assert band_widths(x[None], n_bands=3)[1][0] == pytest.approx(20.0)
+    x[60:80] = 0.8  # the 2 most prominent: the first box and the line
+    assert band_widths(x[None], n_bands=2)[1][0] == pytest.approx(11.0)
+
+
+def test_noisy_genuine_spectrum_keeps_its_band_width_with_n_bands():
+    rng = np.random.default_rng(5)
+    X = np.array([_gaussians(rng.uniform(20, 280, size=8), 6.0) for _ in range(30)])
+    bounded = NearestSpectrumChecker(residual_check=False).fit(X)
+    every = NearestSpectrumChecker(residual_check=False, n_bands=None).fit(X)
+    assert bounded.n_bands == 5
+    # a training spectrum with white noise of 8 % of its band range: many
+    # weak, narrow maxima, its eight bands unchanged
+    noisy = X[3] + 0.08 * np.ptp(X[3]) * rng.normal(size=X.shape[1])
+    wide, narrow = (c.check(noisy[None]) for c in (bounded, every))
+    assert wide["peak_fwhm"].iloc[0] > bounded.min_peak_fwhm_
+    assert not wide["out_of_domain"].iloc[0]
+    assert narrow["peak_fwhm"].iloc[0] < every.min_peak_fwhm_
+    assert "peak FWHM" in narrow["reason"].iloc[0]
+    for bad in (0, 2.5, True, "5"):
+        with pytest.raises(ValueError, match=f"n_bands must be an integer >= 1 or "
+                                             f"None, got {bad!r}"):
+            NearestSpectrumChecker(n_bands=bad).fit(X)
+
+
 def test_a_sharper_rendering_of_a_known_band_is_not_a_foreign_line():
     rng = np.random.default_rng(4)
     # every training spectrum has its strongest band at point 150 (sigma 6)
     X = np.array([3 * _gaussians([150], 6.0) + _gaussians(rng.uniform(20, 280, 8), 6.0)
                   for _ in range(30)])
-    checker = NearestSpectrumChecker().fit(X)
+    # every peak counts in the median width: over these identical training
+    # widths the 5 strongest bands' median would leave no room for one
+    # sharper band, and this test is about the highest peak's limit
+    checker = NearestSpectrumChecker(n_bands=None).fit(X)
     # that band as a sharper instrument draws it (sigma 4, 3), and the same
     # band where no training spectrum has one
     rest = [_gaussians(rng.uniform(20, 280, 8), 6.0) for _ in range(4)]
@@ -170,8 +213,17 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     (tmp_path / "domain.json").write_text(json.dumps(saved))
     older = load_domain_checker(tmp_path)
     assert older.min_strongest_fwhm_ is None
+    assert same.n_bands == 5 and older.n_bands == 5
     reason = older.check(_gaussians([150], 1.0)[None])["reason"].iloc[0]
     assert "peak FWHM" in reason and "strongest band" not in reason
+    # saved before n_bands existed: its limits were set on every peak
+    save_domain_checker(checker, tmp_path)
+    saved = json.loads((tmp_path / "domain.json").read_text())
+    del saved["params"]["n_bands"]
+    (tmp_path / "domain.json").write_text(json.dumps(saved))
+    every = load_domain_checker(tmp_path)
+    assert every.n_bands is None
+    assert every.min_peak_fwhm_ == checker.min_peak_fwhm_
     save_domain_checker(checker, tmp_path)
     saved = json.loads((tmp_path / "domain.json").read_text())
     saved["fitted"]["min_effective_width_"] = "wide"
@@ -194,6 +246,7 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     cfg.write_text(json.dumps(old))
     legacy = load_domain_checker(tmp_path)
     assert legacy.band_checks is False and legacy.min_effective_width_ is None
+    assert legacy.n_bands is None
     sharp = _gaussians([150], 1.0)[None]
     assert checker.check(sharp)["reason"].iloc[0].count("points") == 3
     by_correlation = legacy.score_samples(sharp) < legacy.threshold_

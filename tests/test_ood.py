@@ -338,7 +338,8 @@ def test_raw_variants_change_what_they_name(fitted, synthetic):
     band = lorentzian(grid, 1000.0, height=1.0, width=6.0)
     X = np.vstack([band, band])
     default = ood.raw_in_domain(grid, X, grid, seed=1)
-    off = ood.raw_in_domain(grid, X, grid, seed=1, broaden=0, response=0, spike=0)
+    off = ood.raw_in_domain(grid, X, grid, seed=1, broaden=0, response=0, spike=0,
+                            noise=0, fluorescence=0)
     for (a, u), (b, v) in zip(default, off, strict=True):  # off draws nothing
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(u, v)
@@ -360,6 +361,24 @@ def test_raw_variants_change_what_they_name(fitted, synthetic):
 
     wide = fwhm(ood.raw_in_domain(grid, X, grid, seed=1, broaden=8.0))
     assert np.all(wide > fwhm(default) + 8.0)
+
+    def levels(pairs):  # (smooth background's range, noise) over the band's height
+        out = []
+        for axis, v in pairs:
+            smooth = medfilt(v, 151)
+            height = np.interp(1000.0, axis, v - smooth)
+            far = np.abs(axis - 1000.0) > 100
+            out.append((np.ptp(smooth[75:-75]) / height,
+                        np.std(np.diff(v[far])) / np.sqrt(2) / height))
+        return np.array(out).T
+
+    many = np.vstack([band] * 10)
+    (background, noise) = levels(ood.raw_in_domain(grid, many, grid, seed=1))
+    assert noise.max() < 0.03  # the default raw noise: 0.5-2 % of the band range
+    noisy = levels(ood.raw_in_domain(grid, many, grid, seed=1, noise=0.1))[1]
+    assert np.all((noisy > 0.08) & (noisy < 0.15))
+    glowing = levels(ood.raw_in_domain(grid, many, grid, seed=1, fluorescence=20.0))[0]
+    assert np.median(glowing) > 2 * background.max()
     # held out, the variants are scored like the default check set
     pairs = ood.raw_in_domain(synthetic.wavenumbers, synthetic.data,
                               synthetic.wavenumbers, seed=0, response=0.3)
