@@ -99,6 +99,14 @@ RAW_VARIANTS = {
                   "white noise of 10 % of the band range added (signal-to-noise 10)"),
     "fluorescence_20": ({"fluorescence": 20.0},
                         "a broad fluorescence hump 20x the band range added"),
+    "shift_5": ({"shift": 5.0},
+                "the axis calibration off by up to 5 cm-1 (uniform, either sign)"),
+    "missing_150_edge": ({"missing": 150.0, "coverage": "edge"},
+                         "no data below 600 cm-1, the gap filled with the edge "
+                         "intensity (coverage='edge')"),
+    "missing_150_fill": ({"missing": 150.0, "coverage": "fill"},
+                         "no data below 600 cm-1, the gap filled with 0 "
+                         "(coverage='fill')"),
 }
 #: Row labels of the out-of-domain sets whose key is not self-explaining.
 LABELS = {"database_oof": "database, out of fold",
@@ -501,14 +509,23 @@ def raw_variant_rows(pipe, checker, data, grid, seed):
         views["_nodespike"] = (plain, fit_checkers(plain,
                                                    plain[:-1].transform(data.X),
                                                    data.groups)[0])
+    # the views share the pipeline's steps: one resampler serves both
+    resampler = pipe[0]
+    saved = resampler.get_params()["coverage"]
     rows = {}
-    for name, (options, _) in RAW_VARIANTS.items():
-        pairs = raw_in_domain(np.asarray(data.wavenumbers, dtype=np.float64),
-                              np.asarray(data.X, dtype=np.float64), grid,
-                              seed=seed, **options)
-        for tag, (p, c) in views.items():
-            rows[f"variant_{name}{tag}"] = score_held_out(p, c, pairs)[1]
-            rows[f"variant_{name}{tag}_correct"] = held_out_correct(p, pairs, data.y)
+    try:
+        for name, (options, _) in RAW_VARIANTS.items():
+            options = dict(options)
+            resampler.set_params(coverage=options.pop("coverage", saved))
+            pairs = raw_in_domain(np.asarray(data.wavenumbers, dtype=np.float64),
+                                  np.asarray(data.X, dtype=np.float64), grid,
+                                  seed=seed, **options)
+            for tag, (p, c) in views.items():
+                rows[f"variant_{name}{tag}"] = score_held_out(p, c, pairs)[1]
+                rows[f"variant_{name}{tag}_correct"] = held_out_correct(p, pairs,
+                                                                        data.y)
+    finally:
+        resampler.set_params(coverage=saved)
     return rows
 
 

@@ -146,7 +146,10 @@ def _coverage_option(default):
             "--coverage",
             choices=COVERAGES,
             default=default,
-            help="what to do where a spectrum does not cover the network's grid"
+            help="what to do where a spectrum does not cover the network's grid: "
+            "raise an error naming the missing range, repeat the edge intensity "
+            "(edge: no band there, for raw spectra too) or put 0 there (fill: "
+            "only for spectra whose baseline is already at 0)"
             + (keeps or f" (default {default})"),
         )
 

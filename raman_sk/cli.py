@@ -74,7 +74,8 @@ def _option_hint(exc_type, marker: str, hint: str):
 
 
 def _coverage_hint():
-    hint = "On the command line: --coverage fill (or edge)."
+    hint = ("On the command line: --coverage edge (or fill, for spectra whose "
+            "baseline is already at 0).")
     return _option_hint(ValueError, "coverage=", hint)
 
 

@@ -319,6 +319,8 @@ def raw_in_domain(
     spike: float = 0.0,
     noise: float = 0.0,
     fluorescence: float = 0.0,
+    shift: float = 0.0,
+    missing: float = 0.0,
 ) -> list:
     """Database spectra made raw: another axis, fluorescence, noise, raw scale.
 
@@ -348,6 +350,15 @@ def raw_in_domain(
     fluorescence : float, default=0.0
         Height of an extra broad fluorescence background (a Gaussian hump as
         wide as the raw one), relative to the band range.
+    shift : float, default=0.0
+        Largest offset, in cm-1, of the axis calibration: each spectrum's bands
+        sit at wavenumbers moved by one offset drawn uniformly in
+        [-shift, shift].
+    missing : float, default=0.0
+        Width, in cm-1, of the start of the grid the raw axis leaves out (an
+        instrument whose range starts higher): its points below
+        ``grid[0] + missing`` are dropped. The spectra then need a pipeline
+        whose resampler fills the gap (``coverage``).
 
     Returns
     -------
@@ -359,7 +370,8 @@ def raw_in_domain(
     out = []
     for x in np.asarray(X, dtype=np.float64):
         axis = _raw_axis(rng, grid)
-        s = np.interp(axis, db_axis, x)
+        offset = rng.uniform(-shift, shift) if shift > 0 else 0.0
+        s = np.interp(axis - offset, db_axis, x)  # a band at v is read at v + offset
         if broaden > 0:
             s = gaussian_filter1d(s, broaden / float(np.mean(np.diff(axis))))
         s = (s - s.min()) / max(np.ptp(s), 1e-12)
@@ -375,7 +387,11 @@ def raw_in_domain(
             s = s + fluorescence * np.exp(-0.5 * ((t - centre) / width) ** 2)
         if noise > 0:
             s = s + rng.normal(0.0, noise, size=axis.shape)
-        out.append((axis, _raw(rng, axis, s)))
+        raw = _raw(rng, axis, s)
+        if missing > 0:
+            kept = axis >= grid[0] + missing
+            axis, raw = axis[kept], raw[kept]
+        out.append((axis, raw))
     return out
 
 

@@ -339,7 +339,7 @@ def test_raw_variants_change_what_they_name(fitted, synthetic):
     X = np.vstack([band, band])
     default = ood.raw_in_domain(grid, X, grid, seed=1)
     off = ood.raw_in_domain(grid, X, grid, seed=1, broaden=0, response=0, spike=0,
-                            noise=0, fluorescence=0)
+                            noise=0, fluorescence=0, shift=0, missing=0)
     for (a, u), (b, v) in zip(default, off, strict=True):  # off draws nothing
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(u, v)
@@ -361,6 +361,22 @@ def test_raw_variants_change_what_they_name(fitted, synthetic):
 
     wide = fwhm(ood.raw_in_domain(grid, X, grid, seed=1, broaden=8.0))
     assert np.all(wide > fwhm(default) + 8.0)
+
+    def centre(pairs):  # the band's highest raw point, in cm-1
+        out = []
+        for axis, v in pairs:
+            near = np.abs(axis - 1000.0) < 30
+            out.append(axis[near][np.argmax(v[near])])
+        return np.array(out)
+
+    moved = centre(ood.raw_in_domain(grid, np.vstack([band] * 20), grid, seed=2,
+                                     shift=5.0))
+    assert np.all(np.abs(moved - 1000.0) <= 5.0 + 1.8)  # the offset and a pixel
+    assert np.ptp(moved) > 5.0  # offsets of either sign
+    cut = ood.raw_in_domain(grid, X, grid, seed=1, missing=150.0)
+    for (a, u), (b, v) in zip(default, cut, strict=True):  # the same spectra, cut
+        assert b[0] >= 600.0 and b[0] - 600.0 < 1.8 and b[-1] == a[-1]
+        np.testing.assert_array_equal(v, u[a >= 600.0])
 
     def levels(pairs):  # (smooth background's range, noise) over the band's height
         out = []
@@ -393,6 +409,42 @@ def test_raw_variants_change_what_they_name(fitted, synthetic):
                           synthetic.wavenumbers, seed=0),
     )
     np.testing.assert_array_equal(default_score, same["raw_score"])
+
+
+def test_bench_trust_variants_set_the_resampler_coverage(fitted, synthetic,
+                                                         monkeypatch):
+    from sklearn.utils import Bunch
+
+    from tests._helpers import load_benchmark
+
+    bench = load_benchmark("bench_trust")
+    pipe, checker, _ = fitted
+    grid = np.asarray(synthetic.wavenumbers, dtype=np.float64)
+    data = Bunch(wavenumbers=grid, X=synthetic.data, groups=synthetic.groups,
+                 y=synthetic.target)
+    gap = {"missing": 60.0}
+    monkeypatch.setattr(bench, "RAW_VARIANTS", {
+        "edge": ({**gap, "coverage": "edge"}, "edge"),
+        "fill": ({**gap, "coverage": "fill"}, "fill"),
+    })
+    assert pipe[0].coverage == "raise"
+    rows = bench.raw_variant_rows(pipe, checker, data, grid, 0)
+    assert pipe[0].coverage == "raise"  # restored
+    pairs = ood.raw_in_domain(grid, synthetic.data, grid, seed=0, **gap)
+    with pytest.raises(ValueError, match="coverage='edge'"):
+        pipe[:-1].transform(pairs)
+    for policy in ("edge", "fill"):
+        pipe[0].set_params(coverage=policy)
+        try:
+            flags = ood.score_held_out(pipe, checker, pairs)[1]
+            right = bench.held_out_correct(pipe, pairs, synthetic.target)
+        finally:
+            pipe[0].set_params(coverage="raise")
+        np.testing.assert_array_equal(rows[f"variant_{policy}"], flags)
+        np.testing.assert_array_equal(rows[f"variant_{policy}_correct"], right)
+    assert rows["variant_edge"].shape == (36,)
+    # 0 under raw counts: the fill policy flags more than the edge one
+    assert rows["variant_fill"].sum() > rows["variant_edge"].sum()
 
 
 # ------------------------------------------------ real foreign spectra (reported)
