@@ -1,9 +1,10 @@
 """Input-space evidence of the out-of-domain check, computed on the network's grid.
 
-Three questions about a spectrum and a library of reference spectra: how
+Four questions about a spectrum and a library of reference spectra: how
 similar is its nearest reference (:func:`nearest_similarity`), how narrow are
-its bands (:func:`band_widths`, :func:`strongest_band_fwhm`), and how much of
-it can a few close references together not explain (:func:`library_residual`).
+its bands (:func:`band_widths`, :func:`strongest_band_fwhm`), how many has it
+(:func:`band_count`), and how much of it can a few close references together
+not explain (:func:`library_residual`).
 :mod:`raman_sk.domain` sets their limits; :mod:`raman_sk.library` names the
 nearest molecule.
 """
@@ -16,6 +17,7 @@ from scipy.optimize import nnls
 from scipy.signal import find_peaks, peak_widths
 
 __all__ = [
+    "band_count",
     "band_widths",
     "library_residual",
     "nearest_similarity",
@@ -113,7 +115,7 @@ def band_widths(
     >>> float(band_widths(x[None])[1][0]), float(band_widths(x[None], n_bands=1)[1][0])
     (11.0, 20.0)
     """
-    width, fwhm, _ = _band_stats(X, prominence, n_bands)
+    width, fwhm = _band_stats(X, prominence, n_bands)[:2]
     return width, fwhm
 
 
@@ -147,8 +149,40 @@ def strongest_band_fwhm(X, *, prominence: float = 0.1) -> np.ndarray:
     return _band_stats(X, prominence)[2]
 
 
+def band_count(X, *, prominence: float = 0.1) -> np.ndarray:
+    """Count the prominent peaks of each spectrum.
+
+    A molecule with many atoms has many vibrations between 450 and 1800 cm-1;
+    a crystal or an elemental solid has a few lattice or bond modes there.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_points)
+        Spectra on a common grid.
+    prominence : float, default=0.1
+        The peaks :func:`band_widths` measures count: prominence at least
+        this fraction of the spectrum's range.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        Peaks whose prominence is at least ``prominence`` of the spectrum's
+        range; 0 for a constant spectrum.
+
+    Examples
+    --------
+    >>> x = np.zeros(101)
+    >>> x[20:40] = 1.0
+    >>> x[60:62] = 0.05  # less than 10 % of the range: not counted
+    >>> x[70:74] = 2.0
+    >>> band_count(x[None]).tolist()
+    [2.0]
+    """
+    return _band_stats(X, prominence)[3]
+
+
 def _band_stats(X, prominence, n_bands=None):
-    """(effective width, median peak FWHM, highest peak's FWHM) of each row.
+    """(effective width, median peak FWHM, highest peak's FWHM, peak count) per row.
 
     The median runs over the ``n_bands`` most prominent peaks (None: all).
     """
@@ -159,9 +193,11 @@ def _band_stats(X, prominence, n_bands=None):
     width = np.zeros(X.shape[0])
     fwhm = np.full(X.shape[0], np.nan)
     strongest = np.full(X.shape[0], np.nan)
+    count = np.zeros(X.shape[0])
     width[ok] = (X[ok] - low[ok]).sum(axis=1) / span[ok, 0]
     for i in np.flatnonzero(ok):
         peaks, props = find_peaks(X[i], prominence=prominence * span[i, 0])
+        count[i] = peaks.size
         if peaks.size:
             widths = peak_widths(X[i], peaks, rel_height=0.5)[0]
             counted = widths
@@ -170,7 +206,7 @@ def _band_stats(X, prominence, n_bands=None):
                 counted = widths[order[:n_bands]]
             fwhm[i] = float(np.median(counted))
             strongest[i] = float(widths[np.argmax(X[i, peaks])])
-    return width, fwhm, strongest
+    return width, fwhm, strongest, count
 
 
 def _nearest_rows(X, reference, k, exclude=None):

@@ -329,14 +329,16 @@ def _domain_section(ood: dict) -> list[str]:
     )
     if ood.get("min_effective_width") is not None:
         text += (
-            ", or when its bands are narrower than any training spectrum's "
-            "(effective width below "
+            ", or when its bands are narrower or fewer than any training "
+            "spectrum's (effective width below "
             f"{_fmt(ood['min_effective_width'], 1)} points, median peak FWHM "
             f"below {_fmt(ood.get('min_peak_fwhm'), 1)} points"
             + ("" if ood.get("min_strongest_fwhm") is None else
-               " or highest peak's FWHM below "
+               ", highest peak's FWHM below "
                f"{_fmt(ood['min_strongest_fwhm'], 1)} points where the library "
                "residual below leaves more than half of that peak unexplained")
+            + ("" if ood.get("min_band_count") is None else
+               f" or fewer than {_fmt(ood['min_band_count'], 1)} prominent peaks")
             + ")"
         )
     if "test_similarity_median" in ood:

@@ -6,12 +6,13 @@ spectra (on the network's input grid) and flags a new spectrum when
 
 * its Pearson correlation with the nearest training spectrum is below a threshold
   learnt from the training set itself (leave-one-molecule-out), or
-* its bands are narrower than any training spectrum's (band-shape checks): the
-  *effective width* (area over height, in grid points), the median full width at
-  half maximum of its ``n_bands`` most prominent peaks or the full width at half
-  maximum of its highest peak is below the smallest training value divided by
-  ``width_margin`` (the last only when the library residual below leaves more
-  than half of that peak unexplained), or
+* its bands are narrower or fewer than any training spectrum's (band-shape
+  checks): the *effective width* (area over height, in grid points), the median
+  full width at half maximum of its ``n_bands`` most prominent peaks, the full
+  width at half maximum of its highest peak or the number of its prominent
+  peaks is below the smallest training value divided by ``width_margin`` (the
+  highest peak's width only when the library residual below leaves more than
+  half of that peak unexplained), or
 * (with ``residual_check``) the library cannot explain it: a non-negative mix of
   its ``residual_neighbors`` most similar training spectra plus a smooth
   baseline leaves more of its strongest band unexplained than
@@ -54,6 +55,7 @@ from raman_sk import ood
 from raman_sk._evidence import (
     _band_stats,
     _standardise,
+    band_count,
     band_widths,
     library_residual,
     nearest_similarity,
@@ -72,6 +74,7 @@ __all__ = [
     "DOMAIN_CONFIG",
     "MODEL_SPACE_MISSING",
     "NearestSpectrumChecker",
+    "band_count",
     "band_widths",
     "library_residual",
     "load_domain_checker",
@@ -95,8 +98,8 @@ MODEL_SPACE_MISSING = (
 _MODEL_LIMITS = ("embedding_distance", "energy")
 #: Peaks that count in the band widths: prominence over the range (band_widths').
 _PROMINENCE = 0.1
-#: Names of the band-width statistics (``_band_stats`` order) in reasons and centres.
-_WIDTH_NAMES = ("effective width", "peak FWHM", "strongest band FWHM")
+#: Names of the band statistics (``_band_stats`` order) in reasons and centres.
+_WIDTH_NAMES = ("effective width", "peak FWHM", "strongest band FWHM", "band count")
 #: Scores whose limits share what the fixed input-space limits leave of the budget.
 _SHARED_LIMITS = ("residual", *_MODEL_LIMITS)
 
@@ -125,10 +128,11 @@ class NearestSpectrumChecker(BaseEstimator):
         :func:`band_widths`, over the ``n_bands`` most prominent peaks) or
         highest peak's FWHM (see
         :func:`strongest_band_fwhm`; with ``residual_check`` only when the
-        library residual is above 0.5) is below the smallest training value
-        divided by ``width_margin``.
+        library residual is above 0.5) or number of prominent peaks (see
+        :func:`band_count`) is below the smallest training value divided by
+        ``width_margin``.
     width_margin : float, default=1.1
-        Factor (>= 1) of tolerance on the band widths.
+        Factor (>= 1) of tolerance on the band widths and count.
     n_bands : int or None, default=5
         Peaks whose median FWHM is compared: the spectrum's ``n_bands`` most
         prominent (None: every prominent peak). Noise adds weak, narrow
@@ -164,6 +168,9 @@ class NearestSpectrumChecker(BaseEstimator):
     min_effective_width_, min_peak_fwhm_, min_strongest_fwhm_ : float or None
         Band-width limits in grid points (None without ``band_checks``; the
         last also None for a checker saved before it existed).
+    min_band_count_ : float or None
+        Limit on the number of prominent peaks (None without ``band_checks``
+        or for a checker saved before it existed).
     loo_residual_ : ndarray of shape (n_reference,)
         Library residual of each training spectrum explained by the other
         groups' spectra (with ``residual_check``).
@@ -281,11 +288,12 @@ class NearestSpectrumChecker(BaseEstimator):
         else:
             self.threshold_ = float(np.quantile(loo, self.quantile) - self.margin)
         self.min_effective_width_ = self.min_peak_fwhm_ = None
-        self.min_strongest_fwhm_ = None
+        self.min_strongest_fwhm_ = self.min_band_count_ = None
         if self.band_checks:
-            width, fwhm, strongest = self._reference_widths()
+            width, fwhm, strongest, count = self._reference_widths()
             factor = float(self.width_margin)
             self.min_effective_width_ = float(width.min() / factor)
+            self.min_band_count_ = float(count.min() / factor)
             if np.isfinite(fwhm).any():
                 self.min_peak_fwhm_ = float(np.nanmin(fwhm) / factor)
                 self.min_strongest_fwhm_ = float(np.nanmin(strongest) / factor)
@@ -329,8 +337,8 @@ class NearestSpectrumChecker(BaseEstimator):
         flag = self.loo_similarity_ < self.threshold_
         if self.band_checks:
             factor = float(self.width_margin)
-            width, fwhm, strongest = self._reference_widths()
-            for values in (width, fwhm):
+            width, fwhm, strongest, count = self._reference_widths()
+            for values in (width, fwhm, count):
                 flag |= values < _other_group_min(values, groups, factor)
             flag |= (strongest < _other_group_min(strongest, groups, factor)) & \
                 _unexplained(scores.get("residual"))[0]
@@ -392,7 +400,8 @@ class NearestSpectrumChecker(BaseEstimator):
         """Return reference rows and band-width limits without a held-out fold."""
         # a checker saved before the highest-peak limit existed has none
         widths = (self.min_effective_width_, self.min_peak_fwhm_,
-                  getattr(self, "min_strongest_fwhm_", None))
+                  getattr(self, "min_strongest_fwhm_", None),
+                  getattr(self, "min_band_count_", None))
         if held_out_fold is None:
             return np.arange(self.reference_.shape[0]), widths
         if not getattr(self, "model_space_", False):
@@ -439,11 +448,12 @@ class NearestSpectrumChecker(BaseEstimator):
         -------
         pandas.DataFrame
             Columns ``similarity``, ``nearest`` (row of ``reference_``),
-            ``effective_width``, ``peak_fwhm`` and ``strongest_fwhm`` (grid
-            points; NaN without ``band_checks``), ``residual`` (see
-            :func:`library_residual`; NaN without ``residual_check`` or for
-            a checker saved before it existed), ``embedding_distance``, ``energy`` and
-            ``disagreement`` (NaN without the model-space part),
+            ``effective_width``, ``peak_fwhm``, ``strongest_fwhm`` (grid
+            points) and ``band_count`` (NaN without ``band_checks``),
+            ``residual`` (see :func:`library_residual`; NaN without
+            ``residual_check`` or for a checker saved before it existed),
+            ``embedding_distance``, ``energy`` and ``disagreement`` (NaN
+            without the model-space part),
             ``ood_score`` (the largest of the scores scaled so that 0 is
             the in-domain median and 1 its limit: above 1 is out of domain),
             ``out_of_domain``, ``reason`` (empty when in domain, else which
@@ -460,20 +470,25 @@ class NearestSpectrumChecker(BaseEstimator):
         X = np.where(finite[:, None], X, 0.0)
         bad = np.where(~finite, "bad input: NaN or inf values", "").astype(object)
         bad[finite & (np.ptp(X, axis=1) == 0)] = "bad input: flat spectrum"
-        rows, (min_width, min_fwhm, min_strongest) = self._input_limits(held_out_fold)
+        rows, (min_width, min_fwhm, min_strongest, min_count) = self._input_limits(
+            held_out_fold)
         sim, nearest = nearest_similarity(X, self.reference_[rows])
         nearest = rows[nearest]
         n = X.shape[0]
         cols = {k: np.full(n, np.nan) for k in (
-            "effective_width", "peak_fwhm", "strongest_fwhm", "residual",
+            "effective_width", "peak_fwhm", "strongest_fwhm", "band_count",
+            "residual",
             "embedding_distance", "energy", "disagreement")}
         # (name, values, limit, format, low values are bad)
         limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}", True)]
         if min_width is not None:
-            (cols["effective_width"], cols["peak_fwhm"],
-             cols["strongest_fwhm"]) = _band_stats(X, _PROMINENCE, self.n_bands)
+            (cols["effective_width"], cols["peak_fwhm"], cols["strongest_fwhm"],
+             cols["band_count"]) = _band_stats(X, _PROMINENCE, self.n_bands)
             limits.append(("effective width", cols["effective_width"], min_width,
                            "{:.0f} < {:.0f} points", True))
+            if min_count is not None:
+                limits.append(("band count", cols["band_count"], min_count,
+                               "{:.0f} < {:.1f}", True))
             if min_fwhm is not None:
                 limits.append(("peak FWHM", cols["peak_fwhm"], min_fwhm,
                                "{:.1f} < {:.1f} points", True))
@@ -525,17 +540,11 @@ class NearestSpectrumChecker(BaseEstimator):
         sim = np.where(is_bad, np.nan, sim)
         for values in cols.values():
             values[is_bad] = np.nan
-        return pd.DataFrame(
-            {
-                "similarity": sim,
-                "nearest": nearest,
-                **cols,
-                "ood_score": score,
-                "out_of_domain": flagged,
-                "reason": ["; ".join(r) for r in reasons],
-                "evidence": evidence,
-            }
-        )
+        return pd.DataFrame({
+            "similarity": sim, "nearest": nearest, **cols, "ood_score": score,
+            "out_of_domain": flagged, "reason": ["; ".join(r) for r in reasons],
+            "evidence": evidence,
+        })
 
     def predict(self, X) -> np.ndarray:
         """Flag out-of-domain spectra (True where any limit is crossed)."""
@@ -631,7 +640,7 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             f"loo_similarity of shape {loo.shape}."
         )
     for key in ("min_effective_width_", "min_peak_fwhm_", "min_strongest_fwhm_",
-                "residual_limit_"):
+                "min_band_count_", "residual_limit_"):
         value = getattr(checker, key, None)
         if value is not None and not isinstance(value, (int, float)):
             raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
@@ -681,5 +690,6 @@ def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:
     checker.min_effective_width_ = config.get("min_effective_width_")
     checker.min_peak_fwhm_ = config.get("min_peak_fwhm_")
     checker.min_strongest_fwhm_ = None  # nor the highest peak's width
+    checker.min_band_count_ = None  # nor the band count
     checker.residual_limit_ = None  # the format had no library residual
     return checker

@@ -213,9 +213,26 @@ FOREIGN_FAMILIES = {
     "2 small bands) with band widths of 4-8 cm-1",
     "biomolecule_plus_line": "a database spectrum with one line 2-5 times its "
     "strongest band added (HWHM 1-3 cm-1)",
+    "minerals": "the strongest bands of one of 9 inorganic materials, in turn "
+    "(anatase, rutile, hematite, amorphous carbon, graphite, hydroxyapatite, "
+    "gypsum, barite, quartz; approximate literature positions +- 2 cm-1 and "
+    "widths x 0.8-1.3)",
 }
 
 _POLYMER_BANDS = (1062.0, 1130.0, 1170.0, 1296.0, 1418.0, 1440.0, 1460.0)
+#: (centre cm-1, FWHM cm-1, height) of each material's bands from 380 cm-1 up.
+_MINERAL_BANDS = (
+    ((399, 25, 0.45), (519, 25, 0.4), (639, 28, 1.0)),  # anatase
+    ((447, 40, 1.0), (612, 45, 0.9)),  # rutile
+    ((412, 20, 0.5), (497, 25, 0.15), (612, 30, 0.3), (1320, 80, 0.8)),  # hematite
+    ((1350, 200, 0.8), (1590, 90, 1.0)),  # amorphous carbon
+    ((1350, 45, 0.15), (1582, 18, 1.0)),  # graphite
+    ((430, 20, 0.2), (590, 20, 0.15), (961, 10, 1.0), (1046, 15, 0.1)),  # apatite
+    ((415, 12, 0.25), (493, 12, 0.2), (620, 10, 0.1), (1008, 8, 1.0),
+     (1135, 10, 0.1)),  # gypsum
+    ((462, 10, 0.2), (617, 8, 0.1), (988, 7, 1.0), (1140, 10, 0.05)),  # barite
+    ((464, 8, 1.0), (806, 12, 0.05), (1082, 15, 0.03)),  # quartz
+)
 
 
 def _lorentz(axis, centre, hwhm, height=1.0):
@@ -297,6 +314,11 @@ def foreign_spectra(grid, n_per_family: int = 20, *, database=None, seed: int = 
                 shift = rng.normal(0.0, 2.0)
                 s = sum(_lorentz(axis, c + shift, rng.uniform(4.0, 8.0),
                                  rng.uniform(0.2, 1.0)) for c in _POLYMER_BANDS)
+            elif name == "minerals":
+                bands = _MINERAL_BANDS[i % len(_MINERAL_BANDS)]
+                s = sum(_lorentz(axis, c + rng.uniform(-2.0, 2.0),
+                                 fwhm / 2 * rng.uniform(0.8, 1.3), h)
+                        for c, fwhm, h in bands)
             else:  # biomolecule_plus_line
                 db_axis, X = database
                 base = np.interp(axis, db_axis, X[rng.integers(len(X))])

@@ -492,7 +492,7 @@ def predict_table(
         when no class is plausible enough), ``set_size``,
         ``nearest_molecule``, ``nearest_class``, ``nearest_similarity``,
         then the checker's ``similarity``, ``effective_width``,
-        ``peak_fwhm``, ``strongest_fwhm``, ``residual``,
+        ``peak_fwhm``, ``strongest_fwhm``, ``band_count``, ``residual``,
         ``embedding_distance``, ``energy``, ``disagreement``, ``ood_score``
         (above 1: out of domain),
         ``out_of_domain``, ``ood_reason`` (which evidence fired) and
@@ -521,7 +521,7 @@ def predict_table(
             for k in ("prediction_set", "nearest_molecule", "nearest_class")}
     number = {k: np.full(n, np.nan) for k in
               ("nearest_similarity", "similarity", "effective_width", "peak_fwhm",
-               "strongest_fwhm",
+               "strongest_fwhm", "band_count",
                "residual", "embedding_distance", "energy", "disagreement",
                "ood_score")}
     evidence = np.full(n, "", dtype=object)

@@ -517,6 +517,7 @@ def test_predict_real_exports(quick_run, data_dir, capsys, tmp_path, name):
         "effective_width",
         "peak_fwhm",
         "strongest_fwhm",
+        "band_count",
         *OOD_SCORES,
         "out_of_domain",
         "ood_reason",
@@ -604,7 +605,8 @@ def test_explain(quick_run, data_dir, tmp_path, capsys):
     head = pd.read_csv(out / "predictions.csv")  # the same table as predict's
     assert list(head.columns) == [
         "source", "label", *(f"prob_{c}" for c in CLASSES), *TRUST_COLUMNS,
-        "similarity", "effective_width", "peak_fwhm", "strongest_fwhm", *OOD_SCORES,
+        "similarity", "effective_width", "peak_fwhm", "strongest_fwhm", "band_count",
+        *OOD_SCORES,
         "out_of_domain",
         "ood_reason", "ood_evidence",
     ]

@@ -162,6 +162,39 @@ def test_noisy_genuine_spectrum_keeps_its_band_width_with_n_bands():
             NearestSpectrumChecker(n_bands=bad).fit(X)
 
 
+def test_band_count_hand_computed():
+    from raman_sk.domain import band_count
+
+    x = np.zeros((3, 201))
+    x[0, [20, 60, 100, 140]] = [1.0, 0.5, 0.09, 0.2]  # 0.09 < 10 % of the range
+    x[1] = _gaussians([50.0, 150.0], 6.0, n=201) + 5.0
+    # x[2] constant
+    np.testing.assert_array_equal(band_count(x), [3.0, 2.0, 0.0])
+    np.testing.assert_array_equal(band_count(x, prominence=0.05), [4.0, 2.0, 0.0])
+
+
+def test_fewer_bands_than_any_training_spectrum_are_flagged():
+    rng = np.random.default_rng(6)
+    # 8 separate sigma-6 bands in every training spectrum, heights 0.5-1
+    centres = np.arange(25.0, 300.0, 35.0)
+    X = np.array([sum(h * _gaussians([c], 6.0) for c, h in
+                      zip(centres + rng.uniform(-3, 3, 8), rng.uniform(0.5, 1, 8),
+                          strict=True))
+                  for _ in range(30)])
+    checker = NearestSpectrumChecker(residual_check=False).fit(X)
+    assert checker.min_band_count_ == pytest.approx(8 / 1.1)
+    # two of those bands alone: as wide as the training bands, but too few
+    two = _gaussians(centres[[2, 5]], 6.0)
+    table = checker.check(np.vstack([two, X[:3]]))
+    np.testing.assert_array_equal(table["band_count"], [2.0, 8.0, 8.0, 8.0])
+    assert table["peak_fwhm"].iloc[0] > checker.min_peak_fwhm_
+    assert "band count 2 < 7.3" in table["reason"].iloc[0]
+    assert table["out_of_domain"].tolist() == [True, False, False, False]
+    plain = NearestSpectrumChecker(residual_check=False, band_checks=False).fit(X)
+    assert plain.min_band_count_ is None
+    assert np.isnan(plain.check(two[None])["band_count"].iloc[0])
+
+
 def test_a_sharper_rendering_of_a_known_band_is_not_a_foreign_line():
     rng = np.random.default_rng(4)
     # every training spectrum has its strongest band at point 150 (sigma 6)
@@ -207,15 +240,19 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     assert same.min_strongest_fwhm_ == checker.min_strongest_fwhm_
     probe = np.vstack([X[:2], _gaussians([150], 1.0)[None]])
     np.testing.assert_array_equal(same.predict(probe), checker.predict(probe))
-    # saved before the highest-peak limit existed: loads without it, skips it
+    assert "band count 1 < " in same.check(_gaussians([150], 1.0)[None])["reason"][0]
+    # saved before the highest-peak and band-count limits existed: loads
+    # without them, skips them
     saved = json.loads((tmp_path / "domain.json").read_text())
     del saved["fitted"]["min_strongest_fwhm_"]
+    del saved["fitted"]["min_band_count_"]
     (tmp_path / "domain.json").write_text(json.dumps(saved))
     older = load_domain_checker(tmp_path)
-    assert older.min_strongest_fwhm_ is None
+    assert older.min_strongest_fwhm_ is None and older.min_band_count_ is None
     assert same.n_bands == 5 and older.n_bands == 5
     reason = older.check(_gaussians([150], 1.0)[None])["reason"].iloc[0]
     assert "peak FWHM" in reason and "strongest band" not in reason
+    assert "band count" not in reason
     # saved before n_bands existed: its limits were set on every peak
     save_domain_checker(checker, tmp_path)
     saved = json.loads((tmp_path / "domain.json").read_text())

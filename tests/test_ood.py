@@ -497,3 +497,17 @@ def test_report_names_the_residual_limit_and_reads_older_records():
                              "residual_neighbors": 5, "limit_rate": 0.01})
     assert "more than 0.850 of its strongest band" in new
     assert "library-residual, embedding-distance and energy limits share" in new
+
+
+def test_report_names_the_band_count_limit_and_reads_older_records():
+    from raman_sk._report import _domain_section
+
+    record = {"threshold": 0.23, "min_effective_width": 47.4, "min_peak_fwhm": 9.2,
+              "min_strongest_fwhm": 9.2, "loo_similarity_median": 0.93,
+              "loo_similarity_min": 0.2}
+    old = " ".join(_domain_section(record))
+    assert "prominent peaks" not in old
+    assert "highest peak's FWHM below 9.2 points" in old
+    new = " ".join(_domain_section({**record, "min_band_count": 3 / 1.1}))
+    assert "narrower or fewer than any training spectrum's" in new
+    assert "or fewer than 2.7 prominent peaks)" in new

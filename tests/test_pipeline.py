@@ -257,6 +257,7 @@ def test_predict_table(fitted, synthetic):
         "effective_width",
         "peak_fwhm",
         "strongest_fwhm",
+        "band_count",
         *OOD_SCORES,
         "out_of_domain",
         "ood_reason",

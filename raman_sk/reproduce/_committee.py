@@ -208,6 +208,7 @@ def fit_checkers(pipe, X_grid, groups):
         "min_effective_width": checker.min_effective_width_,
         "min_peak_fwhm": checker.min_peak_fwhm_,
         "min_strongest_fwhm": checker.min_strongest_fwhm_,
+        "min_band_count": checker.min_band_count_,
         "n_bands": checker.n_bands,
         "loo_similarity_median": float(np.median(loo)),
         "loo_similarity_min": float(np.min(loo)),

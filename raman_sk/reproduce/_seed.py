@@ -110,6 +110,7 @@ def evaluate_held_out(best, final, data: Bunch) -> Bunch:
         "min_effective_width": checker.min_effective_width_,
         "min_peak_fwhm": checker.min_peak_fwhm_,
         "min_strongest_fwhm": checker.min_strongest_fwhm_,
+        "min_band_count": checker.min_band_count_,
         "test_similarity_median": float(check["similarity"].median()),
         "test_similarity_min": float(check["similarity"].min()),
         "test_flagged": int(check["out_of_domain"].sum()),
