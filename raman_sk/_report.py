@@ -369,9 +369,13 @@ def _domain_section(ood: dict) -> list[str]:
 
 def _model_space_text(ood: dict) -> str:
     residual = ood.get("residual_limit") is not None
+    combined = ood.get("combined_limit") is not None
     shared = (
-        "the library-residual, embedding-distance and energy limits share the "
-        "rest, each exceeded by the same fraction of them,"
+        "the library-residual, embedding-distance and energy limits"
+        + (" and that of the combined evidence (Fisher's combination of every "
+           "score's in-domain p-value: unusual in several ways at once; above "
+           f"{_fmt(ood['combined_limit'], 1)})" if combined else "")
+        + " share the rest, each exceeded by the same fraction of them,"
         if residual else "the model-space limits share the rest"
     )
     text = (

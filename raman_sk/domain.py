@@ -62,6 +62,11 @@ from raman_sk._evidence import (
     strongest_band_fwhm,
 )
 from raman_sk._limits import (
+    _MODEL_LIMITS,
+    _SHARED_LIMITS,
+    _check_input_limits,
+    _check_model_space,
+    _combined,
     _exceedance,
     _other_group_min,
     _shared_limits,
@@ -94,14 +99,10 @@ MODEL_SPACE_MISSING = (
     "input space only: the model was saved without the model-space check "
     "(embedding distance, energy); refit it with a current raman_sk to add it"
 )
-#: Model-space scores with a limit (higher is less familiar).
-_MODEL_LIMITS = ("embedding_distance", "energy")
 #: Peaks that count in the band widths: prominence over the range (band_widths').
 _PROMINENCE = 0.1
 #: Names of the band statistics (``_band_stats`` order) in reasons and centres.
 _WIDTH_NAMES = ("effective width", "peak FWHM", "strongest band FWHM", "band count")
-#: Scores whose limits share what the fixed input-space limits leave of the budget.
-_SHARED_LIMITS = ("residual", *_MODEL_LIMITS)
 
 
 class NearestSpectrumChecker(BaseEstimator):
@@ -156,6 +157,10 @@ class NearestSpectrumChecker(BaseEstimator):
         Reference spectra in each library fit.
     residual_degree : int, default=3
         Highest degree of the library fit's smooth baseline.
+    combine : bool, default=True
+        With ``model``: also flag spectra unusual in several ways at once, by
+        Fisher's combination of every score's in-domain p-value (the share of
+        out-of-fold spectra at least as unfamiliar), a fourth shared limit.
 
     Attributes
     ----------
@@ -223,6 +228,7 @@ class NearestSpectrumChecker(BaseEstimator):
         residual_check=True,
         residual_neighbors=5,
         residual_degree=3,
+        combine=True,
     ):
         self.quantile = quantile
         self.margin = margin
@@ -235,6 +241,7 @@ class NearestSpectrumChecker(BaseEstimator):
         self.residual_check = residual_check
         self.residual_neighbors = residual_neighbors
         self.residual_degree = residual_degree
+        self.combine = combine
 
     def fit(self, X, y=None, groups=None, model=None):
         """Store the reference spectra and learn the thresholds.
@@ -262,6 +269,8 @@ class NearestSpectrumChecker(BaseEstimator):
             raise ValueError(f"quantile must be in [0, 1], got {self.quantile!r}.")
         if not float(self.width_margin) >= 1:
             raise ValueError(f"width_margin must be >= 1, got {self.width_margin!r}.")
+        if not isinstance(self.combine, (bool, np.bool_)):
+            raise ValueError(f"combine must be True or False, got {self.combine!r}.")
         if self.n_bands is not None and not (
             isinstance(self.n_bands, numbers.Integral)
             and not isinstance(self.n_bands, bool) and self.n_bands >= 1
@@ -345,6 +354,9 @@ class NearestSpectrumChecker(BaseEstimator):
         self.input_flag_rate_ = float(flag.mean())
         # an undefined score (no band at all) counts as past every limit
         scores = {k: np.nan_to_num(v, nan=np.inf) for k, v in scores.items()}
+        if self.combine:
+            own = self._components(scores)
+            scores["combined"] = _combined(own, own, leave_one_out=True)
         self.limit_rate_, limits = _shared_limits(scores, flag, float(self.target_rate))
         for name, limit in limits.items():
             setattr(self, f"{name}_limit_", limit)
@@ -355,6 +367,14 @@ class NearestSpectrumChecker(BaseEstimator):
         self.embeddings_ = emb
         self.fold_ = fold
         self.model_space_ = True
+
+    def _components(self, shared) -> dict:
+        """In-domain (out-of-fold) values of every score of the combined evidence."""
+        out = {"similarity": self.loo_similarity_, **shared}
+        if self.band_checks:
+            width, fwhm, _, count = self._reference_widths()
+            out.update(effective_width=width, peak_fwhm=fwhm, band_count=count)
+        return out
 
     def _residual(self, X, reference, exclude=None):
         return library_residual(
@@ -387,8 +407,9 @@ class NearestSpectrumChecker(BaseEstimator):
                 finite = np.isfinite(values)
                 cached[name] = float(np.median(values[finite])) if finite.any() \
                     else np.nan
-            for name in _SHARED_LIMITS:
-                values = getattr(self, f"oof_{name}_", None)
+            named = {n: f"oof_{n}_" for n in _SHARED_LIMITS}
+            for name, attr in {**named, "combined_evidence": "oof_combined_"}.items():
+                values = getattr(self, attr, None)
                 if values is None and name == "residual":
                     values = getattr(self, "loo_residual_", None)
                 if values is not None:
@@ -477,7 +498,7 @@ class NearestSpectrumChecker(BaseEstimator):
         n = X.shape[0]
         cols = {k: np.full(n, np.nan) for k in (
             "effective_width", "peak_fwhm", "strongest_fwhm", "band_count",
-            "residual",
+            "residual", "combined",
             "embedding_distance", "energy", "disagreement")}
         # (name, values, limit, format, low values are bad)
         limits = [("similarity", sim, self.threshold_, "{:.2f} < {:.2f}", True)]
@@ -512,6 +533,13 @@ class NearestSpectrumChecker(BaseEstimator):
                     limits.append((name.replace("_", " "), cols[name],
                                    getattr(self, f"{name}_limit_"),
                                    "{:.3g} > {:.3g}", False))
+                if getattr(self, "combined_limit_", None) is not None:
+                    ref = self._components({k: getattr(self, f"oof_{k}_")
+                                            for k in _SHARED_LIMITS
+                                            if hasattr(self, f"oof_{k}_")})
+                    cols["combined"] = _combined({**cols, "similarity": sim}, ref)
+                    limits.append(("combined evidence", cols["combined"],
+                                   self.combined_limit_, "{:.1f} > {:.1f}", False))
         centres = self._centres()
         reasons = [[] for _ in range(n)]
         flagged = np.zeros(n, dtype=bool)
@@ -625,8 +653,10 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             checker = _load_v0(config, npz)
         else:
             checker = load_estimator(directory, _NAME, config=config)
-            if "n_bands" not in config.get("params", {}):
+            params = config.get("params", {})
+            if "n_bands" not in params:
                 checker.n_bands = None  # its limits were set on every peak
+            checker.combine = params.get("combine", False)  # older: no combination
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(
             f"cannot read the out-of-domain checker in {str(directory)!r}: {exc}"
@@ -639,40 +669,12 @@ def load_domain_checker(directory) -> NearestSpectrumChecker | None:
             f"{npz} is inconsistent: reference of shape {ref.shape} and "
             f"loo_similarity of shape {loo.shape}."
         )
-    for key in ("min_effective_width_", "min_peak_fwhm_", "min_strongest_fwhm_",
-                "min_band_count_", "residual_limit_"):
-        value = getattr(checker, key, None)
-        if value is not None and not isinstance(value, (int, float)):
-            raise ValueError(f"{cfg}: {key} must be a number or null, got {value!r}.")
-        on = checker.residual_check if key == "residual_limit_" else checker.band_checks
-        setattr(checker, key, value if on else None)  # older files: no residual limit
-    residual = getattr(checker, "loo_residual_", None)
-    if checker.residual_limit_ is not None and (
-        residual is None or residual.shape != loo.shape
-    ):
-        raise ValueError(f"{npz}: loo_residual must have one entry per spectrum.")
+    _check_input_limits(checker, cfg, npz)
     checker.n_features_in_ = int(ref.shape[1])
     checker.model_space_ = bool(getattr(checker, "model_space_", False))
     if checker.model_space_:
         _check_model_space(checker, npz)
     return checker
-
-
-def _check_model_space(checker, npz) -> None:
-    n = checker.reference_.shape[0]
-    emb, fold = checker.embeddings_, checker.fold_
-    if emb.ndim != 3 or emb.shape[1] != n or fold.shape != (n,):
-        raise ValueError(
-            f"{npz} is inconsistent: embeddings of shape {emb.shape} and folds of "
-            f"shape {fold.shape} for {n} reference spectra."
-        )
-    names = _SHARED_LIMITS if checker.residual_limit_ is not None else _MODEL_LIMITS
-    for name in names:
-        limit = getattr(checker, f"{name}_limit_", None)
-        if not isinstance(limit, (int, float)):
-            raise ValueError(f"{npz}: {name}_limit_ must be a number, got {limit!r}.")
-        if getattr(checker, f"oof_{name}_").shape != (n,):
-            raise ValueError(f"{npz}: oof_{name} must have one entry per spectrum.")
 
 
 def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:
@@ -682,7 +684,7 @@ def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:
         loo = np.asarray(data["loo_similarity"], dtype=np.float64)
     params = dict(config["params"])
     params.setdefault("band_checks", False)  # the format had no band checks at first
-    params["n_bands"] = None  # its widths counted every peak
+    params.update(n_bands=None, combine=False)  # its widths counted every peak
     checker = NearestSpectrumChecker(**params)
     checker.reference_ = reference
     checker.loo_similarity_ = loo

@@ -493,7 +493,8 @@ def predict_table(
         ``nearest_molecule``, ``nearest_class``, ``nearest_similarity``,
         then the checker's ``similarity``, ``effective_width``,
         ``peak_fwhm``, ``strongest_fwhm``, ``band_count``, ``residual``,
-        ``embedding_distance``, ``energy``, ``disagreement``, ``ood_score``
+        ``embedding_distance``, ``energy``, ``disagreement``, ``combined``,
+        ``ood_score``
         (above 1: out of domain),
         ``out_of_domain``, ``ood_reason`` (which evidence fired) and
         ``ood_evidence`` (which checks ran; says so when the model was
@@ -523,7 +524,7 @@ def predict_table(
               ("nearest_similarity", "similarity", "effective_width", "peak_fwhm",
                "strongest_fwhm", "band_count",
                "residual", "embedding_distance", "energy", "disagreement",
-               "ood_score")}
+               "combined", "ood_score")}
     evidence = np.full(n, "", dtype=object)
     calibrated = pd.array([pd.NA] * n, dtype="boolean")
     size = pd.array([pd.NA] * n, dtype="Int64")

@@ -22,7 +22,8 @@ TINY_FIT = {
 }
 
 #: The out-of-domain scores of the prediction table, before ``out_of_domain``.
-OOD_SCORES = ["residual", "embedding_distance", "energy", "disagreement", "ood_score"]
+OOD_SCORES = ["residual", "embedding_distance", "energy", "disagreement", "combined",
+              "ood_score"]
 
 
 def load_benchmark(name):

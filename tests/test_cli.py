@@ -138,7 +138,7 @@ def test_reproduce_models_open_and_predict(either_run):
         assert checker.reference_.shape == (n_train, 1351)
         assert -1.0 < checker.threshold_ < 1.0
         with np.load(out / "model" / name / "domain.npz") as z:
-            model_space = ["database_flags", "embeddings", "fold",
+            model_space = ["database_flags", "embeddings", "fold", "oof_combined",
                            "oof_embedding_distance", "oof_energy",
                            "oof_residual"] if committee else []
             assert sorted(z.files) == sorted(

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from raman_sk import ood
+from raman_sk._limits import _combined
 from raman_sk.classifier import RamanCNNClassifier, RamanCNNCommittee
 from raman_sk.domain import (
     MODEL_SPACE_MISSING,
@@ -146,6 +147,50 @@ def test_limits_are_set_on_out_of_fold_scores(fitted, synthetic):
         np.testing.assert_allclose(table["residual"], c.oof_residual_[rows])
         flagged[rows] = table["out_of_domain"]
     assert flagged.mean() <= c.target_rate
+    # the combined evidence: a fourth shared limit at the same rate, its
+    # out-of-fold values each spectrum's p-values against the others
+    assert (c.oof_combined_ > c.combined_limit_).mean() <= c.limit_rate_
+    own = c._components({k: getattr(c, f"oof_{k}_")
+                         for k in ("residual", "embedding_distance", "energy")})
+    assert set(own) == {"similarity", "effective_width", "peak_fwhm", "band_count",
+                        "residual", "embedding_distance", "energy"}
+    np.testing.assert_allclose(c.oof_combined_,
+                               _combined(own, own, leave_one_out=True))
+
+
+def test_combined_evidence_hand_computed():
+    ref = {"residual": np.array([0.1, 0.2, 0.3, 0.4]),
+           "similarity": np.array([0.9, 0.8, 0.7, 0.6]),
+           "disagreement": np.array([9.0, 9.0, 9.0, 9.0])}  # not combined
+    # residual 0.35: 1 of 4 as high, p = 2/5; similarity 0.95: all 4 as low, p = 1
+    new = {"residual": np.array([0.35, np.nan]), "similarity": np.array([0.95, 0.5])}
+    # NaN residual: the most unfamiliar, p = 1/5; similarity 0.5: p = 1/5
+    np.testing.assert_allclose(_combined(new, ref),
+                               [-2 * np.log(2 / 5), -4 * np.log(1 / 5)])
+    # left out, row i of 4 has 4 - i rows (itself included) as high a
+    # residual and as low a similarity: p = (4 - i) / 4 for both
+    expected = [-4 * np.log((4 - i) / 4) for i in range(4)]
+    np.testing.assert_allclose(_combined(ref, ref, leave_one_out=True), expected)
+
+
+def test_combined_limit_flags_with_its_reason(fitted):
+    pipe, c, X_grid = fitted
+    table = c.check(X_grid[:6], pipe[-1])
+    assert np.isfinite(table["combined"]).all()
+    saved = c.combined_limit_
+    try:
+        c.combined_limit_ = float(table["combined"].iloc[0]) - 1e-9
+        again = c.check(X_grid[:6], pipe[-1])
+        past = again["combined"] > c.combined_limit_
+        assert past.iloc[0] and (again["out_of_domain"] >= past).all()
+        assert again["reason"].iloc[0].endswith(
+            f"combined evidence {table['combined'].iloc[0]:.1f} > "
+            f"{c.combined_limit_:.1f}")
+        assert (again["ood_score"][past] > 1).all()
+    finally:
+        c.combined_limit_ = saved
+    with pytest.raises(ValueError, match="combine must be True or False, got 1"):
+        NearestSpectrumChecker(combine=1).fit(X_grid)
 
 
 def test_sharp_lines_flagged_held_out_in_domain_not(fitted, synthetic):
@@ -246,17 +291,19 @@ def test_model_space_checker_saved_before_the_residual(fitted, tmp_path):
     pipe, checker, X_grid = fitted
     save_domain_checker(checker, tmp_path)
     cfg = json.loads((tmp_path / "domain.json").read_text())
-    for key in ("residual_check", "residual_neighbors", "residual_degree"):
+    for key in ("residual_check", "residual_neighbors", "residual_degree",
+                "combine"):
         del cfg["params"][key]
-    for key in ("residual_limit_", "limit_rate_"):
+    for key in ("residual_limit_", "limit_rate_", "combined_limit_"):
         del cfg["fitted"][key]
-    gone = {"loo_residual_", "oof_residual_"}
+    gone = {"loo_residual_", "oof_residual_", "oof_combined_"}
     cfg["arrays"] = [a for a in cfg["arrays"] if a["attr"] not in gone]
     (tmp_path / "domain.json").write_text(json.dumps(cfg))
     old = load_domain_checker(tmp_path)
     assert old.model_space_ and old.residual_limit_ is None
+    assert old.combine is False and not hasattr(old, "combined_limit_")
     table = old.check(X_grid[:4], pipe[-1])
-    assert table["residual"].isna().all()
+    assert table["residual"].isna().all() and table["combined"].isna().all()
     assert table["embedding_distance"].notna().all()
     assert (table["evidence"] == "input and model space").all()
     new = checker.check(X_grid[:4], pipe[-1])
@@ -497,6 +544,11 @@ def test_report_names_the_residual_limit_and_reads_older_records():
                              "residual_neighbors": 5, "limit_rate": 0.01})
     assert "more than 0.850 of its strongest band" in new
     assert "library-residual, embedding-distance and energy limits share" in new
+    both = _model_space_text({**record, "residual_limit": 0.85, "limit_rate": 0.01,
+                              "combined_limit": 38.02})
+    assert ("energy limits and that of the combined evidence (Fisher's "
+            "combination") in both
+    assert "above 38.0) share the rest" in both
 
 
 def test_report_names_the_band_count_limit_and_reads_older_records():

@@ -217,6 +217,7 @@ def fit_checkers(pipe, X_grid, groups):
         "energy_limit": checker.energy_limit_,
         "residual_limit": checker.residual_limit_,
         "residual_neighbors": checker.residual_neighbors,
+        "combined_limit": getattr(checker, "combined_limit_", None),
         "limit_rate": checker.limit_rate_,
         "target_rate": checker.target_rate,
         "input_flag_rate": checker.input_flag_rate_,
