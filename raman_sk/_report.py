@@ -338,7 +338,7 @@ def _domain_section(ood: dict) -> list[str]:
                f"{_fmt(ood['min_strongest_fwhm'], 1)} points where the library "
                "residual below leaves more than half of that peak unexplained")
             + ("" if ood.get("min_band_count") is None else
-               f" or fewer than {_fmt(ood['min_band_count'], 1)} prominent peaks")
+               f", or fewer than {_fmt(ood['min_band_count'], 1)} prominent peaks")
             + ")"
         )
     if "test_similarity_median" in ood:

@@ -33,11 +33,12 @@ Fitted with ``model=`` a :class:`~raman_sk.classifier.RamanCNNCommittee` (the
 one that classifies), the checker adds the network's own evidence (see
 :mod:`raman_sk.ood`): the distance to the ``n_neighbors``-th nearest training
 spectrum in the members' normalised penultimate embedding and the energy
-score. Their limits and the library residual's are upper quantiles of the
-grouped out-of-fold database spectra (each scored by the member that never saw
-its molecule, against the other folds' spectra), one common rate for the
-three, the highest at which the combined flag fires on at most
-``target_rate`` of them (``database_flag_rate_``).
+score, and (``combine``) Fisher's combination of every score's in-domain
+p-value. These limits and the library residual's are upper quantiles of
+the grouped out-of-fold database spectra (each scored by the member that never
+saw its molecule, against the other folds' spectra), one common rate for all,
+the highest at which the flag fires on at most ``target_rate`` of them
+(``database_flag_rate_``).
 """
 
 from __future__ import annotations
