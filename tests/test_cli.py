@@ -882,16 +882,17 @@ def test_out_of_domain_similarities(foreign_similarity):
 
 @pytest.mark.slow
 def test_band_checks_flag_most_foreign_materials(foreign_similarity):
-    """With the default checker (training part of seed 0) the band-width limits
-    flag most foreign materials that correlation alone lets through, and no
-    held-out database spectrum."""
+    """With the default checker (training part of seed 0) the band-shape limits
+    (widths, highest peak, count) flag most foreign materials that correlation
+    alone lets through, and no held-out database spectrum."""
     foreign, db = foreign_similarity
     assert not db["out_of_domain"].any()
     rate = foreign.groupby("sample")["out_of_domain"].mean()
     assert rate["PST"] >= 0.6 and rate["Sil"] >= 0.6
     assert rate["nCAL"] >= 0.85 and rate["sCAL"] >= 0.85
     flagged = foreign[foreign["out_of_domain"]]
-    assert flagged["ood_reason"].str.contains("effective width|peak FWHM").all()
+    assert flagged["ood_reason"].str.contains(
+        "effective width|peak FWHM|strongest band FWHM|band count").all()
     # every flag says why; unflagged rows say nothing
     assert (flagged["ood_reason"] != "").all()
     assert foreign.loc[~foreign["out_of_domain"], "ood_reason"].isna().all()
