@@ -111,6 +111,7 @@ def _combined(values: dict, reference: dict, *, leave_one_out=False) -> np.ndarr
 
 
 def _check_model_space(checker, npz) -> None:
+    """Check a loaded checker's model-space arrays and limits."""
     n = checker.reference_.shape[0]
     emb, fold = checker.embeddings_, checker.fold_
     if emb.ndim != 3 or emb.shape[1] != n or fold.shape != (n,):
@@ -125,7 +126,10 @@ def _check_model_space(checker, npz) -> None:
             raise ValueError(f"{npz}: {name}_limit_ must be a number, got {limit!r}.")
         if getattr(checker, f"oof_{name}_").shape != (n,):
             raise ValueError(f"{npz}: oof_{name} must have one entry per spectrum.")
-    if getattr(checker, "combined_limit_", None) is not None:  # older: absent
+    limit = getattr(checker, "combined_limit_", None)
+    if limit is not None:  # older files have none
+        if not isinstance(limit, (int, float)):
+            raise ValueError(f"{npz}: combined_limit_ must be a number, got {limit!r}.")
         if getattr(checker, "oof_combined_", np.empty(0)).shape != (n,):
             raise ValueError(f"{npz}: oof_combined must have one entry per spectrum.")
 

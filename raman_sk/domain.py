@@ -685,7 +685,7 @@ def _load_v0(config: dict, npz: Path) -> NearestSpectrumChecker:
         loo = np.asarray(data["loo_similarity"], dtype=np.float64)
     params = dict(config["params"])
     params.setdefault("band_checks", False)  # the format had no band checks at first
-    params.update(n_bands=None, combine=False)  # its widths counted every peak
+    params.update(n_bands=None, combine=False)  # every peak counted; no combination
     checker = NearestSpectrumChecker(**params)
     checker.reference_ = reference
     checker.loo_similarity_ = loo

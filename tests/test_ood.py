@@ -308,6 +308,12 @@ def test_model_space_checker_saved_before_the_residual(fitted, tmp_path):
     assert (table["evidence"] == "input and model space").all()
     new = checker.check(X_grid[:4], pipe[-1])
     np.testing.assert_allclose(table["energy"], new["energy"])
+    save_domain_checker(checker, tmp_path)
+    cfg = json.loads((tmp_path / "domain.json").read_text())
+    cfg["fitted"]["combined_limit_"] = "high"
+    (tmp_path / "domain.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="combined_limit_ must be a number, got 'hi"):
+        load_domain_checker(tmp_path)
 
 
 def test_older_models_say_the_model_space_check_is_missing(synthetic):
