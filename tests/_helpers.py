@@ -1,6 +1,7 @@
 """Settings and helpers shared by the test modules."""
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -34,3 +35,14 @@ def load_benchmark(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def save_checker_with(checker, directory, section, key, value):
+    """Save an out-of-domain checker with one entry of its JSON replaced."""
+    from raman_sk.domain import save_domain_checker
+
+    save_domain_checker(checker, directory)
+    path = Path(directory) / "domain.json"
+    saved = json.loads(path.read_text())
+    saved[section][key] = value
+    path.write_text(json.dumps(saved))

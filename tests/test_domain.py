@@ -7,6 +7,7 @@ from raman_sk.domain import (
     nearest_similarity,
     strongest_band_fwhm,
 )
+from tests._helpers import save_checker_with
 
 
 def test_nearest_similarity_hand_computed():
@@ -261,10 +262,7 @@ def test_saved_checker_keeps_band_limits_and_reads_older_files(tmp_path):
     every = load_domain_checker(tmp_path)
     assert every.n_bands is None
     assert every.min_peak_fwhm_ == checker.min_peak_fwhm_
-    save_domain_checker(checker, tmp_path)
-    saved = json.loads((tmp_path / "domain.json").read_text())
-    saved["fitted"]["min_effective_width_"] = "wide"
-    (tmp_path / "domain.json").write_text(json.dumps(saved))
+    save_checker_with(checker, tmp_path, "fitted", "min_effective_width_", "wide")
     with pytest.raises(ValueError, match="min_effective_width_ must be a number"):
         load_domain_checker(tmp_path)
     # the 0.1 format, from before the band checks: correlation only, as it was saved

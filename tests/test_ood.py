@@ -19,7 +19,7 @@ from raman_sk.domain import (
 from raman_sk.models import RamanCNN1D, penultimate
 from raman_sk.pipeline import make_raman_pipeline, predict_table
 from raman_sk.utils._validation import saturation
-from tests._helpers import TINY_FIT
+from tests._helpers import TINY_FIT, save_checker_with
 from tests.conftest import lorentzian, make_spectra
 
 LEGACY = Path(__file__).parent / "data" / "legacy_v0_1" / "train_model"
@@ -308,10 +308,7 @@ def test_model_space_checker_saved_before_the_residual(fitted, tmp_path):
     assert (table["evidence"] == "input and model space").all()
     new = checker.check(X_grid[:4], pipe[-1])
     np.testing.assert_allclose(table["energy"], new["energy"])
-    save_domain_checker(checker, tmp_path)
-    cfg = json.loads((tmp_path / "domain.json").read_text())
-    cfg["fitted"]["combined_limit_"] = "high"
-    (tmp_path / "domain.json").write_text(json.dumps(cfg))
+    save_checker_with(checker, tmp_path, "fitted", "combined_limit_", "high")
     with pytest.raises(ValueError, match="combined_limit_ must be a number, got 'hi"):
         load_domain_checker(tmp_path)
 
