@@ -126,7 +126,8 @@ def main_job_key(settings) -> dict:
     """Return the main job's settings as a cache key: all fields but the threads.
 
     ``pretrained="none"`` (a random body), ``mixup=0``, ``input_binning=1``,
-    ``mask_windows=0`` and the network's own dropout are left out; the
+    ``mask_windows=0``, the reference noise (0.01) and the network's own
+    dropout are left out; the
     pipeline's cleaning steps are added, each with its scalar settings.
     """
     import dataclasses
@@ -144,6 +145,8 @@ def main_job_key(settings) -> dict:
     if not config.get("mask_windows"):  # off: as before the option
         config.pop("mask_windows", None)
         config.pop("mask_width", None)
+    if config.get("noise_std") == 0.01:  # the reference's: as before the option
+        config.pop("noise_std", None)
     if (config.get("dropout"), config.get("head_dropout")) == (0.25, 0.4):
         config.pop("dropout", None)  # the network's own: as before the option
         config.pop("head_dropout", None)
@@ -158,7 +161,7 @@ def main_job_key(settings) -> dict:
 
 
 def recipe_extras(settings) -> str:
-    """Return the recipe's mixup, input binning, masking and dropout as text.
+    """Return the recipe's mixup, input binning, masking, noise and dropout as text.
 
     ``settings``: the main job's ``Settings`` as a dict (``dataclasses.asdict``).
     """
@@ -170,6 +173,8 @@ def recipe_extras(settings) -> str:
     if settings.get("mask_windows"):
         parts.append(f", {settings['mask_windows']} windows of up to "
                      f"{settings['mask_width']} points masked per training spectrum")
+    if settings.get("noise_std") not in (None, 0.01):
+        parts.append(f", augmenter noise {settings['noise_std']:g}")
     if settings.get("dropout") is not None:
         parts.append(f", dropout {settings['dropout']:g} / "
                      f"{settings['head_dropout']:g} (body / head)")

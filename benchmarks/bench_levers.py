@@ -434,6 +434,13 @@ LEVERS = {
         "spectrum bridged (twice the masking of mask-2x100)",
         _on_binned(masking=(4, 100)),
     ),
+    "ls+mixup-0.4+bin-2+mask-2x100+noise-0.05": (
+        "the shipped recipe (masked) with augmenter noise 0.05 of the intensity "
+        "range instead of 0.01 (raw spectra of other instruments are noisier "
+        "than the database's)",
+        _step("ls+mixup-0.4+bin-2+mask-2x100", _BINNED, masking=(2, 100),
+              augmenter={"noise_std": 0.05}),
+    ),
     "ls+pooled-head": (
         "label smoothing + the head sees each channel's mean and maximum over the "
         "spectral axis instead of the flattened map (position-free, ~10x fewer "

@@ -283,11 +283,12 @@ def verdict(key, value, low=None, high=None, *, extra_ok=True):
 
 
 # ------------------------------------------------------------------- settings
-def make_settings(seed, *, quick, threads):
+def make_settings(seed, *, quick, threads, noise_std=None):
     """Return the main job's settings of one seed (its defaults, or its quick run)."""
     from raman_sk.reproduce._settings import Settings
 
-    return Settings.make(seed=seed, threads=threads, quick=quick)
+    extra = {} if noise_std is None else {"noise_std": noise_std}
+    return Settings.make(seed=seed, threads=threads, quick=quick, **extra)
 
 
 def cache_key(settings, fingerprint):
@@ -368,7 +369,8 @@ def seed_record(data, seed, args, fingerprint):
     """
     from raman_sk import load_pipeline
 
-    settings = make_settings(seed, quick=args.quick, threads=args.threads)
+    settings = make_settings(seed, quick=args.quick, threads=args.threads,
+                             noise_std=args.noise_std)
     key = cache_key(settings, fingerprint)
     paths = seed_paths(args.out, seed, key)
     have_model = (paths["model"] / "pipeline.json").is_file()
@@ -1113,6 +1115,9 @@ def parse_args(argv=None):
     p.add_argument("--report-only", action="store_true",
                    help="fit nothing: models and arrays from the cache only")
     p.add_argument("--n-boot", type=int, default=N_BOOT)
+    p.add_argument("--noise-std", type=float, default=None,
+                   help="the augmenter's noise instead of the main job's (a lever "
+                   "measured on its own --out)")
     return p.parse_args(argv)
 
 
@@ -1137,7 +1142,8 @@ def main(argv=None):
     # fields added to Settings after a model was cached take this run's values:
     # the cache key matched, so they describe the same fit
     current = dataclasses.asdict(
-        make_settings(records[0]["seed"], quick=args.quick, threads=args.threads))
+        make_settings(records[0]["seed"], quick=args.quick, threads=args.threads,
+                      noise_std=args.noise_std))
     settings = {**current, **records[0]["meta"]["settings"]}
     meta = {
         "seeds": [r["seed"] for r in records],

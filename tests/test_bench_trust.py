@@ -182,7 +182,12 @@ def test_main_job_key_leaves_out_options_that_are_off():
     key = load_benchmark("_common").main_job_key
     seed = Settings.make(recipe="seed", precision="float32")
     assert not {"mixup", "input_binning", "mask_windows", "mask_width",
-                "dropout", "pretrained"} & set(key(seed))
+                "dropout", "pretrained", "noise_std"} & set(key(seed))
     shipped = key(Settings.make(precision="float32"))
     assert (shipped["mask_windows"], shipped["mask_width"]) == (2, 100)
+    assert "noise_std" not in shipped  # the reference noise: as before the option
     assert key(dataclasses.replace(seed, mask_windows=1))["mask_windows"] == 1
+    assert key(dataclasses.replace(seed, noise_std=0.05))["noise_std"] == 0.05
+    extras = load_benchmark("_common").recipe_extras
+    assert extras({"noise_std": 0.05}) == ", augmenter noise 0.05"
+    assert extras({"noise_std": 0.01}) == ""

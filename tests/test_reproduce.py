@@ -428,6 +428,19 @@ def test_masking_is_an_option_of_the_recipes():
         Settings.make(precision="float32", mask_width=0)
 
 
+def test_augmenter_noise_is_an_option_of_the_recipes():
+    from raman_sk.reproduce._settings import Settings, classifier_params
+
+    for recipe in ("cv-committee", "seed"):
+        own = Settings.make(recipe=recipe, precision="float32")
+        assert own.noise_std == 0.01
+        assert classifier_params(own)["augmenter"].noise_std == 0.01
+    noisy = classifier_params(Settings.make(precision="float32", noise_std=0.05))
+    assert noisy["augmenter"].noise_std == 0.05
+    with pytest.raises(ValueError, match="noise_std must be >= 0, got -0.1"):
+        Settings.make(precision="float32", noise_std=-0.1)
+
+
 def test_dropout_is_an_option_of_the_recipes():
     from raman_sk.reproduce._settings import Settings, classifier_params
 

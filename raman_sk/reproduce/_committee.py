@@ -318,7 +318,8 @@ def run(dirs: Bunch, data: Bunch, settings: Settings, timings: dict, *, verbose)
         "final_model": sample_passes(len(data.y), c, e),
     }
     with timed(timings, "leaky_comparison_s"):
-        augmenter = SpectralAugmenter(n_copies=c, random_state=settings.seed)
+        augmenter = SpectralAugmenter(n_copies=c, noise_std=settings.noise_std,
+                                      random_state=settings.seed)
         r.comparison = evaluation.leaky_comparison(
             X_grid, data.y, augmenter, random_state=settings.seed
         )

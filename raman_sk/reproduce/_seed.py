@@ -162,7 +162,8 @@ def compare_protocols(
     from raman_sk.preprocessing import SpectralAugmenter
 
     augmenter = SpectralAugmenter(
-        n_copies=settings.n_copies, random_state=settings.seed
+        n_copies=settings.n_copies, noise_std=settings.noise_std,
+        random_state=settings.seed,
     )
     fit_idx = np.concatenate([data.train, data.valid])
     comparison = evaluation.baseline_comparison(

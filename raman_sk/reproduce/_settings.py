@@ -35,6 +35,7 @@ RECIPE_DEFAULTS = {
         "input_binning": 2,
         "mask_windows": 2,
         "mask_width": 100,
+        "noise_std": 0.01,
         "dropout": 0.25,
         "head_dropout": 0.4,
         "pretrained": "none",
@@ -48,6 +49,7 @@ RECIPE_DEFAULTS = {
         "input_binning": 1,
         "mask_windows": 0,
         "mask_width": 100,
+        "noise_std": 0.01,
         "dropout": 0.25,
         "head_dropout": 0.4,
         "pretrained": "none",
@@ -110,6 +112,11 @@ class Settings:
         in each training spectrum of every batch (see
         :class:`~raman_sk.RamanCNNClassifier`); 0 windows: off (cv-committee:
         2 of up to 100; seed: 0).
+    noise_std : float, default=None
+        Standard deviation of the augmenter's Gaussian noise, relative to each
+        spectrum's intensity range (see
+        :class:`~raman_sk.preprocessing.SpectralAugmenter`; both recipes: 0.01,
+        the reference's).
     dropout, head_dropout : float, default=None
         Dropout after each convolutional block and before the output layer
         (see :class:`~raman_sk.models.RamanCNN1D`; both recipes: 0.25 and
@@ -154,6 +161,7 @@ class Settings:
     input_binning: int | None = None
     mask_windows: int | None = None
     mask_width: int | None = None
+    noise_std: float | None = None
     dropout: float | None = None
     head_dropout: float | None = None
     pretrained: str | None = None
@@ -193,6 +201,8 @@ class Settings:
             )
         if not self.mixup >= 0.0:
             raise ValueError(f"mixup must be >= 0, got {self.mixup}.")
+        if not self.noise_std >= 0.0:
+            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}.")
         for name in ("dropout", "head_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(
@@ -288,7 +298,8 @@ def classifier_params(settings: Settings, *, callbacks=None) -> dict:
     params = {
         "max_epochs": settings.epochs,
         "batch_size": settings.batch_size,
-        "augmenter": SpectralAugmenter(n_copies=n, random_state=settings.seed)
+        "augmenter": SpectralAugmenter(n_copies=n, noise_std=settings.noise_std,
+                                       random_state=settings.seed)
         if n
         else None,
         "precision": settings.precision,
