@@ -99,6 +99,9 @@ RAW_VARIANTS = {
                   "white noise of 10 % of the band range added (signal-to-noise 10)"),
     "fluorescence_20": ({"fluorescence": 20.0},
                         "a broad fluorescence hump 20x the band range added"),
+    "water_1": ({"water": 1.0},
+                "liquid water's bending band (1640 cm-1, FWHM 90 cm-1) as tall as "
+                "the band range added (a sample in solution)"),
     "shift_5": ({"shift": 5.0},
                 "the axis calibration off by up to 5 cm-1 (uniform, either sign)"),
     "missing_150_edge": ({"missing": 150.0, "coverage": "edge"},

@@ -343,6 +343,7 @@ def raw_in_domain(
     fluorescence: float = 0.0,
     shift: float = 0.0,
     missing: float = 0.0,
+    water: float = 0.0,
 ) -> list:
     """Database spectra made raw: another axis, fluorescence, noise, raw scale.
 
@@ -381,6 +382,9 @@ def raw_in_domain(
         instrument whose range starts higher): its points below
         ``grid[0] + missing`` are dropped. The spectra then need a pipeline
         whose resampler fills the gap (``coverage``).
+    water : float, default=0.0
+        Height, relative to the band range, of liquid water's bending band
+        (a Gaussian at 1640 cm-1, FWHM 90 cm-1): the sample in solution.
 
     Returns
     -------
@@ -403,6 +407,8 @@ def raw_in_domain(
             s = s * (1.0 + curve * response / 3)  # |P_k| <= 1 on [-1, 1]
         if spike > 0:
             s[rng.integers(0, axis.size)] += spike
+        if water > 0:  # FWHM 90 cm-1: sigma 38.2
+            s = s + water * np.exp(-0.5 * ((axis - 1640.0) / 38.2) ** 2)
         if fluorescence > 0:
             t = (axis - axis[0]) / np.ptp(axis)
             centre, width = rng.uniform(-0.3, 1.3), rng.uniform(0.4, 1.5)

@@ -389,7 +389,7 @@ def test_raw_variants_change_what_they_name(fitted, synthetic):
     X = np.vstack([band, band])
     default = ood.raw_in_domain(grid, X, grid, seed=1)
     off = ood.raw_in_domain(grid, X, grid, seed=1, broaden=0, response=0, spike=0,
-                            noise=0, fluorescence=0, shift=0, missing=0)
+                            noise=0, fluorescence=0, shift=0, missing=0, water=0)
     for (a, u), (b, v) in zip(default, off, strict=True):  # off draws nothing
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(u, v)
@@ -445,6 +445,14 @@ def test_raw_variants_change_what_they_name(fitted, synthetic):
     assert np.all((noisy > 0.08) & (noisy < 0.15))
     glowing = levels(ood.raw_in_domain(grid, many, grid, seed=1, fluorescence=20.0))[0]
     assert np.median(glowing) > 2 * background.max()
+    # water draws nothing: wet minus dry is the band itself, 1640 cm-1, FWHM 90
+    for (a, u), (b, v) in zip(ood.raw_in_domain(grid, X, grid, seed=1),
+                              ood.raw_in_domain(grid, X, grid, seed=1, water=1.0),
+                              strict=True):
+        np.testing.assert_array_equal(a, b)
+        d = v - u
+        assert abs(a[np.argmax(d)] - 1640.0) < 1.8 and d.min() >= 0
+        assert np.ptp(a[d >= d.max() / 2]) == pytest.approx(90.0, abs=3.6)
     # held out, the variants are scored like the default check set
     pairs = ood.raw_in_domain(synthetic.wavenumbers, synthetic.data,
                               synthetic.wavenumbers, seed=0, response=0.3)
