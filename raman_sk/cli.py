@@ -411,7 +411,9 @@ def _cmd_explain(args) -> int:
         pred = pipe.predict(X)
         head = predict_table(pipe, X, spectra.sources, **parts)
     targets = pred if args.target is None else np.full(len(pred), args.target)
-    with _quiet_context(args.quiet):
+    with _quiet_context(args.quiet), warnings.catch_warnings():
+        # only per-spectrum attributions are drawn: no class map is missing
+        warnings.filterwarnings("ignore", message="no spectra of class")
         ig = IGExplainer(
             pipe,
             n_steps=args.n_steps,

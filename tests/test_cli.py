@@ -617,6 +617,11 @@ def test_explain(quick_run, data_dir, tmp_path, capsys):
     assert np.isfinite(table.iloc[:, 3:].to_numpy(dtype=float)).all()
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert len(pngs) == 2 and pngs[0].startswith("attribution_000_")
+    # without --quiet: the header of each spectrum, no word on class maps
+    code, said, err = run(capsys, "explain", model, files[0], "--out",
+                          tmp_path / "ig1", "--n-steps", "4")
+    assert code == 0 and "wrote 1 attributions" in said + err
+    assert "saliency rows" not in said + err
     code, _, err = run(
         capsys, "explain", model, *files, "--out", out, "--target", "Lipids"
     )
