@@ -295,7 +295,9 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
         description="Predict labels, calibrated probabilities and a prediction set "
         "(classes that cannot be ruled out), name the most similar library "
         "molecule (nearest_*), and check each spectrum against the training "
-        "spectra (similarity, band widths; out_of_domain and ood_reason).",
+        "spectra (similarity, band widths and count, the library residual, the "
+        "network's own view and their combination; out_of_domain and "
+        "ood_reason).",
     )
     p.add_argument("--out", type=Path, default=None, help="CSV file (default stdout)")
     p.add_argument(

@@ -141,13 +141,13 @@ class NearestSpectrumChecker(BaseEstimator):
         maxima; counting them all would call a noisy biomolecule spectrum's
         bands narrow.
     target_rate : float, default=0.05
-        With ``model``: the combined flag fires on at most this fraction of
+        With ``model``: the checker's flag fires on at most this fraction of
         the out-of-fold training spectra. What the fixed input-space limits
-        (similarity, band widths; leave-one-molecule-out) flag is taken
-        first; the library residual, embedding distance and energy limits
-        then share the rest: each is exceeded by the same fraction of the
-        out-of-fold spectra, the highest fraction that keeps the combined
-        flag within ``target_rate`` (``limit_rate_``).
+        (similarity, band widths and count; leave-one-molecule-out) flag is
+        taken first; the library residual, embedding distance, energy and
+        (``combine``) combined limits then share the rest: each is exceeded by
+        the same fraction of the out-of-fold spectra, the highest fraction
+        that keeps the checker's flag within ``target_rate`` (``limit_rate_``).
     n_neighbors : int, default=5
         Neighbour whose embedding distance counts.
     residual_check : bool, default=True
