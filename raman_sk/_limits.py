@@ -58,7 +58,7 @@ def _shared_limits(scores, fixed, target):
     ``fixed`` is what the fixed limits already flag. Each limit is the
     ``j + 1``-th largest value of its score, so that at most ``j`` of the
     ``n`` spectra are above it (rate ``j / n``); the flags only grow with
-    ``j``, so a bisection finds the largest ``j`` whose combined flag rate is
+    ``j``, so a bisection finds the largest ``j`` whose overall flag rate is
     at most ``target``.
     """
     n = fixed.shape[0]

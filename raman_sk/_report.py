@@ -402,7 +402,7 @@ def _model_space_text(ood: dict) -> str:
            else ". The input-space checks flag ")
         + f"{_fmt(100 * ood['input_flag_rate'], 1)} % of "
         f"them (leave-one-molecule-out); {shared} "
-        f"of a {_fmt(100 * ood['target_rate'], 0)} % budget. The combined flag "
+        f"of a {_fmt(100 * ood['target_rate'], 0)} % budget. The checker's flag "
         f"fires on **{_fmt(100 * ood['database_flag_rate'], 1)} %** of the "
         "out-of-fold database spectra (`ood_fpr_database`). final_model (one "
         "network, no out-of-fold scores) has the input-space checks only."

@@ -199,9 +199,9 @@ class NearestSpectrumChecker(BaseEstimator):
         Largest fraction of the out-of-fold spectra above each shared limit.
     input_flag_rate_, database_flag_rate_ : float
         Fraction of out-of-fold reference spectra flagged by the fixed
-        input-space limits alone and by the combined flag.
+        input-space limits alone and by the checker's flag.
     database_flags_ : ndarray of bool, shape (n_reference,)
-        The combined flag of each out-of-fold reference spectrum (its mean is
+        The checker's flag on each out-of-fold reference spectrum (its mean is
         ``database_flag_rate_``).
 
     Examples
