@@ -247,13 +247,18 @@ def _raw_axis(rng, grid):
     return np.linspace(start, stop, int((stop - start) / step) + 1)
 
 
+def _hump(rng, axis):
+    """Return a broad fluorescence-like Gaussian of height 1, placed at random."""
+    t = (axis - axis[0]) / np.ptp(axis)
+    centre, width = rng.uniform(-0.3, 1.3), rng.uniform(0.4, 1.5)
+    return np.exp(-0.5 * ((t - centre) / width) ** 2)
+
+
 def _raw(rng, axis, signal):
     """Put a clean signal on a raw instrument's scale: background, noise, offset."""
-    span = np.ptp(axis)
-    t = (axis - axis[0]) / span
-    centre, width = rng.uniform(-0.3, 1.3), rng.uniform(0.4, 1.5)
-    background = rng.uniform(0.5, 4.0) * np.exp(-0.5 * ((t - centre) / width) ** 2)
-    background += rng.uniform(-0.3, 0.3) * t
+    hump = _hump(rng, axis)
+    background = rng.uniform(0.5, 4.0) * hump
+    background += rng.uniform(-0.3, 0.3) * ((axis - axis[0]) / np.ptp(axis))
     noise = rng.normal(0.0, rng.uniform(0.005, 0.02), size=axis.shape)
     scale, offset = 10 ** rng.uniform(2.0, 4.5), rng.uniform(0.0, 500.0)
     return scale * (signal + background + noise) + offset
@@ -410,9 +415,7 @@ def raw_in_domain(
         if water > 0:  # FWHM 90 cm-1: sigma 38.2
             s = s + water * np.exp(-0.5 * ((axis - 1640.0) / 38.2) ** 2)
         if fluorescence > 0:
-            t = (axis - axis[0]) / np.ptp(axis)
-            centre, width = rng.uniform(-0.3, 1.3), rng.uniform(0.4, 1.5)
-            s = s + fluorescence * np.exp(-0.5 * ((t - centre) / width) ** 2)
+            s = s + fluorescence * _hump(rng, axis)
         if noise > 0:
             s = s + rng.normal(0.0, noise, size=axis.shape)
         raw = _raw(rng, axis, s)

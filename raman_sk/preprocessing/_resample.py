@@ -295,7 +295,7 @@ def _coverage_message(what, lo, hi, target, below, above) -> str:
         f"{what} covers {lo:g}-{hi:g} cm-1 but the target grid spans "
         f"{target[0]:g}-{target[-1]:g} cm-1; missing "
         f"{_missing_ranges(target, below, above)}. Choose target_wavenumbers "
-        "inside the measured range, or set coverage='edge' (repeat the edge "
+        "inside the spectrum's range, or set coverage='edge' (repeat the edge "
         "intensities: no band there, for raw spectra too) or coverage='fill' "
         "(fill_value outside the range: only for spectra whose baseline is "
         "already at fill_value)."
